@@ -1,0 +1,64 @@
+# voucher_service — `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+# Pytest arguments, e.g. `make test PYTEST_ARGS="-k ledger -x"`.
+PYTEST_ARGS ?=
+
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+DEV_STAMP := $(VENV)/.dev-installed
+
+.PHONY: help run test lint format typecheck migrations-check pytest bench-ledger bench-issuance ci clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(RUNTIME_STAMP): $(VENV)/bin/python pyproject.toml requirements.lock
+	$(PY) -m pip install --quiet -c requirements.lock -e .
+	@touch $@
+
+$(DEV_STAMP): $(RUNTIME_STAMP)
+	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev]'
+	@touch $@
+
+run: $(RUNTIME_STAMP) ## Serve http://127.0.0.1:$(PORT) on SQLite with a Celery worker and beat (no servers needed)
+	@PY=$(PY) PORT=$(PORT) bash scripts/run-embedded.sh
+
+test: lint typecheck migrations-check pytest ## Lint, type-check, check migrations, run the whole test suite
+
+lint: $(DEV_STAMP) ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(DEV_STAMP) ## Apply ruff fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+typecheck: $(DEV_STAMP) ## mypy with django-stubs
+	$(VENV)/bin/mypy accounts ledger voucher_service bench
+
+migrations-check: $(DEV_STAMP) ## Fail if models and migrations disagree
+	$(PY) manage.py makemigrations --check --dry-run
+
+pytest: $(DEV_STAMP) ## Run pytest (PostgreSQL when DATABASE_URL is set, else SQLite)
+	@if [ -n "$$DATABASE_URL" ]; then echo "pytest on PostgreSQL: $${DATABASE_URL%%@*}@…"; \
+	 else echo "pytest on SQLite (set DATABASE_URL for PostgreSQL; PostgreSQL-only tests are skipped and listed below)"; fi
+	SECRET_KEY=$${SECRET_KEY:-test-only-secret-key-not-for-production-use-0123456789abcdef} \
+	  $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench-ledger: $(DEV_STAMP) ## Ledger throughput vs pgbench TPC-B (needs PostgreSQL: DATABASE_URL)
+	$(PY) bench/ledger_bench.py
+
+ci: ## What CI runs: make test against PostgreSQL and Redis (starts them if needed)
+	bash .ci/run
+
+clean: ## Remove the virtualenv, the local database and caches
+	rm -rf $(VENV) var staticfiles .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,124 @@
+"""One error format for the whole API.
+
+Every error response has this shape::
+
+    {"error": {"status": 400, "code": "invalid", "message": "…",
+               "fields": {"uscc": [{"code": "invalid_checksum", "message": "…"}]}}}
+
+``fields`` is present only for validation errors; nested errors are flattened to dotted paths
+(``rows.3.amount``). Service-layer errors from any package are mapped by duck typing: an exception with
+``code`` and ``http_status`` attributes is rendered with them, so ``accounts`` and ``ledger`` need not import
+this module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils.encoding import force_str
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+NON_FIELD = "non_field_errors"
+
+
+def _flatten(detail: Any, prefix: str = "") -> dict[str, list[dict[str, str]]]:
+    """Turn DRF's nested ErrorDetail structures into {"a.b.0.c": [{"code", "message"}]}."""
+    out: dict[str, list[dict[str, str]]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = NON_FIELD if key in {NON_FIELD, "__all__"} and not prefix else f"{prefix}{key}"
+            for path, errors in _flatten(value, name + ".").items():
+                out.setdefault(path, []).extend(errors)
+        return out
+    if isinstance(detail, list) and detail and all(isinstance(item, (dict, list)) for item in detail):
+        for index, item in enumerate(detail):
+            if item:
+                for path, errors in _flatten(item, f"{prefix}{index}.").items():
+                    out.setdefault(path, []).extend(errors)
+        return out
+    items = detail if isinstance(detail, list) else [detail]
+    key = prefix.rstrip(".") or NON_FIELD
+    out[key] = [
+        {"code": getattr(item, "code", None) or "invalid", "message": force_str(item)} for item in items
+    ]
+    return out
+
+
+def error_body(
+    http_status: int,
+    code: str,
+    message: str,
+    fields: dict[str, list[dict[str, str]]] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"status": http_status, "code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    body.update(extra)
+    return {"error": body}
+
+
+def _django_validation_to_drf(exc: DjangoValidationError) -> exceptions.ValidationError:
+    if hasattr(exc, "error_dict"):
+        detail: Any = {
+            field: [
+                exceptions.ErrorDetail(force_str(m), code=e.code or "invalid")
+                for e in errs
+                for m in e.messages
+            ]
+            for field, errs in exc.error_dict.items()
+        }
+    else:
+        detail = [exceptions.ErrorDetail(force_str(m), code=exc.code or "invalid") for m in exc.messages]
+    return exceptions.ValidationError(detail)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DjangoValidationError):
+        exc = _django_validation_to_drf(exc)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    if hasattr(exc, "http_status") and hasattr(exc, "code") and not isinstance(exc, exceptions.APIException):
+        # A typed service error (accounts, ledger or the voucher domain).
+        extra = getattr(exc, "extra", None) or {}
+        fields = getattr(exc, "fields", None)
+        return Response(
+            error_body(int(exc.http_status), str(exc.code), force_str(exc), fields, **extra),
+            status=int(exc.http_status),
+        )
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a genuine bug: let Django turn it into a 500 and log it
+    assert isinstance(exc, exceptions.APIException)
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = error_body(
+            response.status_code, "invalid", _("The request is not valid."), _flatten(exc.detail)
+        )
+    else:
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else "error"
+        message = (
+            force_str(exc.detail)
+            if not isinstance(exc.detail, (dict, list))
+            else force_str(exc.default_detail)
+        )
+        response.data = error_body(response.status_code, code, message)
+    return response
+
+
+def api_error_response(http_status: int, code: str, message: str, **extra: Any) -> Response:
+    """For the rare view that must answer an error without raising (for example an idempotency replay)."""
+    return Response(error_body(http_status, code, message, **extra), status=http_status)
+
+
+__all__ = ["api_error_response", "error_body", "exception_handler", "status"]

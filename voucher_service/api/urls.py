@@ -1,0 +1,7 @@
+"""The /api/v1/ routes. Each domain contributes its own urlpatterns."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("accounts.api.urls")),
+]

@@ -1,0 +1,53 @@
+"""/healthz: is the database answering, and can we reach the Celery broker?
+
+Load balancers and orchestrators call this without credentials, so it reveals only up/down and a short reason.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from voucher_service.celery import app as celery_app
+
+BROKER_TIMEOUT_SECONDS = 2.0
+
+
+def check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+
+
+def check_broker() -> None:
+    # A fresh connection each time: a pooled one could report "up" for a broker that has gone away.
+    with celery_app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT_SECONDS)
+        conn.default_channel  # noqa: B018  (opening a channel proves the broker really answers)
+
+
+CHECKS: dict[str, Callable[[], None]] = {"database": check_database, "broker": check_broker}
+
+
+def _run(check: Callable[[], None]) -> dict[str, object]:
+    started = time.monotonic()
+    try:
+        check()
+    except Exception as exc:  # a health check reports every failure instead of raising it
+        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    return {"ok": True, "latency_ms": round((time.monotonic() - started) * 1000, 1)}
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    results = {name: _run(check) for name, check in CHECKS.items()}
+    healthy = all(result["ok"] for result in results.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": results}, status=200 if healthy else 503
+    )
