@@ -9,10 +9,13 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from accounts.validators import validate_uscc
 
 
 class AdministrationType(models.TextChoices):
@@ -57,9 +60,7 @@ class Jurisdiction(models.Model):
         verbose_name = _("jurisdiction")
         verbose_name_plural = _("jurisdictions")
         constraints = [
-            models.CheckConstraint(
-                condition=Q(code__regex=r"^[1-9][0-9]{5}$"), name="jurisdiction_code_six_digits"
-            ),
+            models.CheckConstraint(condition=Q(code__regex=r"^[1-9][0-9]{5}$"), name="jurisdiction_code_six_digits"),
         ]
 
     def __str__(self) -> str:
@@ -110,14 +111,16 @@ class Organization(models.Model):
         _("entity category"), max_length=32, choices=EntityCategory.choices, blank=True, default=""
     )
     # 统一社会信用代码. NULL (not "") when absent so that the unique constraint ignores makers without one.
-    uscc = models.CharField(_("unified social credit code"), max_length=18, null=True, blank=True)
+    uscc = models.CharField(  # noqa: DJ001 (NULL, not "", so the partial unique index skips makers)
+        _("unified social credit code"), max_length=18, null=True, blank=True, validators=[validate_uscc]
+    )
     jurisdiction = models.ForeignKey(
         Jurisdiction, on_delete=models.PROTECT, related_name="organizations", verbose_name=_("jurisdiction")
     )
     settled_on = models.DateField(_("settled on (落户日期)"), null=True, blank=True)
     address = models.CharField(_("address"), max_length=300, blank=True, default="")
     # A maker's personal ID number is never stored: only a keyed digest (to detect duplicates) and a hint.
-    personal_id_digest = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    personal_id_digest = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001
     personal_id_hint = models.CharField(_("personal ID (masked)"), max_length=18, blank=True, default="")
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -128,9 +131,7 @@ class Organization(models.Model):
         verbose_name = _("organization")
         verbose_name_plural = _("organizations")
         constraints = [
-            models.UniqueConstraint(
-                fields=["uscc"], condition=Q(uscc__isnull=False), name="organization_uscc_unique"
-            ),
+            models.UniqueConstraint(fields=["uscc"], condition=Q(uscc__isnull=False), name="organization_uscc_unique"),
             models.UniqueConstraint(
                 fields=["personal_id_digest"],
                 condition=Q(personal_id_digest__isnull=False),
@@ -157,6 +158,34 @@ class Organization(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """Cross-field rules, reported per field. The CHECK constraints in Meta enforce the same in the DB."""
+        errors: dict[str, list[ValidationError]] = {}
+        is_entity = self.kind == OrganizationKind.ENTITY
+        if is_entity and not self.category:
+            errors.setdefault("category", []).append(
+                ValidationError(_("An entity must have a category."), code="required")
+            )
+        if not is_entity and self.category:
+            errors.setdefault("category", []).append(
+                ValidationError(_("Only entities have a category."), code="not_applicable")
+            )
+        is_maker = is_entity and self.category == EntityCategory.MAKER
+        if not self.uscc and self.kind != OrganizationKind.AGENCY and not is_maker:
+            errors.setdefault("uscc", []).append(
+                ValidationError(_("A unified social credit code is required."), code="required")
+            )
+        if self.uscc and Organization.objects.filter(uscc=self.uscc).exclude(pk=self.pk).exists():
+            errors.setdefault("uscc", []).append(
+                ValidationError(_("An organization with this unified social credit code exists."), code="unique")
+            )
+        if self.personal_id_digest and not is_maker:
+            errors.setdefault("personal_id", []).append(
+                ValidationError(_("Only a maker registers with a personal ID."), code="not_applicable")
+            )
+        if errors:
+            raise ValidationError(errors)
 
 
 class Role(models.TextChoices):
@@ -212,9 +241,7 @@ class ApiToken(models.Model):
         verbose_name = _("API token")
         verbose_name_plural = _("API tokens")
         constraints = [
-            models.CheckConstraint(
-                condition=Q(expires_at__gt=models.F("created_at")), name="api_token_expires_after"
-            ),
+            models.CheckConstraint(condition=Q(expires_at__gt=models.F("created_at")), name="api_token_expires_after"),
         ]
 
     def __str__(self) -> str:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from accounts.models import ApiToken
 
-TOKEN_PREFIX = "vs_"
+TOKEN_PREFIX = "vs_"  # noqa: S105 (a label, not a secret)
 PREFIX_CHARS = 8  # of the random part, kept in clear to tell tokens apart
 # Writing last_used_at on every request would turn each read into a write; once a minute is enough.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -29,9 +29,7 @@ def token_digest(raw: str) -> str:
 
 
 @transaction.atomic(durable=True)
-def token_issue(
-    *, actor: Any, user: Any, name: str = "", ttl: timedelta | None = None
-) -> tuple[ApiToken, str]:
+def token_issue(*, actor: Any, user: Any, name: str = "", ttl: timedelta | None = None) -> tuple[ApiToken, str]:
     """Create a token for ``user``. Returns the row and the secret, which is never retrievable again."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = timezone.now()
@@ -43,9 +41,7 @@ def token_issue(
         created_at=now,
         expires_at=now + (ttl or timedelta(hours=settings.API_TOKEN_TTL_HOURS)),
     )
-    audit_record(
-        actor=actor, action="token.issue", target=token, after={"prefix": token.prefix, "name": name}
-    )
+    audit_record(actor=actor, action="token.issue", target=token, after={"prefix": token.prefix, "name": name})
     return token, raw
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -49,7 +50,7 @@ DATA_DIR = Path(os.environ.get("DATA_DIR", str(BASE_DIR / "var")))
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if EMBEDDED or DEBUG:
-        # A fixed development key is fine for a local SQLite demo; it never signs anything that leaves the box.
+        # A fixed development key is fine for a local SQLite demo: it never signs anything that leaves it.
         SECRET_KEY = "embedded-insecure-development-key-do-not-use-in-production-0123456789"  # noqa: S105
     else:
         raise ImproperlyConfigured("SECRET_KEY must be set when DATABASE_URL is set (production).")
@@ -109,7 +110,7 @@ TEMPLATES = [
 ]
 
 
-def _database_config() -> dict:
+def _database_config() -> dict[str, Any]:
     if EMBEDDED:
         DATA_DIR.mkdir(parents=True, exist_ok=True)
         return {
@@ -123,7 +124,7 @@ def _database_config() -> dict:
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
             },
         }
-    config = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
+    config: dict[str, Any] = dict(dj_database_url.parse(DATABASE_URL, conn_max_age=0))
     if env_bool("DB_POOL", default=True):
         # Django's native psycopg pool (CONN_MAX_AGE must stay 0 with it).
         config["OPTIONS"] = {
@@ -195,6 +196,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if _LOCAL else []),
     "COERCE_DECIMAL_TO_STRING": True,
+    # Password-for-token exchanges are the brute-force target; everything else is behind a token.
+    "DEFAULT_THROTTLE_RATES": {"auth": os.environ.get("AUTH_THROTTLE_RATE", "30/min")},
 }
 
 SPECTACULAR_SETTINGS = {
@@ -255,3 +258,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Identity numbers ----------------------------------------------------------------------------------
+# Key for the HMAC of makers' personal ID numbers. Kept apart from SECRET_KEY so that rotating SECRET_KEY
+# (sessions, signing) does not orphan every stored digest.
+PERSONAL_ID_HMAC_KEY = os.environ.get("PERSONAL_ID_HMAC_KEY", "") or SECRET_KEY

@@ -44,9 +44,7 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[dict[str, str]]]:
         return out
     items = detail if isinstance(detail, list) else [detail]
     key = prefix.rstrip(".") or NON_FIELD
-    out[key] = [
-        {"code": getattr(item, "code", None) or "invalid", "message": force_str(item)} for item in items
-    ]
+    out[key] = [{"code": getattr(item, "code", None) or "invalid", "message": force_str(item)} for item in items]
     return out
 
 
@@ -67,11 +65,7 @@ def error_body(
 def _django_validation_to_drf(exc: DjangoValidationError) -> exceptions.ValidationError:
     if hasattr(exc, "error_dict"):
         detail: Any = {
-            field: [
-                exceptions.ErrorDetail(force_str(m), code=e.code or "invalid")
-                for e in errs
-                for m in e.messages
-            ]
+            field: [exceptions.ErrorDetail(force_str(m), code=e.code or "invalid") for e in errs for m in e.messages]
             for field, errs in exc.error_dict.items()
         }
     else:
@@ -99,19 +93,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # a genuine bug: let Django turn it into a 500 and log it
-    assert isinstance(exc, exceptions.APIException)
     if isinstance(exc, exceptions.ValidationError):
         response.data = error_body(
             response.status_code, "invalid", _("The request is not valid."), _flatten(exc.detail)
         )
-    else:
+    elif isinstance(exc, exceptions.APIException):
         codes = exc.get_codes()
         code = codes if isinstance(codes, str) else "error"
-        message = (
-            force_str(exc.detail)
-            if not isinstance(exc.detail, (dict, list))
-            else force_str(exc.default_detail)
-        )
+        message = force_str(exc.detail) if not isinstance(exc.detail, (dict, list)) else force_str(exc.default_detail)
         response.data = error_body(response.status_code, code, message)
     return response
 

@@ -1,0 +1,86 @@
+"""Reads about who may see and do what. Every queryset an API returns is narrowed by these.
+
+Scoping rules:
+
+* A member sees their own organisations.
+* A member of an **agency** also sees every organisation located in the agency's jurisdiction or below it
+  (a regional agency sees its cities' entities; a city agency does not see its neighbour's).
+* Staff (platform operators) see everything.
+
+Anything outside a user's scope is simply absent from their querysets, so the API answers 404, not 403, and
+does not reveal that it exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from accounts.models import Jurisdiction, Membership, Organization, OrganizationKind, Role
+
+
+def user_memberships(user: Any) -> QuerySet[Membership]:
+    if not getattr(user, "is_authenticated", False):
+        return Membership.objects.none()
+    return Membership.objects.filter(user=user, organization__is_active=True).select_related(
+        "organization__jurisdiction"
+    )
+
+
+def user_roles(user: Any, organization: Organization | None = None) -> set[str]:
+    memberships = user_memberships(user)
+    if organization is not None:
+        memberships = memberships.filter(organization=organization)
+    return set(memberships.values_list("role", flat=True))
+
+
+def user_has_role(user: Any, organization: Organization, roles: Iterable[str]) -> bool:
+    return bool(user_roles(user, organization) & set(roles))
+
+
+def agency_jurisdictions(user: Any, roles: Iterable[str] | None = None) -> list[Jurisdiction]:
+    """The jurisdictions of the agencies in which ``user`` holds one of ``roles`` (any agency role if None)."""
+    memberships = user_memberships(user).filter(organization__kind=OrganizationKind.AGENCY)
+    if roles is not None:
+        memberships = memberships.filter(role__in=list(roles))
+    return [m.organization.jurisdiction for m in memberships]
+
+
+def jurisdiction_subtree_q(jurisdictions: Iterable[Jurisdiction], field: str = "jurisdiction") -> Q:
+    """A filter for objects whose ``field`` lies in any of ``jurisdictions`` or below them."""
+    query = Q(pk__in=[])
+    for jurisdiction in jurisdictions:
+        query |= Q(**{f"{field}__path": jurisdiction.path}) | Q(
+            **{f"{field}__path__startswith": jurisdiction.path + "/"}
+        )
+    return query
+
+
+def organizations_visible_to(user: Any) -> QuerySet[Organization]:
+    base = Organization.objects.select_related("jurisdiction")
+    if not getattr(user, "is_authenticated", False):
+        return base.none()
+    if user.is_staff:
+        return base.all()
+    own = Q(memberships__user=user)
+    scoped = jurisdiction_subtree_q(agency_jurisdictions(user))
+    return base.filter(own | scoped).distinct()
+
+
+def agencies_administered_by(user: Any) -> QuerySet[Organization]:
+    """Agencies in which ``user`` is a program administrator."""
+    return Organization.objects.filter(
+        kind=OrganizationKind.AGENCY,
+        is_active=True,
+        memberships__user=user,
+        memberships__role=Role.PROGRAM_ADMIN,
+    ).distinct()
+
+
+def can_manage_organizations_in(user: Any, jurisdiction: Jurisdiction) -> bool:
+    """Staff, or a program administrator of an agency whose jurisdiction covers ``jurisdiction``."""
+    if user.is_staff:
+        return True
+    return any(j.covers(jurisdiction) for j in agency_jurisdictions(user, roles=[Role.PROGRAM_ADMIN]))
