@@ -50,3 +50,101 @@ def _celery_eager():
     celery_app.conf.task_eager_propagates = True
     yield
     celery_app.conf.task_always_eager = previous
+
+
+# --- Personas ---------------------------------------------------------------------------------------------
+# One regional agency (Ningxia, 640000) with a user per agency role; two entities in Yinchuan (640100) inside
+# its jurisdiction; and, outside it, a Baoding (130600) agency and entity. Tests say "owner", "member",
+# "outsider" in these terms.
+
+
+@pytest.fixture
+def ningxia_agency(db):
+    from accounts.models import OrganizationKind
+    from tests.factories import make_org
+
+    return make_org(OrganizationKind.AGENCY, jurisdiction="640000", name="宁夏回族自治区发展和改革委员会")
+
+
+@pytest.fixture
+def baoding_agency(db):
+    from accounts.models import OrganizationKind
+    from tests.factories import make_org
+
+    return make_org(OrganizationKind.AGENCY, jurisdiction="130600", name="保定市发展和改革委员会")
+
+
+@pytest.fixture
+def entity(db):
+    from tests.factories import make_org
+
+    return make_org(jurisdiction="640104", name="银川智算科技有限公司")
+
+
+@pytest.fixture
+def other_entity(db):
+    from tests.factories import make_org
+
+    return make_org(jurisdiction="640106", name="金凤模型实验室有限公司")
+
+
+@pytest.fixture
+def baoding_entity(db):
+    from tests.factories import make_org
+
+    return make_org(jurisdiction="130602", name="保定算力应用有限公司")
+
+
+def _user(organization, role, username):
+    from tests.factories import make_user
+
+    return make_user(organization, role, username=username)
+
+
+@pytest.fixture
+def program_admin(ningxia_agency):
+    return _user(ningxia_agency, "program_admin", "nx_admin")
+
+
+@pytest.fixture
+def reviewer(ningxia_agency):
+    return _user(ningxia_agency, "reviewer", "nx_reviewer")
+
+
+@pytest.fixture
+def second_reviewer(ningxia_agency):
+    return _user(ningxia_agency, "reviewer", "nx_reviewer2")
+
+
+@pytest.fixture
+def finance(ningxia_agency):
+    return _user(ningxia_agency, "finance", "nx_finance")
+
+
+@pytest.fixture
+def auditor(ningxia_agency):
+    return _user(ningxia_agency, "auditor", "nx_auditor")
+
+
+@pytest.fixture
+def applicant(entity):
+    return _user(entity, "applicant", "yc_applicant")
+
+
+@pytest.fixture
+def outsider(other_entity):
+    """An applicant of another entity in the same jurisdiction."""
+    return _user(other_entity, "applicant", "jf_applicant")
+
+
+@pytest.fixture
+def foreign_admin(baoding_agency):
+    """A program administrator of an agency in another jurisdiction."""
+    return _user(baoding_agency, "program_admin", "bd_admin")
+
+
+@pytest.fixture
+def staff(db):
+    from tests.factories import make_user
+
+    return make_user(None, username="platform_staff", is_staff=True)
