@@ -23,7 +23,7 @@ from accounts.models import (
 )
 
 _sequence = itertools.count(1)
-DEFAULT_PASSWORD = "correct-horse-battery-staple"  # noqa: S105 (test fixture)
+DEFAULT_PASSWORD = "correct-horse-battery-staple"
 
 
 def valid_uscc(seed: int | None = None) -> str:
