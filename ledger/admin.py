@@ -1,0 +1,74 @@
+"""Read-only admin: the ledger is changed only through ``ledger.services``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from ledger.models import Account, Hold, JournalEntry, Posting, VerificationRun
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Account)
+class AccountAdmin(ReadOnlyAdmin):
+    list_display = [
+        "code",
+        "name",
+        "currency",
+        "posted_debits",
+        "posted_credits",
+        "pending_debits",
+        "pending_credits",
+        "version",
+    ]
+    search_fields = ["code", "name"]
+
+
+class PostingInline(admin.TabularInline):
+    model = Posting
+    extra = 0
+    can_delete = False
+    fields = ["account", "direction", "amount", "account_version", "balance_after"]
+    readonly_fields = ["account", "direction", "amount", "account_version", "balance_after"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(JournalEntry)
+class JournalEntryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "recorded_at", "effective_at", "memo", "actor", "reverses", "hash"]
+    search_fields = ["idempotency_key", "memo", "hash"]
+    inlines = [PostingInline]
+
+
+@admin.register(Posting)
+class PostingAdmin(ReadOnlyAdmin):
+    list_display = ["id", "entry", "account", "direction", "amount", "account_version", "balance_after"]
+    list_select_related = ["account"]
+
+
+@admin.register(Hold)
+class HoldAdmin(ReadOnlyAdmin):
+    list_display = ["id", "debit_account", "credit_account", "amount", "status", "expires_at", "resolved_at"]
+    list_filter = ["status"]
+
+
+@admin.register(VerificationRun)
+class VerificationRunAdmin(ReadOnlyAdmin):
+    list_display = ["started_at", "finished_at", "ok", "entry_count", "head_hash"]

@@ -1,0 +1,101 @@
+"""Transaction shape and row locking shared by the ledger and the domain built on it.
+
+Rule: the outermost caller owns the transaction and its retries. A ledger operation called outside any
+transaction opens ``atomic(durable=True)`` and retries on deadlock / serialisation failure; called inside a
+caller's atomic block it simply joins it (a savepoint, so a refusal leaves the caller's work intact), and the
+caller's own ``ledger_operation``/``retry_on_db_conflict`` re-runs the whole unit of work.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, ParamSpec, TypeVar, overload
+
+from django.db import OperationalError, models, transaction
+
+logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+M = TypeVar("M", bound=models.Model)
+
+# PostgreSQL: deadlock_detected, serialization_failure. Both mean "nothing was done, run it again".
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+DEFAULT_MAX_ATTEMPTS = 6
+
+
+def is_retryable_conflict(exc: BaseException) -> bool:
+    """True for a deadlock or serialisation failure (psycopg ``DeadlockDetected`` / ``SerializationFailure``)."""
+    if not isinstance(exc, OperationalError):
+        return False
+    cause = exc.__cause__
+    if getattr(cause, "sqlstate", None) in RETRYABLE_SQLSTATES:
+        return True
+    # SQLite reports a busy writer as OperationalError("database is locked") once its timeout has elapsed.
+    return "database is locked" in str(exc)
+
+
+def _backoff(attempt: int) -> None:
+    # Full jitter, capped: spreads the retries of transactions that just collided.
+    time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))  # noqa: S311
+
+
+@overload
+def retry_on_db_conflict(func: Callable[P, R], *, max_attempts: int = ...) -> Callable[P, R]: ...
+
+
+@overload
+def retry_on_db_conflict(
+    func: None = None, *, max_attempts: int = ...
+) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+
+
+def retry_on_db_conflict(func: Callable[P, R] | None = None, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> Any:
+    """Run ``func`` in ``atomic(durable=True)``, retrying on deadlock/serialisation failure.
+
+    Inside an existing atomic block it joins that block and does not retry: only the outermost transaction
+    can be re-run safely, because a failed statement aborts the whole PostgreSQL transaction.
+    Usable as ``@retry_on_db_conflict`` or ``@retry_on_db_conflict(max_attempts=3)``.
+    """
+
+    def decorate(inner: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(inner)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            if transaction.get_connection().in_atomic_block:
+                with transaction.atomic():
+                    return inner(*args, **kwargs)
+            for attempt in range(1, max_attempts + 1):
+                try:
+                    with transaction.atomic(durable=True):
+                        return inner(*args, **kwargs)
+                except OperationalError as exc:
+                    if attempt == max_attempts or not is_retryable_conflict(exc):
+                        raise
+                    logger.info("retrying %s after %s (attempt %d)", inner.__qualname__, exc, attempt)
+                    _backoff(attempt)
+            raise AssertionError("unreachable")  # pragma: no cover
+
+        return wrapper
+
+    if func is not None:
+        return decorate(func)
+    return decorate
+
+
+# The name the ledger uses for its public operations; the same decorator serves the domain's services.
+ledger_operation = retry_on_db_conflict
+
+
+def lock_in_pk_order(queryset_or_model: models.QuerySet[M] | type[M], ids: Iterable[Any]) -> list[M]:
+    """``SELECT … FOR UPDATE`` the rows with these primary keys, locking them in ascending pk order.
+
+    Every writer that takes several row locks in the same global order cannot deadlock with another one
+    (PostgreSQL locks rows in the order the sorted scan returns them). SQLite has no row locks: its writers
+    are already serialised by ``BEGIN IMMEDIATE``.
+    """
+    queryset = queryset_or_model._default_manager.all() if isinstance(queryset_or_model, type) else queryset_or_model
+    return list(queryset.select_for_update().filter(pk__in=sorted(set(ids))).order_by("pk"))

@@ -1,0 +1,62 @@
+"""Money helpers: amounts are integer 分 (fen) everywhere; 元 (yuan) strings exist only at the edges.
+
+This module holds THE rounding rule of the project: ``apply_rate_round_down`` floors to the fen, so a
+percentage never creates money that was not there. Floats are refused on the way in, because a binary float
+cannot represent most decimal amounts exactly.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import ROUND_FLOOR, Decimal, localcontext
+
+FEN_PER_YUAN = 100
+# Enough digits that no realistic amount or rate product is ever rounded by the decimal context itself.
+_PRECISION = 60
+_PLAIN_DECIMAL = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+
+
+def yuan_to_fen(value: str | Decimal | int) -> int:
+    """Convert an amount in yuan ("1234.5", Decimal("3"), 7) to integer fen, refusing anything inexact.
+
+    More than two decimal places are refused even when the extra digits are zeros ("1.500"): an input that
+    claims a precision finer than the fen is a bug upstream, not something to tidy up silently.
+    """
+    if isinstance(value, bool) or not isinstance(value, (str, Decimal, int)):
+        raise ValueError(f"Amount must be a decimal string, Decimal or int, not {type(value).__name__}.")
+    if isinstance(value, int):
+        return value * FEN_PER_YUAN
+    if isinstance(value, str):
+        if not _PLAIN_DECIMAL.fullmatch(value.strip()):
+            raise ValueError(f"Amount {value!r} is not a plain decimal number such as 1234.50.")
+        value = Decimal(value.strip())
+    if not value.is_finite():
+        raise ValueError(f"Amount must be a finite number, got {value!r}.")
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2:
+        raise ValueError(f"Amount {value!r} has more than two decimal places; the smallest unit is 0.01 yuan.")
+    with localcontext() as context:
+        context.prec = _PRECISION
+        return int(value * FEN_PER_YUAN)
+
+
+def fen_to_yuan(fen: int) -> str:
+    """Render integer fen as a yuan string with exactly two decimals: 123450 -> "1234.50"."""
+    if isinstance(fen, bool) or not isinstance(fen, int):
+        raise ValueError(f"Fen must be an int, not {type(fen).__name__}.")
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), FEN_PER_YUAN)
+    return f"{sign}{whole}.{cents:02d}"
+
+
+def apply_rate_round_down(fen: int, rate: Decimal) -> int:
+    """``fen * rate`` floored to a whole fen (towards minus infinity). The project's only rounding function."""
+    if isinstance(fen, bool) or not isinstance(fen, int):
+        raise ValueError(f"Fen must be an int, not {type(fen).__name__}.")
+    if not isinstance(rate, Decimal):
+        raise ValueError(f"Rate must be a Decimal, not {type(rate).__name__}.")
+    if not rate.is_finite():
+        raise ValueError(f"Rate must be finite, got {rate!r}.")
+    with localcontext() as context:
+        context.prec = _PRECISION
+        return int((Decimal(fen) * rate).to_integral_value(rounding=ROUND_FLOOR))

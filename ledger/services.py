@@ -1,0 +1,553 @@
+"""Ledger writes: accounts, journal entries, holds, reversals, hold expiry.
+
+Every public operation is a ``ledger_operation`` (see ``concurrency``): its own durable transaction with
+retries when called alone, a savepoint inside the caller's transaction otherwise. Each one validates the
+request in memory, locks the touched balance rows in primary-key order, checks idempotency and limits, and
+only then writes, so a refusal (a ``LedgerError``) leaves no trace.
+
+Lock order, the same everywhere: hold row → balance rows (ascending pk) → chain-head row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+
+from ledger import errors
+from ledger.concurrency import ledger_operation, lock_in_pk_order
+from ledger.hashing import canonical_json, entry_hash, iso_utc, sha256_hex
+from ledger.models import (
+    DEFAULT_CURRENCY,
+    Account,
+    ChainHead,
+    Direction,
+    Hold,
+    HoldStatus,
+    JournalEntry,
+    Posting,
+)
+
+Keyed = TypeVar("Keyed", JournalEntry, Hold)
+
+BALANCE_FIELDS = ["posted_debits", "posted_credits", "pending_debits", "pending_credits", "version"]
+
+# (account or account id, "debit" | "credit", amount in fen)
+LineInput = tuple[Account | int, str, int]
+
+
+@dataclass(frozen=True)
+class Line:
+    account_id: int
+    direction: Direction
+    amount: int
+
+
+@dataclass
+class EntryDraft:
+    """Everything needed to write one entry, validated and fingerprinted before any lock is taken."""
+
+    idempotency_key: str
+    fingerprint: str
+    lines: list[Line]
+    currency: str
+    memo: str
+    metadata: dict[str, Any]
+    actor_id: int | None
+    effective_at: datetime | None
+    reverses_id: int | None = None
+    # Pending amounts a hold releases in the same change: account id -> (pending debits, pending credits).
+    pending_release: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+
+# --- Accounts ----------------------------------------------------------------------------------------------
+
+
+def account_create(
+    *,
+    code: str,
+    name: str,
+    currency: str = DEFAULT_CURRENCY,
+    owner: models.Model | None = None,
+    debits_must_not_exceed_credits: bool = False,
+    credits_must_not_exceed_debits: bool = False,
+) -> Account:
+    if debits_must_not_exceed_credits and credits_must_not_exceed_debits:
+        raise errors.InvalidEntry("An account can carry at most one limit flag.")
+    account = Account(
+        code=code,
+        name=name,
+        currency=currency,
+        debits_must_not_exceed_credits=debits_must_not_exceed_credits,
+        credits_must_not_exceed_debits=credits_must_not_exceed_debits,
+    )
+    if owner is not None:
+        account.owner_content_type = ContentType.objects.get_for_model(owner)
+        account.owner_object_id = str(owner.pk)
+    account.save(force_insert=True)
+    return account
+
+
+# --- Journal entries ---------------------------------------------------------------------------------------
+
+
+@ledger_operation
+def entry_post(
+    *,
+    actor: Any,
+    idempotency_key: str,
+    lines: Sequence[LineInput],
+    memo: str = "",
+    metadata: dict[str, Any] | None = None,
+    effective_at: datetime | None = None,
+    currency: str = DEFAULT_CURRENCY,
+) -> JournalEntry:
+    """Post a balanced entry. Replays the original entry for a repeated key with the same request."""
+    draft = _draft_entry(
+        idempotency_key=idempotency_key,
+        lines=_normalise_lines(lines),
+        currency=currency,
+        memo=memo,
+        metadata=metadata,
+        actor_id=_actor_id(actor),
+        effective_at=effective_at,
+    )
+    accounts = _lock_accounts(line.account_id for line in draft.lines)
+    return _write_entry(draft, accounts)
+
+
+@ledger_operation
+def entry_reverse(
+    entry: JournalEntry,
+    *,
+    actor: Any,
+    idempotency_key: str,
+    memo: str = "",
+    metadata: dict[str, Any] | None = None,
+    effective_at: datetime | None = None,
+) -> JournalEntry:
+    """Post the mirror image of ``entry``. An entry can be reversed once; limits apply to the reversal."""
+    postings = list(Posting.objects.filter(entry_id=entry.pk).order_by("account_id"))
+    mirrored = [
+        Line(p.account_id, Direction.CREDIT if p.direction == Direction.DEBIT else Direction.DEBIT, p.amount)
+        for p in postings
+    ]
+    draft = _draft_entry(
+        idempotency_key=idempotency_key,
+        lines=mirrored,
+        currency=entry.currency,
+        memo=memo or f"Reversal of entry #{entry.pk}",
+        metadata=metadata,
+        actor_id=_actor_id(actor),
+        effective_at=effective_at,
+        reverses_id=entry.pk,
+    )
+    accounts = _lock_accounts(line.account_id for line in draft.lines)
+    return _write_entry(draft, accounts)
+
+
+# --- Holds -------------------------------------------------------------------------------------------------
+
+
+@ledger_operation
+def hold_create(
+    *,
+    actor: Any,
+    idempotency_key: str,
+    debit_account: Account | int,
+    credit_account: Account | int,
+    amount: int,
+    expires_at: datetime,
+    memo: str = "",
+    metadata: dict[str, Any] | None = None,
+    currency: str = DEFAULT_CURRENCY,
+    now: datetime | None = None,
+) -> Hold:
+    """Reserve ``amount``: pending debits on one account, pending credits on the other, until expiry."""
+    now = now or timezone.now()
+    debit_id, credit_id = _account_id(debit_account), _account_id(credit_account)
+    _check_amount(amount)
+    if debit_id == credit_id:
+        raise errors.InvalidEntry("A hold needs two different accounts.")
+    if timezone.is_naive(expires_at) or expires_at <= now:
+        raise errors.InvalidEntry("A hold's expiry must be an aware datetime in the future.")
+    metadata = _checked_metadata(metadata)
+    fingerprint = _fingerprint(
+        "hold",
+        debit=debit_id,
+        credit=credit_id,
+        amount=amount,
+        currency=currency,
+        expires_at=iso_utc(expires_at),
+        memo=memo,
+        metadata=metadata,
+        actor=_actor_id(actor),
+    )
+    accounts = _lock_accounts([debit_id, credit_id])
+    existing = _replay(Hold, idempotency_key, fingerprint)
+    if existing is not None:
+        return existing
+    _check_currency(accounts.values(), currency)
+    debit, credit = accounts[debit_id], accounts[credit_id]
+    debit.pending_debits += amount
+    credit.pending_credits += amount
+    _bump_versions_and_check_limits([debit, credit])
+    hold = Hold(
+        idempotency_key=idempotency_key,
+        request_fingerprint=fingerprint,
+        debit_account_id=debit_id,
+        credit_account_id=credit_id,
+        amount=amount,
+        currency=currency,
+        created_at=now,
+        expires_at=expires_at,
+        memo=memo,
+        metadata=metadata,
+        actor_id=_actor_id(actor),
+        debit_version_created=debit.version,
+        credit_version_created=credit.version,
+    )
+    replayed = _insert_hold_or_replay(hold)
+    if replayed is not None:
+        return replayed
+    Account.objects.bulk_update([debit, credit], BALANCE_FIELDS)
+    return hold
+
+
+@ledger_operation
+def hold_post(
+    hold: Hold,
+    *,
+    amount: int | None = None,
+    actor: Any = None,
+    memo: str = "",
+    metadata: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> JournalEntry:
+    """Post ``amount`` (default: all) of an open hold; whatever is not posted is released."""
+    now = now or timezone.now()
+    locked = _lock_open_hold(hold, now)
+    amount = locked.amount if amount is None else amount
+    _check_amount(amount)
+    if amount > locked.amount:
+        raise errors.InvalidAmount(f"Cannot post {amount} from a hold of {locked.amount}.", hold=locked.pk)
+    draft = _draft_entry(
+        idempotency_key=f"ledger:hold:{locked.pk}:post",
+        lines=[
+            Line(locked.debit_account_id, Direction.DEBIT, amount),
+            Line(locked.credit_account_id, Direction.CREDIT, amount),
+        ],
+        currency=locked.currency,
+        memo=memo or locked.memo,
+        metadata=metadata if metadata is not None else locked.metadata,
+        actor_id=_actor_id(actor),
+        effective_at=None,
+    )
+    draft.pending_release = {
+        locked.debit_account_id: (locked.amount, 0),
+        locked.credit_account_id: (0, locked.amount),
+    }
+    accounts = _lock_accounts([locked.debit_account_id, locked.credit_account_id])
+    entry = _write_entry(draft, accounts)
+    Hold.objects.filter(pk=locked.pk).update(
+        status=HoldStatus.POSTED, posted_amount=amount, resolved_at=now, entry=entry
+    )
+    return entry
+
+
+@ledger_operation
+def hold_void(hold: Hold, *, actor: Any = None, now: datetime | None = None) -> Hold:
+    """Release an open hold in full. An expired hold is left to the expiry task (refused here)."""
+    now = now or timezone.now()
+    locked = _lock_open_hold(hold, now)
+    return _release_hold(locked, HoldStatus.VOIDED, now)
+
+
+@ledger_operation
+def hold_expire(hold_id: int, *, now: datetime | None = None) -> bool:
+    """Release one hold if it is still pending and past its expiry. Returns whether it did anything."""
+    now = now or timezone.now()
+    locked = Hold.objects.select_for_update().filter(pk=hold_id).first()
+    if locked is None or locked.status != HoldStatus.PENDING or locked.expires_at > now:
+        return False
+    _release_hold(locked, HoldStatus.EXPIRED, now)
+    return True
+
+
+def holds_expire_due(*, now: datetime | None = None, hold_ids: Iterable[int] | None = None) -> int:
+    """Expire every due hold (or only those listed), each in its own short transaction. Idempotent."""
+    now = now or timezone.now()
+    due = Hold.objects.filter(status=HoldStatus.PENDING, expires_at__lte=now)
+    if hold_ids is not None:
+        due = due.filter(pk__in=list(hold_ids))
+    return sum(hold_expire(hold_id, now=now) for hold_id in due.values_list("pk", flat=True))
+
+
+# --- Internals: validation ---------------------------------------------------------------------------------
+
+
+def _actor_id(actor: Any) -> int | None:
+    return None if actor is None else int(actor.pk)
+
+
+def _account_id(account: Account | int) -> int:
+    return account.pk if isinstance(account, Account) else int(account)
+
+
+def _check_amount(amount: Any) -> None:
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise errors.InvalidAmount(f"Amounts are integer fen, got {type(amount).__name__}.")
+    if amount <= 0:
+        raise errors.InvalidAmount(f"Amounts must be positive, got {amount}.", amount=amount)
+
+
+def _normalise_lines(lines: Sequence[LineInput]) -> list[Line]:
+    if len(lines) < 2:
+        raise errors.InvalidEntry("An entry needs at least two lines.")
+    normalised = []
+    for account, direction, amount in lines:
+        if direction not in Direction.values:
+            raise errors.InvalidEntry(f"Unknown direction {direction!r}.")
+        _check_amount(amount)
+        normalised.append(Line(_account_id(account), Direction(direction), amount))
+    account_ids = [line.account_id for line in normalised]
+    if len(set(account_ids)) != len(account_ids):
+        # One posting per account per entry keeps "the account's version after this posting" unambiguous.
+        raise errors.InvalidEntry("An account may appear only once in an entry.")
+    debits = sum(line.amount for line in normalised if line.direction == Direction.DEBIT)
+    credits = sum(line.amount for line in normalised if line.direction == Direction.CREDIT)
+    if debits != credits:
+        raise errors.UnbalancedEntry(f"Debits {debits} ≠ credits {credits}.", debits=debits, credits=credits)
+    return sorted(normalised, key=lambda line: line.account_id)
+
+
+def _checked_metadata(metadata: dict[str, Any] | None) -> dict[str, Any]:
+    metadata = {} if metadata is None else metadata
+    if not isinstance(metadata, dict):
+        raise errors.InvalidEntry("Metadata must be a JSON object.")
+    _refuse_floats(metadata)
+    return metadata
+
+
+def _refuse_floats(value: Any) -> None:
+    # A float would not survive the JSON round trip bit for bit, and so would break the hash chain.
+    if isinstance(value, float):
+        raise errors.InvalidEntry("Metadata may not contain floats; use strings or integer fen.")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise errors.InvalidEntry("Metadata keys must be strings.")
+            _refuse_floats(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _refuse_floats(item)
+
+
+def _fingerprint(operation: str, **request: Any) -> str:
+    return sha256_hex(canonical_json({"operation": operation, **request}))
+
+
+def _draft_entry(
+    *,
+    idempotency_key: str,
+    lines: list[Line],
+    currency: str,
+    memo: str,
+    metadata: dict[str, Any] | None,
+    actor_id: int | None,
+    effective_at: datetime | None,
+    reverses_id: int | None = None,
+) -> EntryDraft:
+    if not idempotency_key:
+        raise errors.InvalidEntry("An idempotency key is required.")
+    if effective_at is not None and timezone.is_naive(effective_at):
+        raise errors.InvalidEntry("effective_at must be timezone-aware.")
+    metadata = _checked_metadata(metadata)
+    fingerprint = _fingerprint(
+        "entry",
+        lines=[[line.account_id, str(line.direction), line.amount] for line in lines],
+        currency=currency,
+        memo=memo,
+        metadata=metadata,
+        actor=actor_id,
+        effective_at=iso_utc(effective_at) if effective_at else None,
+        reverses=reverses_id,
+    )
+    return EntryDraft(
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+        lines=lines,
+        currency=currency,
+        memo=memo,
+        metadata=metadata,
+        actor_id=actor_id,
+        effective_at=effective_at,
+        reverses_id=reverses_id,
+    )
+
+
+def _check_currency(accounts: Iterable[Account], currency: str) -> None:
+    for account in accounts:
+        if account.currency != currency:
+            raise errors.CurrencyMismatch(
+                f"Account {account.code} is in {account.currency}, the request in {currency}.",
+                account=account.code,
+            )
+
+
+def _limit_breach(account: Account) -> str | None:
+    if account.debits_must_not_exceed_credits and (
+        account.posted_debits + account.pending_debits > account.posted_credits
+    ):
+        return "debits would exceed credits"
+    if account.credits_must_not_exceed_debits and (
+        account.posted_credits + account.pending_credits > account.posted_debits
+    ):
+        return "credits would exceed debits"
+    return None
+
+
+def _bump_versions_and_check_limits(accounts: Iterable[Account]) -> None:
+    for account in accounts:
+        account.version += 1
+        breach = _limit_breach(account)
+        if breach:
+            raise errors.LimitExceeded(f"Account {account.code}: {breach}.", account=account.code)
+
+
+# --- Internals: locking and writing ------------------------------------------------------------------------
+
+
+def _lock_accounts(account_ids: Iterable[int]) -> dict[int, Account]:
+    ids = set(account_ids)
+    accounts = {account.pk: account for account in lock_in_pk_order(Account, ids)}
+    missing = ids - accounts.keys()
+    if missing:
+        raise errors.InvalidEntry(f"Unknown account(s): {sorted(missing)}.")
+    return accounts
+
+
+def _lock_chain_head() -> ChainHead:
+    head = ChainHead.objects.select_for_update().filter(pk=ChainHead.SINGLETON_ID).first()
+    if head is None:
+        # The migration creates the row; a flushed test database may not have it. ON CONFLICT DO NOTHING
+        # makes concurrent first writers agree on one row instead of failing.
+        ChainHead.objects.bulk_create([ChainHead(pk=ChainHead.SINGLETON_ID)], ignore_conflicts=True)
+        head = ChainHead.objects.select_for_update().get(pk=ChainHead.SINGLETON_ID)
+    return head
+
+
+def _replay(model: type[Keyed], idempotency_key: str, fingerprint: str) -> Keyed | None:
+    existing = model.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is None:
+        return None
+    if existing.request_fingerprint != fingerprint:
+        raise errors.IdempotencyConflict(
+            f"Idempotency key {idempotency_key!r} was already used for a different request.",
+            idempotency_key=idempotency_key,
+        )
+    return existing
+
+
+def _write_entry(draft: EntryDraft, accounts: dict[int, Account]) -> JournalEntry:
+    """Write an entry whose balance rows are locked. Takes the chain-head lock last and holds it briefly.
+
+    The idempotency check runs under the chain-head lock: every entry is serialised there, and under READ
+    COMMITTED the check sees any entry committed by a racing request with the same key, so the key's unique
+    constraint is never hit in a way that would abort the caller's transaction.
+    """
+    _check_currency(accounts.values(), draft.currency)
+    head = _lock_chain_head()
+    existing = _replay(JournalEntry, draft.idempotency_key, draft.fingerprint)
+    if existing is not None:
+        return existing
+    if draft.reverses_id is not None and JournalEntry.objects.filter(reverses_id=draft.reverses_id).exists():
+        raise errors.AlreadyReversed(f"Entry #{draft.reverses_id} has already been reversed.")
+    _apply_lines(draft, accounts)
+    now = timezone.now()
+    entry = JournalEntry(
+        id=head.height + 1,
+        idempotency_key=draft.idempotency_key,
+        request_fingerprint=draft.fingerprint,
+        currency=draft.currency,
+        effective_at=draft.effective_at or now,
+        recorded_at=now,
+        memo=draft.memo,
+        metadata=draft.metadata,
+        actor_id=draft.actor_id,
+        reverses_id=draft.reverses_id,
+        prev_hash=head.head_hash,
+    )
+    postings = [
+        Posting(
+            entry_id=entry.pk,
+            account_id=line.account_id,
+            direction=line.direction,
+            amount=line.amount,
+            account_version=accounts[line.account_id].version,
+            balance_after=accounts[line.account_id].posted_balance,
+            recorded_at=now,
+        )
+        for line in draft.lines
+    ]
+    entry.hash = entry_hash(entry, postings)
+    JournalEntry.objects.bulk_create([entry])
+    Posting.objects.bulk_create(postings)
+    Account.objects.bulk_update(list(accounts.values()), BALANCE_FIELDS)
+    ChainHead.objects.filter(pk=head.pk).update(height=entry.pk, head_hash=entry.hash)
+    return entry
+
+
+def _apply_lines(draft: EntryDraft, accounts: dict[int, Account]) -> None:
+    for account_id, (pending_debits, pending_credits) in draft.pending_release.items():
+        accounts[account_id].pending_debits -= pending_debits
+        accounts[account_id].pending_credits -= pending_credits
+    for line in draft.lines:
+        account = accounts[line.account_id]
+        if line.direction == Direction.DEBIT:
+            account.posted_debits += line.amount
+        else:
+            account.posted_credits += line.amount
+    _bump_versions_and_check_limits(accounts.values())
+
+
+def _insert_hold_or_replay(hold: Hold) -> Hold | None:
+    """Insert the hold in a savepoint; a racing twin with the same key turns into a replay or a conflict."""
+    try:
+        with transaction.atomic():
+            hold.save(force_insert=True)
+    except IntegrityError:
+        existing = _replay(Hold, hold.idempotency_key, hold.request_fingerprint)
+        if existing is None:
+            raise
+        return existing
+    return None
+
+
+def _lock_open_hold(hold: Hold, now: datetime) -> Hold:
+    locked = Hold.objects.select_for_update().get(pk=hold.pk)
+    if locked.status != HoldStatus.PENDING:
+        raise errors.HoldAlreadyResolved(f"Hold #{locked.pk} is already {locked.status}.", hold=locked.pk)
+    if locked.expires_at <= now:
+        raise errors.HoldExpired(f"Hold #{locked.pk} expired at {locked.expires_at:%Y-%m-%d %H:%M:%S}.")
+    return locked
+
+
+def _release_hold(locked: Hold, status: HoldStatus, now: datetime) -> Hold:
+    accounts = _lock_accounts([locked.debit_account_id, locked.credit_account_id])
+    debit, credit = accounts[locked.debit_account_id], accounts[locked.credit_account_id]
+    debit.pending_debits -= locked.amount
+    credit.pending_credits -= locked.amount
+    _bump_versions_and_check_limits([debit, credit])
+    Account.objects.bulk_update([debit, credit], BALANCE_FIELDS)
+    locked.status = status
+    locked.resolved_at = now
+    locked.debit_version_released = debit.version
+    locked.credit_version_released = credit.version
+    locked.save(update_fields=["status", "resolved_at", "debit_version_released", "credit_version_released"])
+    return locked

@@ -1,0 +1,290 @@
+"""Whole-ledger verification: recompute everything that the write path maintains incrementally.
+
+Used by ``manage.py verify_ledger`` and by the periodic ``ledger.verify`` task. Each check lists its problems
+in words an auditor can act on ("posting #12 (entry #7) …"); the report ends with the chain-head hash so it
+can be pinned and compared later.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Case, Count, F, IntegerField, Sum, When
+from django.utils import timezone
+
+from ledger.hashing import entry_hash
+from ledger.models import (
+    GENESIS_HASH,
+    Account,
+    ChainHead,
+    Direction,
+    Hold,
+    HoldStatus,
+    JournalEntry,
+    Posting,
+    VerificationRun,
+)
+
+MAX_PROBLEMS_PER_CHECK = 50
+BATCH_SIZE = 2000
+CHECKS = (
+    "entries_balance",
+    "ledger_balances",
+    "balance_rows_match_postings",
+    "pending_matches_open_holds",
+    "versions_have_no_gaps",
+    "balance_after_chain",
+    "hash_chain",
+    "limits",
+)
+
+_SIGNED_AMOUNT = Case(
+    When(direction=Direction.CREDIT, then=F("amount")),
+    default=-F("amount"),
+    output_field=IntegerField(),
+)
+
+
+@dataclass
+class VerificationReport:
+    head_hash: str = GENESIS_HASH
+    entry_count: int = 0
+    posting_count: int = 0
+    problems: dict[str, list[str]] = field(default_factory=lambda: {name: [] for name in CHECKS})
+    problem_counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CHECKS, 0))
+
+    @property
+    def ok(self) -> bool:
+        return not any(self.problem_counts.values())
+
+    def add(self, check: str, message: str) -> None:
+        self.problem_counts[check] += 1
+        if len(self.problems[check]) < MAX_PROBLEMS_PER_CHECK:
+            self.problems[check].append(message)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "head_hash": self.head_hash,
+            "entry_count": self.entry_count,
+            "posting_count": self.posting_count,
+            "checks": {
+                name: {"ok": self.problem_counts[name] == 0, "problems": self.problems[name]} for name in CHECKS
+            },
+            "problem_counts": self.problem_counts,
+        }
+
+    def render(self) -> str:
+        lines = [f"Ledger verification: {'OK' if self.ok else 'FAILED'}"]
+        lines.append(f"  entries: {self.entry_count}, postings: {self.posting_count}")
+        for name in CHECKS:
+            count = self.problem_counts[name]
+            lines.append(f"  [{'ok' if count == 0 else 'FAIL'}] {name}" + (f" ({count} problem(s))" if count else ""))
+            lines.extend(f"      - {message}" for message in self.problems[name])
+        lines.append(f"Chain head hash: {self.head_hash}")
+        return "\n".join(lines)
+
+
+def verify_ledger() -> VerificationReport:
+    """Run every check and return the report (read-only)."""
+    report = VerificationReport()
+    report.entry_count = JournalEntry.objects.count()
+    report.posting_count = Posting.objects.count()
+    accounts = {account.pk: account for account in Account.objects.all()}
+    _check_entries_balance(report)
+    _check_balance_rows(report, accounts)
+    _check_pending(report, accounts)
+    _check_versions(report, accounts)
+    _check_balance_after(report, accounts)
+    _check_hash_chain(report)
+    _check_limits(report, accounts.values())
+    return report
+
+
+def verification_run_record() -> VerificationRun:
+    """Run the verification and keep its result as a ``VerificationRun`` row."""
+    run = VerificationRun.objects.create(started_at=timezone.now())
+    report = verify_ledger()
+    run.finished_at = timezone.now()
+    run.ok = report.ok
+    run.head_hash = report.head_hash
+    run.entry_count = report.entry_count
+    run.report = report.as_dict()
+    run.save(update_fields=["finished_at", "ok", "head_hash", "entry_count", "report"])
+    return run
+
+
+def _check_entries_balance(report: VerificationReport) -> None:
+    per_entry = (
+        Posting.objects.values("entry_id")
+        .annotate(total=Sum(_SIGNED_AMOUNT), count=Count("id"))
+        .exclude(total=0, count__gte=2)
+        .order_by("entry_id")
+    )
+    for row in per_entry:
+        posting_ids = list(Posting.objects.filter(entry_id=row["entry_id"]).values_list("pk", flat=True))
+        report.add(
+            "entries_balance",
+            f"entry #{row['entry_id']} does not balance: credits − debits = {row['total']} over "
+            f"{row['count']} posting(s) {', '.join(f'#{pk}' for pk in posting_ids)}",
+        )
+    for entry_id in JournalEntry.objects.filter(postings__isnull=True).values_list("pk", flat=True):
+        report.add("entries_balance", f"entry #{entry_id} has no postings")
+    total = Posting.objects.aggregate(total=Sum(_SIGNED_AMOUNT))["total"] or 0
+    if total != 0:
+        report.add("ledger_balances", f"all postings together sum to {total}, not 0")
+
+
+def _check_balance_rows(report: VerificationReport, accounts: dict[int, Account]) -> None:
+    sums: dict[int, dict[str, int]] = defaultdict(lambda: {Direction.DEBIT: 0, Direction.CREDIT: 0})
+    for row in Posting.objects.values("account_id", "direction").annotate(total=Sum("amount")):
+        sums[row["account_id"]][row["direction"]] = row["total"]
+    for account in accounts.values():
+        posted = sums[account.pk]
+        if (account.posted_debits, account.posted_credits) != (posted[Direction.DEBIT], posted[Direction.CREDIT]):
+            report.add(
+                "balance_rows_match_postings",
+                f"account {account.code}: balance row has debits {account.posted_debits} / credits "
+                f"{account.posted_credits}, postings sum to {posted[Direction.DEBIT]} / {posted[Direction.CREDIT]}",
+            )
+
+
+def _check_pending(report: VerificationReport, accounts: dict[int, Account]) -> None:
+    pending: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    open_holds = Hold.objects.filter(status=HoldStatus.PENDING)
+    for account_id, total in open_holds.values_list("debit_account_id").annotate(total=Sum("amount")):
+        pending[account_id][0] = total
+    for account_id, total in open_holds.values_list("credit_account_id").annotate(total=Sum("amount")):
+        pending[account_id][1] = total
+    for account in accounts.values():
+        expected = pending[account.pk]
+        if [account.pending_debits, account.pending_credits] != expected:
+            report.add(
+                "pending_matches_open_holds",
+                f"account {account.code}: pending debits/credits {account.pending_debits}/"
+                f"{account.pending_credits}, open holds sum to {expected[0]}/{expected[1]}",
+            )
+
+
+def _versions_by_account() -> dict[int, list[int]]:
+    versions: dict[int, list[int]] = defaultdict(list)
+    for account_id, version in Posting.objects.values_list("account_id", "account_version").iterator(BATCH_SIZE):
+        versions[account_id].append(version)
+    hold_versions = Hold.objects.values_list(
+        "debit_account_id",
+        "credit_account_id",
+        "debit_version_created",
+        "credit_version_created",
+        "debit_version_released",
+        "credit_version_released",
+    )
+    for debit_id, credit_id, debit_created, credit_created, debit_released, credit_released in hold_versions:
+        versions[debit_id].append(debit_created)
+        versions[credit_id].append(credit_created)
+        if debit_released is not None:
+            versions[debit_id].append(debit_released)
+        if credit_released is not None:
+            versions[credit_id].append(credit_released)
+    return versions
+
+
+def _check_versions(report: VerificationReport, accounts: dict[int, Account]) -> None:
+    """Every change bumps the version once and leaves a record (posting or hold event) naming it."""
+    recorded = _versions_by_account()
+    for account in accounts.values():
+        versions = sorted(recorded.get(account.pk, []))
+        if versions != list(range(1, account.version + 1)):
+            expected = set(range(1, account.version + 1))
+            missing = sorted(expected - set(versions))[:10]
+            duplicated = sorted({v for v in versions if versions.count(v) > 1})[:10]
+            unexpected = sorted(set(versions) - expected)[:10]
+            report.add(
+                "versions_have_no_gaps",
+                f"account {account.code} at version {account.version}: missing {missing}, "
+                f"duplicated {duplicated}, beyond the row's version {unexpected}",
+            )
+
+
+def _check_balance_after(report: VerificationReport, accounts: dict[int, Account]) -> None:
+    postings = Posting.objects.order_by("account_id", "account_version").values_list(
+        "pk", "entry_id", "account_id", "account_version", "direction", "amount", "balance_after"
+    )
+    current_account, running = None, 0
+    last_seen: dict[int, int] = {}
+    for pk, entry_id, account_id, version, direction, amount, balance_after in postings.iterator(BATCH_SIZE):
+        if account_id != current_account:
+            current_account, running = account_id, 0
+        running += amount if direction == Direction.CREDIT else -amount
+        if balance_after != running:
+            code = accounts[account_id].code if account_id in accounts else account_id
+            report.add(
+                "balance_after_chain",
+                f"posting #{pk} (entry #{entry_id}, account {code} v{version}): balance_after "
+                f"{balance_after}, but the postings before it give {running}",
+            )
+            running = balance_after  # report each break once, not every posting after it
+        last_seen[account_id] = balance_after
+    for account in accounts.values():
+        if last_seen.get(account.pk, 0) != account.posted_balance:
+            report.add(
+                "balance_after_chain",
+                f"account {account.code}: last posting's balance_after {last_seen.get(account.pk, 0)} ≠ "
+                f"balance row {account.posted_balance}",
+            )
+
+
+def _entries_with_postings() -> Iterator[tuple[JournalEntry, list[Posting]]]:
+    last_id = 0
+    while True:
+        batch = list(JournalEntry.objects.filter(pk__gt=last_id).order_by("pk")[:BATCH_SIZE])
+        if not batch:
+            return
+        postings: dict[int, list[Posting]] = defaultdict(list)
+        for posting in Posting.objects.filter(entry_id__in=[entry.pk for entry in batch]):
+            postings[posting.entry_id].append(posting)
+        for entry in batch:
+            yield entry, postings[entry.pk]
+        last_id = batch[-1].pk
+
+
+def _check_hash_chain(report: VerificationReport) -> None:
+    previous_hash, expected_id = GENESIS_HASH, 1
+    for entry, postings in _entries_with_postings():
+        if entry.pk != expected_id:
+            report.add("hash_chain", f"entry ids jump from #{expected_id - 1} to #{entry.pk}")
+        if entry.prev_hash != previous_hash:
+            report.add("hash_chain", f"entry #{entry.pk}: prev_hash does not match entry #{expected_id - 1}")
+        recomputed = entry_hash(entry, postings)
+        if recomputed != entry.hash:
+            report.add(
+                "hash_chain",
+                f"entry #{entry.pk}: stored hash {entry.hash[:16]}… ≠ recomputed {recomputed[:16]}… "
+                f"(postings {', '.join(f'#{p.pk}' for p in sorted(postings, key=lambda p: p.pk))})",
+            )
+        previous_hash, expected_id = entry.hash, entry.pk + 1
+    head = ChainHead.objects.filter(pk=ChainHead.SINGLETON_ID).first() or ChainHead()
+    if (head.height, head.head_hash) != (expected_id - 1, previous_hash):
+        report.add(
+            "hash_chain",
+            f"chain head row says #{head.height} {head.head_hash[:16]}…, the journal ends at "
+            f"#{expected_id - 1} {previous_hash[:16]}…",
+        )
+    report.head_hash = previous_hash
+
+
+def _check_limits(report: VerificationReport, accounts: Any) -> None:
+    for account in accounts:
+        counters = [account.posted_debits, account.posted_credits, account.pending_debits, account.pending_credits]
+        if min(counters) < 0:
+            report.add("limits", f"account {account.code}: a counter is negative {counters}")
+        if account.debits_must_not_exceed_credits and (
+            account.posted_debits + account.pending_debits > account.posted_credits
+        ):
+            report.add("limits", f"account {account.code}: debits exceed credits")
+        if account.credits_must_not_exceed_debits and (
+            account.posted_credits + account.pending_credits > account.posted_debits
+        ):
+            report.add("limits", f"account {account.code}: credits exceed debits")

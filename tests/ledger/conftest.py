@@ -1,0 +1,61 @@
+"""Fixtures for the ledger tests: accounts with and without limits, a user, a snapshot of all ledger rows."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from ledger import services
+from ledger.models import Account, Hold, JournalEntry, Posting
+
+_codes = itertools.count(1)
+
+
+@pytest.fixture
+def make_account() -> Callable[..., Account]:
+    def make(code: str | None = None, **kwargs: Any) -> Account:
+        return services.account_create(
+            code=code or f"acct-{next(_codes)}", name=kwargs.pop("name", "test account"), **kwargs
+        )
+
+    return make
+
+
+@pytest.fixture
+def user(db):
+    return get_user_model().objects.create_user(username="ledger-tester", password="x")  # noqa: S106
+
+
+@pytest.fixture
+def funded(make_account) -> Callable[..., tuple[Account, Account]]:
+    """(source, wallet): ``wallet`` may not go below zero and holds ``amount`` fen taken from ``source``."""
+
+    def fund(amount: int = 10_000) -> tuple[Account, Account]:
+        source = make_account(name="source")
+        wallet = make_account(name="wallet", debits_must_not_exceed_credits=True)
+        services.entry_post(
+            actor=None,
+            idempotency_key=f"fund-{wallet.code}",
+            lines=[(source, "debit", amount), (wallet, "credit", amount)],
+        )
+        return source, wallet
+
+    return fund
+
+
+def ledger_snapshot() -> dict[str, Any]:
+    """Every ledger row that a refused operation must leave untouched."""
+    return {
+        "entries": list(JournalEntry.objects.values_list("pk", flat=True)),
+        "postings": list(Posting.objects.values_list("pk", flat=True)),
+        "holds": list(Hold.objects.values()),
+        "accounts": list(
+            Account.objects.values(
+                "pk", "posted_debits", "posted_credits", "pending_debits", "pending_credits", "version"
+            )
+        ),
+    }

@@ -1,0 +1,159 @@
+"""entry_post: what it writes, and every refusal leaving no trace."""
+
+from __future__ import annotations
+
+import pytest
+
+from ledger import errors, selectors, services
+from ledger.models import Account, Direction, JournalEntry, Posting
+from tests.ledger.conftest import ledger_snapshot
+
+pytestmark = pytest.mark.django_db
+
+
+def test_post_writes_entry_postings_and_balances(make_account, user):
+    # given
+    cash, revenue = make_account(), make_account()
+    # when
+    entry = services.entry_post(
+        actor=user,
+        idempotency_key="sale-1",
+        lines=[(cash, "debit", 1_500), (revenue, "credit", 1_500)],
+        memo="sale",
+        metadata={"order": "A-1"},
+    )
+    # then
+    assert entry.pk == 1
+    assert entry.actor_id == user.pk
+    assert entry.metadata == {"order": "A-1"}
+    postings = {p.account_id: p for p in Posting.objects.filter(entry=entry)}
+    assert postings[cash.pk].direction == Direction.DEBIT
+    assert postings[cash.pk].balance_after == -1_500
+    assert postings[revenue.pk].balance_after == 1_500
+    assert postings[cash.pk].account_version == 1
+    cash.refresh_from_db()
+    assert (cash.posted_debits, cash.posted_credits, cash.version) == (1_500, 0, 1)
+    assert selectors.balance(revenue) == 1_500
+
+
+def test_entries_form_a_hash_chain(make_account):
+    # given
+    a, b = make_account(), make_account()
+    # when
+    first = services.entry_post(actor=None, idempotency_key="k1", lines=[(a, "debit", 1), (b, "credit", 1)])
+    second = services.entry_post(actor=None, idempotency_key="k2", lines=[(b, "debit", 1), (a, "credit", 1)])
+    # then
+    assert first.prev_hash == "0" * 64
+    assert second.prev_hash == first.hash
+    assert second.pk == first.pk + 1
+    assert selectors.chain_head().head_hash == second.hash
+
+
+def test_multi_line_entry(make_account):
+    # given
+    a, b, c = make_account(), make_account(), make_account()
+    # when
+    services.entry_post(
+        actor=None, idempotency_key="split", lines=[(a, "debit", 100), (b, "credit", 60), (c, "credit", 40)]
+    )
+    # then
+    assert [selectors.balance(x) for x in (a, b, c)] == [-100, 60, 40]
+
+
+def test_limit_allows_spending_down_to_zero(funded, make_account):
+    # given
+    _, wallet = funded(1_000)
+    shop = make_account()
+    # when
+    services.entry_post(actor=None, idempotency_key="spend", lines=[(wallet, "debit", 1_000), (shop, "credit", 1_000)])
+    # then
+    assert selectors.balance(wallet) == 0
+
+
+def test_credit_limit_flag(make_account):
+    # given: a liability that may never be credited beyond what was debited to it
+    capped = make_account(credits_must_not_exceed_debits=True)
+    other = make_account()
+    services.entry_post(actor=None, idempotency_key="in", lines=[(capped, "debit", 50), (other, "credit", 50)])
+    # when / then
+    with pytest.raises(errors.LimitExceeded):
+        services.entry_post(actor=None, idempotency_key="out", lines=[(other, "debit", 51), (capped, "credit", 51)])
+
+
+REFUSALS = [
+    pytest.param(lambda w, s: [(w, "debit", 10_001), (s, "credit", 10_001)], errors.LimitExceeded, id="limit"),
+    pytest.param(lambda w, s: [(w, "debit", 10), (s, "credit", 9)], errors.UnbalancedEntry, id="unbalanced"),
+    pytest.param(lambda w, s: [(w, "debit", 0), (s, "credit", 0)], errors.InvalidAmount, id="zero"),
+    pytest.param(lambda w, s: [(w, "debit", -5), (s, "credit", -5)], errors.InvalidAmount, id="negative"),
+    pytest.param(lambda w, s: [(w, "debit", 1.5), (s, "credit", 1.5)], errors.InvalidAmount, id="float"),
+    pytest.param(lambda w, s: [(w, "debit", 5)], errors.InvalidEntry, id="one-line"),
+    pytest.param(lambda w, s: [(w, "debit", 5), (w, "credit", 5)], errors.InvalidEntry, id="same-account"),
+    pytest.param(lambda w, s: [(w, "sideways", 5), (s, "credit", 5)], errors.InvalidEntry, id="direction"),
+    pytest.param(lambda w, s: [(w, "debit", 5), (999_999, "credit", 5)], errors.InvalidEntry, id="unknown-account"),
+]
+
+
+@pytest.mark.parametrize(("make_lines", "error"), REFUSALS)
+def test_refusals_leave_no_trace(funded, make_account, make_lines, error):
+    # given
+    _, wallet = funded(10_000)
+    shop = make_account()
+    before = ledger_snapshot()
+    # when
+    with pytest.raises(error) as raised:
+        services.entry_post(actor=None, idempotency_key="bad", lines=make_lines(wallet, shop))
+    # then
+    assert ledger_snapshot() == before
+    assert raised.value.code == error.code
+    assert raised.value.http_status in {409, 422}
+
+
+def test_currency_mismatch_is_refused_without_trace(make_account):
+    # given
+    cny, usd = make_account(), make_account(currency="USD")
+    before = ledger_snapshot()
+    # when
+    with pytest.raises(errors.CurrencyMismatch):
+        services.entry_post(actor=None, idempotency_key="fx", lines=[(cny, "debit", 1), (usd, "credit", 1)])
+    # then
+    assert ledger_snapshot() == before
+
+
+def test_float_metadata_is_refused(make_account):
+    # given
+    a, b = make_account(), make_account()
+    # when / then
+    with pytest.raises(errors.InvalidEntry):
+        services.entry_post(
+            actor=None, idempotency_key="m", lines=[(a, "debit", 1), (b, "credit", 1)], metadata={"rate": 0.1}
+        )
+    assert not JournalEntry.objects.exists()
+
+
+def test_naive_effective_at_is_refused(make_account):
+    import datetime as dt
+
+    a, b = make_account(), make_account()
+    with pytest.raises(errors.InvalidEntry):
+        services.entry_post(
+            actor=None,
+            idempotency_key="naive",
+            lines=[(a, "debit", 1), (b, "credit", 1)],
+            effective_at=dt.datetime(2026, 1, 1),  # noqa: DTZ001
+        )
+
+
+def test_account_with_both_limit_flags_is_refused():
+    with pytest.raises(errors.InvalidEntry):
+        services.account_create(
+            code="both", name="x", debits_must_not_exceed_credits=True, credits_must_not_exceed_debits=True
+        )
+    assert not Account.objects.filter(code="both").exists()
+
+
+def test_account_owner_is_a_generic_reference(user):
+    # given
+    account = services.account_create(code="owned", name="owned", owner=user)
+    # then
+    assert account.owner == user
+    assert list(selectors.accounts_for_owner(user)) == [account]
