@@ -27,7 +27,7 @@ def make_account() -> Callable[..., Account]:
 
 @pytest.fixture
 def user(db):
-    return get_user_model().objects.create_user(username="ledger-tester", password="x")  # noqa: S106
+    return get_user_model().objects.create_user(username="ledger-tester", password="x")
 
 
 @pytest.fixture

@@ -1,0 +1,173 @@
+"""Transaction shape: durable with retries when alone, a savepoint inside the caller's transaction."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import OperationalError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from ledger import concurrency, errors, services
+from ledger.concurrency import lock_in_pk_order, retry_on_db_conflict
+from ledger.models import Account, JournalEntry
+
+
+class FakeSqlError(Exception):
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
+def db_conflict(sqlstate: str) -> OperationalError:
+    error = OperationalError(f"simulated {sqlstate}")
+    error.__cause__ = FakeSqlError(sqlstate)
+    return error
+
+
+@pytest.fixture
+def no_backoff(monkeypatch):
+    monkeypatch.setattr(concurrency, "_backoff", lambda attempt: None)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("sqlstate", ["40P01", "40001"])
+def test_conflicts_are_retried_in_a_fresh_durable_transaction(no_backoff, sqlstate):
+    # given: a unit of work that hits a deadlock twice
+    attempts = []
+
+    @retry_on_db_conflict
+    def work() -> str:
+        attempts.append(connection.in_atomic_block)
+        if len(attempts) < 3:
+            raise db_conflict(sqlstate)
+        return "done"
+
+    # when
+    result = work()
+    # then
+    assert result == "done"
+    assert attempts == [True, True, True]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_other_errors_are_not_retried(no_backoff):
+    calls = []
+
+    @retry_on_db_conflict
+    def work() -> None:
+        calls.append(1)
+        raise db_conflict("23505")
+
+    with pytest.raises(OperationalError):
+        work()
+    assert calls == [1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_retries_give_up_after_max_attempts(no_backoff):
+    calls = []
+
+    @retry_on_db_conflict(max_attempts=3)
+    def work() -> None:
+        calls.append(1)
+        raise db_conflict("40P01")
+
+    with pytest.raises(OperationalError):
+        work()
+    assert len(calls) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inside_a_caller_transaction_there_is_no_retry(no_backoff):
+    # given
+    calls = []
+
+    @retry_on_db_conflict
+    def work() -> None:
+        calls.append(1)
+        raise db_conflict("40P01")
+
+    # when / then: the caller's transaction is the one to re-run
+    with pytest.raises(OperationalError), transaction.atomic():
+        work()
+    assert calls == [1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_operation_commits_on_its_own(make_account):
+    # given
+    a, b = make_account(), make_account()
+    # when
+    services.entry_post(actor=None, idempotency_key="alone", lines=[(a, "debit", 1), (b, "credit", 1)])
+    # then
+    assert JournalEntry.objects.filter(idempotency_key="alone").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_operation_joins_the_callers_transaction(make_account):
+    # given
+    a, b = make_account(), make_account()
+
+    # when: the caller fails after the ledger wrote
+    class CallerFailed(Exception):
+        pass
+
+    def caller() -> None:
+        with transaction.atomic(durable=True):
+            services.entry_post(actor=None, idempotency_key="joined", lines=[(a, "debit", 1), (b, "credit", 1)])
+            raise CallerFailed
+
+    with pytest.raises(CallerFailed):
+        caller()
+    # then: the entry went with it
+    assert not JournalEntry.objects.exists()
+    a.refresh_from_db()
+    assert a.version == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refusal_inside_the_callers_transaction_keeps_the_callers_work(make_account):
+    # given
+    a, b = make_account(), make_account(debits_must_not_exceed_credits=True)
+    # when
+    with transaction.atomic(durable=True):
+        services.entry_post(actor=None, idempotency_key="ok", lines=[(a, "debit", 5), (b, "credit", 5)])
+        with pytest.raises(errors.LimitExceeded):
+            services.entry_post(actor=None, idempotency_key="too-much", lines=[(b, "debit", 6), (a, "credit", 6)])
+        services.entry_post(actor=None, idempotency_key="ok-2", lines=[(b, "debit", 5), (a, "credit", 5)])
+    # then
+    assert list(JournalEntry.objects.values_list("idempotency_key", flat=True)) == ["ok", "ok-2"]
+
+
+@pytest.mark.django_db
+def test_lock_in_pk_order_locks_rows_sorted_by_pk(make_account):
+    # given
+    accounts = [make_account() for _ in range(3)]
+    ids = [accounts[2].pk, accounts[0].pk, accounts[1].pk, accounts[0].pk]
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        locked = lock_in_pk_order(Account, ids)
+    # then
+    assert [a.pk for a in locked] == sorted({a.pk for a in accounts})
+    sql = queries.captured_queries[-1]["sql"]
+    assert "ORDER BY" in sql
+    if connection.vendor == "postgresql":
+        assert "FOR UPDATE" in sql
+
+
+@pytest.mark.django_db
+def test_lock_in_pk_order_accepts_a_queryset(make_account):
+    a, b = make_account(), make_account(currency="USD")
+    assert lock_in_pk_order(Account.objects.filter(currency="USD"), [a.pk, b.pk]) == [b]
+
+
+@pytest.mark.django_db
+def test_posting_path_stays_lean(make_account):
+    """The hot path is a fixed handful of statements, whatever the number of lines."""
+    a, b, c = make_account(), make_account(), make_account()
+    with CaptureQueriesContext(connection) as queries:
+        services.entry_post(
+            actor=None, idempotency_key="lean", lines=[(a, "debit", 3), (b, "credit", 2), (c, "credit", 1)]
+        )
+    # savepoint, lock accounts, lock head, key check, insert entry, insert postings, update balances,
+    # update head, release savepoint
+    assert len(queries.captured_queries) <= 9
