@@ -26,8 +26,14 @@ def test_admin_is_read_only(model):
 
 
 @pytest.mark.django_db
-def test_admin_pages_render(admin_client, make_account):
+def test_admin_pages_render(admin_client, make_account, settings):
     from ledger import services
+
+    # Production settings use a manifest of collected static files; the test renders without collecting.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
     a, b = make_account(), make_account()
     entry = services.entry_post(actor=None, idempotency_key="k", lines=[(a, "debit", 1), (b, "credit", 1)])
