@@ -9,6 +9,24 @@ from django.db import models, transaction
 from accounts.models import AuditEvent, Organization
 
 
+class SystemActor:
+    """The actor of writes made by the system itself (management commands, beat tasks), not by a person.
+
+    Services treat it as fully authorised; the audit event records no user and ``"system": true``. Views never
+    pass it: they always pass ``request.user``.
+    """
+
+    is_authenticated = True
+    is_staff = True
+    pk = None
+
+    def __repr__(self) -> str:
+        return "SYSTEM"
+
+
+SYSTEM = SystemActor()
+
+
 def audit_record(
     *,
     actor: Any,
@@ -30,7 +48,7 @@ def audit_record(
         organization=organization,
         before=before,
         after=after,
-        detail=detail or {},
+        detail={**(detail or {}), **({"system": True} if actor is SYSTEM else {})},
     )
 
 

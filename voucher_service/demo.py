@@ -1,0 +1,114 @@
+"""Demo data for the embedded default and for DEBUG: organisations across the seed jurisdictions and one user
+per role, all sharing one password. Loading is idempotent; it refuses to run where real people could log in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from accounts.audit import SYSTEM
+from accounts.models import Jurisdiction, Membership, Organization, OrganizationKind, User
+from accounts.services import membership_grant, organization_create, user_create
+
+DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 (documented demo password; demo users exist only locally)
+
+
+@dataclass(frozen=True)
+class DemoOrg:
+    key: str
+    name: str
+    kind: str
+    jurisdiction: str
+    category: str = ""
+    uscc: str | None = None
+    settled_on: date | None = None
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    org: str
+    role: str
+    description: str
+
+
+DEMO_ORGS = [
+    DemoOrg("nx_drc", "宁夏回族自治区发展和改革委员会", OrganizationKind.AGENCY, "640000"),
+    DemoOrg("bd_drc", "保定市发展和改革委员会", OrganizationKind.AGENCY, "130600"),
+    DemoOrg("nx_sme", "宁夏智算科技有限公司", OrganizationKind.ENTITY, "640104", "tech_sme", "91640100MA76XQ3P1E"),
+    DemoOrg("nx_uni", "宁夏大学", OrganizationKind.ENTITY, "640106", "university", "12640000455901263T"),
+    DemoOrg(
+        "bd_ai",
+        "保定智能模型有限公司",
+        OrganizationKind.ENTITY,
+        "130602",
+        "enterprise",
+        "91130602MA0GXYL87D",
+        date(2026, 3, 1),
+    ),
+    DemoOrg("bd_dz", "定州算力应用有限公司", OrganizationKind.ENTITY, "130682", "enterprise", "91130682MA0FQ2W35K"),
+    DemoOrg(
+        "hh_ent", "呼和浩特数智科技有限公司", OrganizationKind.ENTITY, "150102", "enterprise", "91150102MA0QK8J56X"
+    ),
+    DemoOrg("nx_idc", "宁夏西部云基地算力有限公司", OrganizationKind.PROVIDER, "640500", "", "91640500MA76UJ1X8M"),
+]
+
+DEMO_USERS = [
+    DemoUser("demo_applicant", "nx_sme", "applicant", "files applications and redemption claims for 宁夏智算科技"),
+    DemoUser("demo_reviewer", "nx_drc", "reviewer", "first-stage reviewer (初审) at the Ningxia DRC"),
+    DemoUser("demo_reviewer2", "nx_drc", "reviewer", "second-stage reviewer (复审); never the same person"),
+    DemoUser("demo_finance", "nx_drc", "finance", "finance stage (财政) and payouts"),
+    DemoUser("demo_program_admin", "nx_drc", "program_admin", "publishes programs, registers entities"),
+    DemoUser("demo_auditor", "nx_drc", "auditor", "reads ledger reports, verifies the journal"),
+    DemoUser("demo_bd_admin", "bd_drc", "program_admin", "program administrator in Baoding"),
+    DemoUser("demo_bd_applicant", "bd_ai", "applicant", "applicant for 保定智能模型 (settled 2026)"),
+]
+
+
+def _checked_uscc(code: str | None) -> str | None:
+    """Demo codes are made valid here so a typo above can't break `make run`."""
+    if code is None:
+        return None
+    from stdnum.cn import uscc
+
+    return code[:17] + uscc.calc_check_digit(code[:17])
+
+
+def _ensure_org(spec: DemoOrg) -> Organization:
+    existing = Organization.objects.filter(name=spec.name, jurisdiction_id=spec.jurisdiction).first()
+    if existing:
+        return existing
+    return organization_create(
+        actor=SYSTEM,
+        name=spec.name,
+        kind=spec.kind,
+        category=spec.category,
+        uscc=_checked_uscc(spec.uscc),
+        jurisdiction=Jurisdiction.objects.get(code=spec.jurisdiction),
+        settled_on=spec.settled_on,
+    )
+
+
+def _ensure_user(spec: DemoUser, organization: Organization) -> User:
+    user = User.objects.filter(username=spec.username).first() or user_create(
+        actor=SYSTEM, username=spec.username, password=DEMO_PASSWORD, first_name=spec.description[:150]
+    )
+    if not Membership.objects.filter(user=user, organization=organization, role=spec.role).exists():
+        membership_grant(actor=SYSTEM, user=user, organization=organization, role=spec.role)
+    return user
+
+
+def demo_load() -> list[DemoUser]:
+    """Create (or find) every demo organisation and user. Each write is its own audited service call."""
+    if not settings.DEMO_ENABLED:
+        raise ImproperlyConfigured("Demo users have a published password: they are only for DEBUG or embedded mode.")
+    orgs = {spec.key: _ensure_org(spec) for spec in DEMO_ORGS}
+    for spec in DEMO_USERS:
+        _ensure_user(spec, orgs[spec.org])
+    if not User.objects.filter(username="demo_staff").exists():
+        User.objects.create_superuser("demo_staff", password=DEMO_PASSWORD)
+    return DEMO_USERS
