@@ -1,0 +1,168 @@
+"""Real threads against PostgreSQL: limits hold under a race, ring transfers never deadlock, one key makes
+one entry, and a hold resolves exactly once. Every test ends with a clean ``verify_ledger``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from ledger import errors, selectors, services
+from ledger.models import Account, Hold, HoldStatus, JournalEntry
+from ledger.verification import verify_ledger
+from tests.race_condition import race, run_in_thread, wait_for_lock_waiters
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def transfer(debit: Account, credit: Account, amount: int, key: str):
+    return lambda: services.entry_post(
+        actor=None, idempotency_key=key, lines=[(debit, "debit", amount), (credit, "credit", amount)]
+    )
+
+
+def test_32_threads_cannot_overdraw_a_limited_account(funded, make_account):
+    # given: 10,000 fen and 32 spenders of 1,000 each
+    _, wallet = funded(10_000)
+    shops = [make_account() for _ in range(32)]
+    # when
+    outcomes = race([transfer(wallet, shop, 1_000, f"spend-{n}") for n, shop in enumerate(shops)])
+    # then
+    assert sum(o.ok for o in outcomes) == 10
+    assert all(isinstance(o.error, errors.LimitExceeded) for o in outcomes if not o.ok)
+    wallet.refresh_from_db()
+    assert (wallet.posted_debits, wallet.posted_credits, wallet.posted_balance) == (10_000, 10_000, 0)
+    assert verify_ledger().ok
+
+
+def test_ring_transfers_never_deadlock(make_account):
+    # given: eight accounts in a ring, each thread moving money to its neighbour, both directions mixed
+    ring = [make_account() for _ in range(8)]
+    calls = []
+    for n in range(32):
+        here, there = ring[n % 8], ring[(n + 1) % 8]
+        debit, credit = (here, there) if n % 2 == 0 else (there, here)
+        for round_ in range(5):
+            calls.append(transfer(debit, credit, 1 + n, f"ring-{n}-{round_}"))
+    # when
+    outcomes = race(calls, threads=32)
+    # then
+    assert [o.error for o in outcomes if not o.ok] == []
+    assert JournalEntry.objects.count() == 160
+    assert sum(selectors.balance(a) for a in ring) == 0
+    assert verify_ledger().ok
+
+
+def test_one_hundred_requests_with_one_key_make_one_entry(make_account):
+    # given
+    a, b = make_account(), make_account()
+    # when: 100 identical calls, 20 threads racing
+    outcomes = race([transfer(a, b, 250, "the-key") for _ in range(100)], threads=20)
+    # then
+    assert [o.error for o in outcomes if not o.ok] == []
+    assert {o.value.pk for o in outcomes} == {JournalEntry.objects.get().pk}
+    assert selectors.balance(b) == 250
+    assert verify_ledger().ok
+
+
+def test_one_key_with_different_requests_makes_one_entry_and_conflicts(make_account):
+    # given: half the callers send a different amount under the same key
+    a, b = make_account(), make_account()
+    calls = [transfer(a, b, 100 if n % 2 else 200, "contested") for n in range(40)]
+    # when
+    outcomes = race(calls, threads=20)
+    # then
+    entry = JournalEntry.objects.get()
+    winners = [o for o in outcomes if o.ok]
+    assert {o.value.pk for o in winners} == {entry.pk}
+    assert len(winners) == 20
+    assert all(isinstance(o.error, errors.IdempotencyConflict) for o in outcomes if not o.ok)
+
+
+def test_concurrent_hold_creation_with_one_key_makes_one_hold(funded, make_account):
+    _, wallet = funded(10_000)
+    shop = make_account()
+    expiry = timezone.now() + dt.timedelta(hours=1)
+
+    def create():
+        return services.hold_create(
+            actor=None,
+            idempotency_key="one-hold",
+            debit_account=wallet,
+            credit_account=shop,
+            amount=700,
+            expires_at=expiry,
+        )
+
+    outcomes = race([create for _ in range(30)], threads=15)
+    assert [o.error for o in outcomes if not o.ok] == []
+    assert Hold.objects.count() == 1
+    assert selectors.account_balance(wallet).pending_debits == 700
+
+
+@pytest.fixture
+def open_holds(funded, make_account):
+    _, wallet = funded(100_000)
+    shop = make_account()
+    expiry = timezone.now() + dt.timedelta(hours=1)
+    return wallet, [
+        services.hold_create(
+            actor=None,
+            idempotency_key=f"h{n}",
+            debit_account=wallet,
+            credit_account=shop,
+            amount=1_000,
+            expires_at=expiry,
+        )
+        for n in range(6)
+    ]
+
+
+def test_a_hold_posted_and_voided_at_once_resolves_exactly_once(open_holds):
+    # given
+    wallet, holds = open_holds
+    calls = []
+    for hold in holds:
+        calls += [lambda hold=hold: services.hold_post(hold), lambda hold=hold: services.hold_void(hold)]
+    # when
+    outcomes = race(calls)
+    # then: per hold, one call won and the other was told the hold is resolved
+    for n, hold in enumerate(holds):
+        post, void = outcomes[2 * n], outcomes[2 * n + 1]
+        assert post.ok != void.ok
+        loser = void if post.ok else post
+        assert isinstance(loser.error, errors.HoldAlreadyResolved)
+        hold.refresh_from_db()
+        assert hold.status == (HoldStatus.POSTED if post.ok else HoldStatus.VOIDED)
+    assert selectors.account_balance(wallet).pending_debits == 0
+    assert verify_ledger().ok
+
+
+def test_void_waiting_behind_a_post_sees_the_hold_resolved(open_holds):
+    """Deterministic interleaving: the post holds the lock until the void is provably waiting for it."""
+    # given
+    _, holds = open_holds
+    hold = holds[0]
+    post_has_lock = threading.Event()
+
+    def post_then_wait_for_the_void():
+        with transaction.atomic(durable=True):
+            entry = services.hold_post(hold)
+            post_has_lock.set()
+            wait_for_lock_waiters(1)
+            return entry
+
+    # when
+    poster, posted = run_in_thread(post_then_wait_for_the_void)
+    assert post_has_lock.wait(10)
+    voider, voided = run_in_thread(lambda: services.hold_void(hold))
+    poster.join(30)
+    voider.join(30)
+    # then
+    assert posted.ok, posted.error
+    assert isinstance(voided.error, errors.HoldAlreadyResolved)
+    hold.refresh_from_db()
+    assert hold.status == HoldStatus.POSTED
