@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "accounts",
     "ledger",
     "voucher_service",
+    "voucher_service.programs",
 ]
 
 MIDDLEWARE = [

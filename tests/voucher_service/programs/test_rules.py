@@ -1,0 +1,167 @@
+"""Unit tests of the typed rules layer (rules.py): parsing, per-field errors, and the rule arithmetic."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from voucher_service.programs.rules import (
+    Combination,
+    Payer,
+    add_months,
+    condition_met_by_records,
+    parse_rules,
+)
+
+BASE = {"annual_cap": "10000000.00", "eligible_categories": ["tech_sme"]}
+TWO_RATES = {
+    **BASE,
+    "rate_rules": [
+        {"code": "major_project_lead", "description": "60 %", "rate": "0.60"},
+        {"code": "local_platform", "description": "50 %", "rate": "0.50"},
+    ],
+}
+
+
+def errors_of(document: dict, money: str = "yuan") -> dict[str, list[str]]:
+    with pytest.raises(ValidationError) as caught:
+        parse_rules(document, money=money)  # type: ignore[arg-type]
+    return {key: [e.code for e in errs] for key, errs in caught.value.error_dict.items()}
+
+
+def test_defaults_follow_the_policies_where_silent():
+    # given a document with only the required fields
+    # when it is parsed
+    rules = parse_rules(BASE, money="yuan")
+    # then POLICIES.md's defaults apply: 100 % rate, highest only, end of fiscal year, unused returns, 3 stages
+    assert rules.annual_cap == 1_000_000_000
+    assert rules.rate_award(12_345, []) == 12_345
+    assert rules.combination == Combination.HIGHEST_ONLY
+    assert rules.voucher_expires_on(date(2025, 3, 4), 2025) == date(2025, 12, 31)
+    assert rules.unused_amounts == "return_to_budget"
+    assert [(s.name, s.role) for s in rules.review_stages] == [
+        ("初审", "reviewer"),
+        ("复审", "reviewer"),
+        ("财政", "finance"),
+    ]
+    assert rules.split_amount(1001, "city_district") == [(Payer.PROGRAM, 1001)]
+
+
+def test_stored_and_api_renderings_round_trip():
+    # given parsed rules
+    rules = parse_rules(TWO_RATES, money="yuan")
+    # when rendered in both forms and parsed back
+    # then nothing changes, and money is fen in one form and yuan strings in the other
+    assert parse_rules(rules.to_document(), money="fen") == rules
+    assert parse_rules(rules.to_api(), money="yuan") == rules
+    assert rules.to_document()["annual_cap"] == 1_000_000_000
+    assert rules.to_api()["annual_cap"] == "10000000.00"
+
+
+def test_highest_only_takes_the_better_rate_and_stack_adds_them():
+    # given the Baoding-style 60 % and 50 % rules
+    highest = parse_rules(TWO_RATES, money="yuan")
+    stacked = parse_rules({**TWO_RATES, "combination": "stack"}, money="yuan")
+    # when both conditions hold on a 1,000.01 元 purchase
+    conditions = ["major_project_lead", "local_platform"]
+    # then highest-only gives 60 % (rounded down to the fen), stack gives 110 %
+    assert highest.rate_award(100_001, conditions) == 60_000
+    assert highest.rate_award(100_001, ["local_platform"]) == 50_000
+    assert highest.rate_award(100_001, []) == 0
+    assert stacked.rate_award(100_001, conditions) == 60_000 + 50_000
+
+
+def test_a_rule_cap_limits_what_remains_of_it():
+    # given a 30 % rule capped at 5,000,000 元
+    rules = parse_rules(
+        {**BASE, "rate_rules": [{"code": "model", "description": "d", "rate": "0.30", "cap": "5000000.00"}]},
+        money="yuan",
+    )
+    # when 4,900,000 元 has already been received under it
+    # then a 1,000,000 元 purchase gives only the remaining 100,000 元
+    assert rules.rate_award(100_000_000, ["model"], {"model": 490_000_000}) == 10_000_000
+
+
+def test_funding_split_gives_leftover_fen_to_the_first_payer():
+    # given a 50/50 city/district split and a 100 % county split
+    rules = parse_rules(
+        {
+            **BASE,
+            "funding_split": {
+                "city_district": [{"payer": "city", "share": "0.5"}, {"payer": "district", "share": "0.5"}],
+                "province_county": [{"payer": "county", "share": "1"}],
+                "other": [{"payer": "city", "share": "1"}],
+            },
+        },
+        money="yuan",
+    )
+    # when an odd amount is split
+    # then it splits exactly, and the county pays all of a province-administered county's project
+    assert rules.split_amount(1001, "city_district") == [(Payer.CITY, 501), (Payer.DISTRICT, 500)]
+    assert rules.split_amount(1001, "province_county") == [(Payer.COUNTY, 1001)]
+    assert rules.split_amount(1001, "other") == [(Payer.CITY, 1001)]
+    assert rules.payers() == [Payer.CITY, Payer.DISTRICT, Payer.COUNTY]
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "code"),
+    [
+        ({"annual_cap": "-1.00"}, "annual_cap", "min_value"),
+        ({"annual_cap": 1.5}, "annual_cap", "invalid_amount"),
+        ({"annual_cap": "1.001"}, "annual_cap", "invalid_amount"),
+        ({"eligible_categories": ["tech_sme", "alien"]}, "eligible_categories.1", "invalid_choice"),
+        ({"eligible_categories": []}, "eligible_categories", "required"),
+        ({"rate_rules": [{"code": "x", "description": "d", "rate": "1.5"}]}, "rate_rules.0.rate", "out_of_range"),
+        ({"rate_rules": [{"code": "x", "description": "d", "rate": 0.3}]}, "rate_rules.0.rate", "invalid"),
+        ({"rate_rules": [{"code": "X y", "description": "d", "rate": "0.3"}]}, "rate_rules.0.code", "invalid"),
+        ({"combination": "sometimes"}, "combination", "invalid_choice"),
+        ({"provider_scope": {"mode": "designated_platform", "platforms": []}}, "provider_scope.platforms", "invalid"),
+        ({"voucher_validity": {"mode": "months_from_issue"}}, "voucher_validity.months", "invalid"),
+        ({"funding_split": {"other": [{"payer": "city", "share": "0.6"}]}}, "funding_split.other", "invalid_total"),
+        ({"funding_split": {"city_district": []}}, "funding_split.other", "required"),
+        ({"review_stages": [{"name": "初审", "role": "applicant"}]}, "review_stages.0.role", "invalid_choice"),
+        ({"surprise": 1}, "surprise", "unknown_field"),
+    ],
+)
+def test_bad_documents_get_an_error_on_the_field(change, path, code):
+    # given a document with one bad field
+    # when it is parsed
+    errors = errors_of({**BASE, **change})
+    # then the error names that field and says why
+    assert code in errors[path], errors
+
+
+def test_every_error_is_reported_at_once():
+    # given a document with three bad fields
+    errors = errors_of(
+        {"annual_cap": "-5", "eligible_categories": ["nope"], "rate_rules": [{"code": "a", "description": "d"}]}
+    )
+    # then all three are reported
+    assert {"annual_cap", "eligible_categories.0", "rate_rules.0.rate"} <= set(errors)
+
+
+def test_stored_money_must_be_integer_fen():
+    assert "invalid_amount" in errors_of({**BASE, "annual_cap": "100.00"}, money="fen")["annual_cap"]
+
+
+def test_voucher_validity_in_months_and_settling_condition():
+    rules = parse_rules({**BASE, "voucher_validity": {"mode": "months_from_issue", "months": 12}}, money="yuan")
+    assert rules.voucher_expires_on(date(2025, 3, 4), 2025) == date(2026, 3, 3)
+    assert add_months(date(2024, 1, 31), 1) == date(2024, 2, 28)
+    settling = parse_rules(
+        {
+            **BASE,
+            "fixed_awards": [
+                {"code": "settling_in", "description": "d", "check": "settled_in_fiscal_year", "amount": "500000"}
+            ],
+        },
+        money="yuan",
+    ).fixed_awards[0]
+    assert condition_met_by_records(settling.condition, settled_on=date(2025, 6, 1), fiscal_year=2025) is True
+    assert condition_met_by_records(settling.condition, settled_on=date(2024, 6, 1), fiscal_year=2025) is False
+    assert condition_met_by_records(settling.condition, settled_on=None, fiscal_year=2025) is False
+    assert settling.amount == 50_000_000 and settling.once_per_entity is True
+    assert parse_rules(TWO_RATES, money="yuan").rate_rules[0].rate == Decimal("0.60")
