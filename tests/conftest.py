@@ -49,6 +49,13 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _plain_http_test_client(settings):
+    """With DATABASE_URL set the settings are production's, which redirect plain HTTP to HTTPS; the test client
+    speaks plain HTTP. Everything else about production settings stays in force."""
+    settings.SECURE_SSL_REDIRECT = False
+
+
+@pytest.fixture(autouse=True)
 def _celery_eager():
     """Unit tests run tasks inline; the Redis round-trip test starts a real worker instead."""
     previous = celery_app.conf.task_always_eager

@@ -1,0 +1,130 @@
+"""The Idempotency-Key contract for money-moving POSTs (voucher_service.api.idempotency)."""
+
+import pytest
+
+from ledger.models import JournalEntry
+from ledger.services import account_create
+from tests.factories import client_for
+from tests.race_condition import race
+
+pytestmark = pytest.mark.urls("tests.voucher_service.idempotency_urls")
+BODY = {"source": "src", "target": "dst", "amount": "12.34"}
+
+
+@pytest.fixture
+def accounts(db):
+    return account_create(code="src", name="source"), account_create(code="dst", name="target")
+
+
+def post(user, body=BODY, key="key-1"):
+    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
+    return client_for(user).post("/transfer/", body, format="json", **headers)
+
+
+@pytest.mark.django_db
+def test_same_key_same_body_replays_the_first_result(accounts, applicant):
+    # given
+    first = post(applicant)
+    # when
+    again = post(applicant)
+    # then
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again["Location"] == first["Location"]
+    assert again["Idempotent-Replayed"] == "true"
+    assert JournalEntry.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_same_key_different_body_is_409(accounts, applicant):
+    post(applicant)
+    response = post(applicant, {**BODY, "amount": "99.00"})
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "idempotency_key_reused"
+    assert JournalEntry.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_keys_are_scoped_per_user(accounts, applicant, outsider):
+    post(applicant)
+    assert post(outsider).status_code == 201
+    assert JournalEntry.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_without_a_key_every_post_runs(accounts, applicant):
+    post(applicant, key=None)
+    post(applicant, key=None)
+    assert JournalEntry.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_failed_request_releases_the_key(accounts, applicant):
+    # given a request refused for bad input (nothing written)
+    refused = post(applicant, {**BODY, "amount": "1.234"})
+    # when the client corrects the body and retries with the same key
+    corrected = post(applicant, {**BODY, "amount": "1.23"})
+    # then
+    assert refused.status_code == 400
+    assert refused.json()["error"]["fields"]["amount"]
+    assert corrected.status_code == 201
+    assert JournalEntry.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("key", ["", "x" * 256, "bad\nkey"])
+def test_a_malformed_key_is_a_400_on_the_header(accounts, applicant, key):
+    response = post(applicant, key=key)
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.json()["error"]["fields"]
+    assert JournalEntry.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_stale_in_progress_claim_can_be_taken_over(accounts, applicant):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from voucher_service.api.idempotency import request_fingerprint  # noqa: F401  (documents the mechanism)
+    from voucher_service.models import IdempotencyRecord
+
+    # given a claim left behind by a request that died 10 minutes ago
+    post(applicant, key="crashed")
+    IdempotencyRecord.objects.filter(key="crashed").update(
+        status="in_progress", created_at=timezone.now() - timedelta(minutes=10)
+    )
+    # when
+    retried = post(applicant, key="crashed")
+    # then
+    assert retried.status_code == 201
+    assert "Idempotent-Replayed" not in retried
+
+
+@pytest.mark.django_db
+def test_a_fresh_in_progress_claim_answers_409_retry_later(accounts, applicant):
+    from voucher_service.models import IdempotencyRecord
+
+    post(applicant, key="busy")
+    IdempotencyRecord.objects.filter(key="busy").update(status="in_progress")
+    response = post(applicant, key="busy")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "idempotency_request_in_progress"
+    assert response["Retry-After"] == "1"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_requests_with_one_key_move_money_once(accounts, applicant):
+    # given 40 identical requests released at the same instant
+    calls = [lambda: post(applicant, key="race") for _ in range(40)]
+    # when
+    outcomes = race(calls, threads=20)
+    # then exactly one ran; the others replayed it or were told to retry
+    responses = [outcome.value for outcome in outcomes]
+    assert all(outcome.ok for outcome in outcomes), [o.error for o in outcomes if not o.ok]
+    assert {r.status_code for r in responses} <= {201, 409}
+    created = [r for r in responses if r.status_code == 201]
+    assert created
+    assert len({r.json()["entry"] for r in created}) == 1
+    assert JournalEntry.objects.count() == 1

@@ -1,0 +1,173 @@
+"""``Idempotency-Key`` for money-moving POSTs (Stripe's contract).
+
+* Same key, same body: the first response is replayed (status, body, ``Location``), with
+  ``Idempotent-Replayed: true``; the operation does not run again.
+* Same key, different body (or another endpoint): 409 ``idempotency_key_reused``.
+* Same key while the first request is still running: 409 ``idempotency_request_in_progress`` with ``Retry-After``.
+* A request that fails (any 4xx/5xx) releases its key: nothing was written, so the client may fix the body and
+  retry with the same key.
+
+The key is claimed in its own short transaction before the service runs; the service then commits durably.
+If the process dies between the two, the claim goes stale after ``STALE_AFTER`` and a retry runs the operation
+again, which is safe because every money-moving service is itself idempotent (ledger keys, state checks).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.core.files.uploadedfile import UploadedFile
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import exceptions
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from voucher_service.api.errors import api_error_response
+from voucher_service.models import IdempotencyRecord, IdempotencyStatus
+
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 255
+STALE_AFTER = timedelta(minutes=5)
+REPLAYED_HEADERS = ("Location",)
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    name=HEADER,
+    type=str,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Any unique string (a UUID is best). Retrying with the same key and body replays the first result; "
+        "the same key with a different body is refused with 409."
+    ),
+)
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, UploadedFile):
+        value.seek(0)
+        digest = hashlib.sha256(value.read()).hexdigest()
+        value.seek(0)
+        return {"file_sha256": digest}
+    if hasattr(value, "lists"):  # QueryDict (form/multipart): keep every value of repeated fields
+        return {k: [_canonical(v) for v in vs] for k, vs in value.lists()}
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    return value
+
+
+def request_fingerprint(request: Request) -> str:
+    files = getattr(request, "FILES", None) or {}
+    payload = {
+        "method": request.method,
+        "path": request.path,
+        "data": _canonical(request.data),
+        "files": _canonical(dict(files.items())) if files else {},
+    }
+    text = json.dumps(payload, sort_keys=True, cls=DjangoJSONEncoder, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _user_id(request: Request) -> int:
+    # Money-moving views require authentication, so the user always has a primary key here.
+    return int(request.user.pk or 0)
+
+
+def _claim(request: Request, key: str, fingerprint: str) -> tuple[IdempotencyRecord, bool]:
+    """Insert the in-progress record, or return the one that already holds the key."""
+    try:
+        with transaction.atomic():
+            record = IdempotencyRecord.objects.create(
+                user_id=_user_id(request),
+                key=key,
+                method=request.method or "",
+                path=request.path,
+                fingerprint=fingerprint,
+            )
+        return record, True
+    except IntegrityError:
+        return IdempotencyRecord.objects.get(user_id=_user_id(request), key=key), False
+
+
+def _take_over_if_stale(record: IdempotencyRecord) -> bool:
+    """A claim left by a crashed request may be taken over once it is stale; only one retry wins."""
+    cutoff = timezone.now() - STALE_AFTER
+    taken = IdempotencyRecord.objects.filter(
+        pk=record.pk, status=IdempotencyStatus.IN_PROGRESS, created_at__lt=cutoff
+    ).update(created_at=timezone.now())
+    return taken == 1
+
+
+def _replay(record: IdempotencyRecord) -> Response:
+    response = Response(record.response_body, status=record.response_status)
+    for name, value in (record.response_headers or {}).items():
+        response[name] = value
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _existing_response(record: IdempotencyRecord, fingerprint: str) -> Response | None:
+    """What to answer for a key that is already taken; None when the caller should run the operation."""
+    if record.fingerprint != fingerprint:
+        return api_error_response(
+            409, "idempotency_key_reused", _("This Idempotency-Key was already used with a different request.")
+        )
+    if record.status == IdempotencyStatus.COMPLETED:
+        return _replay(record)
+    if _take_over_if_stale(record):
+        return None
+    response = api_error_response(
+        409, "idempotency_request_in_progress", _("A request with this Idempotency-Key is still being processed.")
+    )
+    response["Retry-After"] = "1"
+    return response
+
+
+def _complete(record: IdempotencyRecord, response: Response) -> None:
+    record.status = IdempotencyStatus.COMPLETED
+    record.response_status = response.status_code
+    record.response_body = json.loads(json.dumps(response.data, cls=DjangoJSONEncoder))
+    record.response_headers = {h: response[h] for h in REPLAYED_HEADERS if response.has_header(h)}
+    record.completed_at = timezone.now()
+    record.save(update_fields=["status", "response_status", "response_body", "response_headers", "completed_at"])
+
+
+def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
+    """Decorate a DRF view method (``create`` or an ``@action``) that moves money."""
+
+    @functools.wraps(view_method)
+    def wrapper(self: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
+        key = request.headers.get(HEADER)
+        if key is None:
+            return view_method(self, request, *args, **kwargs)
+        key = key.strip()
+        if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+            raise exceptions.ValidationError(
+                {HEADER: [_("An Idempotency-Key is 1 to 255 printable characters.")]}, code="invalid"
+            )
+        fingerprint = request_fingerprint(request)
+        record, created = _claim(request, key, fingerprint)
+        if not created and (answer := _existing_response(record, fingerprint)) is not None:
+            return answer
+        try:
+            response = view_method(self, request, *args, **kwargs)
+        except BaseException:
+            record.delete()  # nothing was written: the key is free for a corrected retry
+            raise
+        if 200 <= response.status_code < 300:
+            _complete(record, response)
+        else:
+            record.delete()
+        return response
+
+    return wrapper
