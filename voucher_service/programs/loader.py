@@ -1,0 +1,175 @@
+"""Loading the policy fixture (``fixtures/policies.yaml``): the seed programs as data.
+
+One durable transaction for the whole file, so a bad fixture changes nothing. Idempotent: organisations are
+matched by (kind, name, jurisdiction) and programs by ``code``; a second run with the same file writes nothing,
+and a changed ``rules`` block adds exactly one version (see ``services._program_update``).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from accounts.audit import audit_record, snapshot
+from accounts.models import Jurisdiction, Organization
+from voucher_service.programs import services
+from voucher_service.programs.models import Program, ProgramExtension, ProgramStatus
+from voucher_service.programs.selectors import program_latest_version
+
+DEFAULT_FIXTURE = Path(__file__).resolve().parent / "fixtures" / "policies.yaml"
+PROGRAM_TEXT = {
+    "name": "name",
+    "document_number": "legal_document_number",
+    "clause": "legal_clause",
+    "title": "legal_title",
+    "issuer": "legal_issuer",
+}
+
+
+@dataclass
+class LoadReport:
+    organizations_created: list[str] = field(default_factory=list)
+    programs_created: list[str] = field(default_factory=list)
+    programs_changed: list[str] = field(default_factory=list)
+    versions_added: list[str] = field(default_factory=list)
+    published: list[str] = field(default_factory=list)
+    extensions_added: list[str] = field(default_factory=list)
+
+    @property
+    def changed_anything(self) -> bool:
+        return any(bool(value) for value in vars(self).values())
+
+
+def read_fixture(path: Path = DEFAULT_FIXTURE) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
+        document = yaml.safe_load(handle)
+    if not isinstance(document, dict):
+        raise ValidationError({"non_field_errors": "The policy fixture must be a mapping."})
+    return document
+
+
+@transaction.atomic(durable=True)
+def policies_load(*, actor: Any, document: Mapping[str, Any]) -> LoadReport:
+    report = LoadReport()
+    organizations = {
+        item["key"]: _ensure_organization(actor, item, report) for item in document.get("organizations", [])
+    }
+    for item in document.get("programs", []):
+        try:
+            _load_program(actor, item, organizations, report)
+        except ValidationError as exc:
+            # Name the program, so an operator knows which block of the file to fix.
+            raise ValidationError({f"programs.{item.get('code')}.{k}": v for k, v in exc.message_dict.items()}) from exc
+    return report
+
+
+def _ensure_organization(actor: Any, item: Mapping[str, Any], report: LoadReport) -> Organization:
+    jurisdiction = Jurisdiction.objects.get(code=str(item["jurisdiction"]))
+    existing = Organization.objects.filter(kind=item["kind"], name=item["name"], jurisdiction=jurisdiction).first()
+    if existing is not None:
+        return existing
+    organization = Organization(kind=item["kind"], name=item["name"], jurisdiction=jurisdiction, uscc=item.get("uscc"))
+    organization.full_clean()
+    organization.save()
+    audit_record(
+        actor=actor,
+        action="organization.create",
+        target=organization,
+        organization=organization,
+        after=snapshot(organization, ["name", "kind", "uscc", "jurisdiction"]),
+        detail={"source": "load_policies"},
+    )
+    report.organizations_created.append(organization.name)
+    return organization
+
+
+def _rules_with_ids(rules: Mapping[str, Any], organizations: Mapping[str, Organization]) -> dict[str, Any]:
+    """The fixture names platforms by organisation key; the stored rules hold organisation ids."""
+    out = copy.deepcopy(dict(rules))
+    scope = out.get("provider_scope")
+    if isinstance(scope, dict) and scope.get("platforms"):
+        scope["platforms"] = [organizations[key].pk for key in scope["platforms"]]
+    return out
+
+
+def _load_program(
+    actor: Any, item: Mapping[str, Any], organizations: Mapping[str, Organization], report: LoadReport
+) -> None:
+    code = item["code"]
+    legal = item.get("legal_basis") or {}
+    texts = {PROGRAM_TEXT["name"]: item["name"]} | {PROGRAM_TEXT[k]: legal.get(k) or "" for k in legal}
+    responsible = [organizations[key] for key in item.get("responsible_agencies", [])]
+    rules = _rules_with_ids(item["rules"], organizations)
+    program = Program.objects.filter(code=code).first()
+    if program is None:
+        program = services._program_create(
+            actor=actor,
+            code=code,
+            jurisdiction=Jurisdiction.objects.get(code=str(item["jurisdiction"])),
+            issuing_agency=organizations[item["issuing_agency"]],
+            responsible_agencies=responsible,
+            valid_from=item.get("valid_from"),
+            valid_until=item.get("valid_until"),
+            rules=rules,
+            note="load_policies",
+            **texts,
+        )
+        report.programs_created.append(code)
+    else:
+        _update_program(actor, program, item, texts, responsible, rules, report)
+    _apply_extensions(actor, program, item.get("extensions") or [], report)
+    if item.get("status") == ProgramStatus.PUBLISHED and program.status == ProgramStatus.DRAFT:
+        services._program_publish(actor=actor, program=program)
+        report.published.append(code)
+
+
+def _update_program(
+    actor: Any,
+    program: Program,
+    item: Mapping[str, Any],
+    texts: dict[str, str],
+    responsible: list[Organization],
+    rules: dict[str, Any],
+    report: LoadReport,
+) -> None:
+    changes: dict[str, Any] = {name: value for name, value in texts.items() if getattr(program, name) != value}
+    if sorted(o.pk for o in responsible) != sorted(program.responsible_agencies.values_list("pk", flat=True)):
+        changes["responsible_agencies"] = responsible
+    if program.status == ProgramStatus.DRAFT:
+        changes |= {
+            name: item.get(name) for name in ("valid_from", "valid_until") if getattr(program, name) != item.get(name)
+        }
+    latest = program_latest_version(program)
+    parsed = services.parse_rules_field(rules)
+    if latest is None or parsed.to_document() != latest.rules:
+        changes["rules"] = rules
+        changes["note"] = "load_policies"
+        report.versions_added.append(program.code)
+    if changes:
+        services._program_update(actor=actor, program=program, **changes)
+        report.programs_changed.append(program.code)
+
+
+def _apply_extensions(actor: Any, program: Program, extensions: list[Mapping[str, Any]], report: LoadReport) -> None:
+    for extension in extensions:
+        new_end: date | None = extension.get("new_end")
+        reference = extension.get("legal_reference") or ""
+        if ProgramExtension.objects.filter(program=program, new_end=new_end, legal_reference=reference).exists():
+            continue
+        services._program_extend(
+            actor=actor,
+            program=program,
+            new_end=new_end,
+            reason=extension["reason"],
+            legal_reference=reference,
+            decided_on=extension.get("decided_on"),
+        )
+        report.extensions_added.append(f"{program.code} -> {new_end or 'open-ended'}")

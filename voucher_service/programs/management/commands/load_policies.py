@@ -1,0 +1,30 @@
+"""``manage.py load_policies [--file PATH]``: load the seed programs from the policy fixture (idempotent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from voucher_service.programs.loader import DEFAULT_FIXTURE, policies_load, read_fixture
+
+
+class Command(BaseCommand):
+    help = "Load the voucher programs (policies) from a YAML fixture. Running it twice changes nothing."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--file", type=Path, default=DEFAULT_FIXTURE, help="Fixture path (default: the seeds).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            report = policies_load(actor=None, document=read_fixture(options["file"]))
+        except ValidationError as exc:
+            raise CommandError(f"The policy fixture is not valid: {exc.message_dict}") from exc
+        if not report.changed_anything:
+            self.stdout.write("Policies already up to date.")
+            return
+        for label, items in vars(report).items():
+            if items:
+                self.stdout.write(f"{label.replace('_', ' ')}: {', '.join(items)}")

@@ -1,0 +1,208 @@
+"""Reads about programs and providers: who sees what, which rules are in force, what may issue.
+
+Visibility (anything outside it is absent, so the API answers 404):
+
+* staff see every program;
+* members of an agency see the programs their agency issues and every program whose jurisdiction lies in their
+  agency's jurisdiction or below it (drafts included);
+* members of any other organisation (entities, providers, platforms) see programs that are not drafts.
+
+What the voucher and claim code calls:
+
+* ``program_version_in_force(program, at)`` / ``program_current_version(program)`` — the version to evaluate a
+  claim under (record ``version.pk`` on the claim), and ``version.parsed()`` for its typed rules;
+* ``program_ensure_can_issue(program, on)`` — raises ``ProgramNotIssuable`` unless the program may issue that day;
+* ``provider_in_scope(version, provider, on_date)`` — whether a provider may be paid under these rules that day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Organization, OrganizationKind, Role
+from accounts.selectors import agency_jurisdictions, jurisdiction_subtree_q, user_has_role, user_memberships
+from voucher_service.programs.errors import ProgramErrorCode, ProgramNotIssuable
+from voucher_service.programs.models import (
+    ListingStatus,
+    Program,
+    ProgramStatus,
+    ProgramVersion,
+    ProviderListing,
+    ProviderStatusChange,
+)
+from voucher_service.programs.rules import ProgramRules, ScopeMode
+
+# --- Visibility ---------------------------------------------------------------------------------------------
+
+
+def programs_visible_to(user: Any) -> QuerySet[Program]:
+    base = Program.objects.select_related("jurisdiction", "issuing_agency").prefetch_related(
+        "responsible_agencies", "extensions"
+    )
+    if not getattr(user, "is_authenticated", False):
+        return base.none()
+    if user.is_staff:
+        return base.all()
+    memberships = user_memberships(user)
+    agency_ids = list(
+        memberships.filter(organization__kind=OrganizationKind.AGENCY).values_list("organization_id", flat=True)
+    )
+    visible = Q(issuing_agency_id__in=agency_ids) | jurisdiction_subtree_q(agency_jurisdictions(user))
+    if memberships.exclude(organization__kind=OrganizationKind.AGENCY).exists():
+        visible |= ~Q(status=ProgramStatus.DRAFT)
+    return base.filter(visible).distinct()
+
+
+def user_can_manage_program(user: Any, program: Program) -> bool:
+    """Only a program administrator of the issuing agency changes a program."""
+    return bool(getattr(user, "is_authenticated", False)) and user_has_role(
+        user, program.issuing_agency, [Role.PROGRAM_ADMIN]
+    )
+
+
+# --- Versions -----------------------------------------------------------------------------------------------
+
+
+def program_latest_version(program: Program) -> ProgramVersion | None:
+    """The newest version, published or not (what the next publication would put in force)."""
+    return program.versions.order_by("-number").first()
+
+
+def program_current_version(program: Program) -> ProgramVersion | None:
+    """The newest published version (None for a program never published)."""
+    return program.versions.filter(published_at__isnull=False).order_by("-number").first()
+
+
+def program_version_in_force(program: Program, at: datetime | date) -> ProgramVersion | None:
+    """The published version whose rules govern ``at`` (a datetime, or the end of a local day).
+
+    A version governs from its publication on; before the first publication (a policy loaded after it came into
+    force, say) the first published version governs, because the window, not the publication, starts it.
+    """
+    moment = at if isinstance(at, datetime) else timezone.make_aware(datetime.combine(at, time.max))
+    published = program.versions.filter(published_at__isnull=False)
+    return (
+        published.filter(published_at__lte=moment).order_by("-number").first() or published.order_by("number").first()
+    )
+
+
+def program_rules(program: Program, at: datetime | date | None = None) -> ProgramRules | None:
+    version = program_version_in_force(program, at) if at is not None else program_current_version(program)
+    return version.parsed() if version is not None else None
+
+
+# --- May it issue? ------------------------------------------------------------------------------------------
+
+
+def program_issuance_refusal(program: Program, on: date) -> ProgramNotIssuable | None:
+    """Why ``program`` cannot issue vouchers on ``on``, or None if it can.
+
+    The window is checked as well as the status, so a program whose end has passed refuses even before the
+    expiry task has marked it expired.
+    """
+    if program.status == ProgramStatus.DRAFT:
+        return ProgramNotIssuable(ProgramErrorCode.PROGRAM_DRAFT, _("The program is a draft: it issues nothing."))
+    if program.status == ProgramStatus.SUSPENDED:
+        return ProgramNotIssuable(ProgramErrorCode.PROGRAM_SUSPENDED, _("The program is suspended."))
+    if program.status == ProgramStatus.EXPIRED or (program.valid_until is not None and on > program.valid_until):
+        return ProgramNotIssuable(ProgramErrorCode.PROGRAM_EXPIRED, _("The program has expired."))
+    if not program.window_covers(on):
+        return ProgramNotIssuable(
+            ProgramErrorCode.PROGRAM_NOT_IN_FORCE, _("The program is not in force on %(day)s.") % {"day": on}
+        )
+    return None
+
+
+def program_can_issue(program: Program, on: date) -> bool:
+    return program_issuance_refusal(program, on) is None
+
+
+def program_ensure_can_issue(program: Program, on: date) -> ProgramVersion:
+    """Raise ``ProgramNotIssuable`` unless the program may issue on ``on``; return the version in force."""
+    refusal = program_issuance_refusal(program, on)
+    if refusal is not None:
+        raise refusal
+    version = program_version_in_force(program, on)
+    assert version is not None  # a non-draft program has been published at least once  # noqa: S101
+    return version
+
+
+def programs_due_to_expire(today: date) -> QuerySet[Program]:
+    return Program.objects.filter(
+        status__in=[ProgramStatus.PUBLISHED, ProgramStatus.SUSPENDED], valid_until__lt=today
+    ).order_by("pk")
+
+
+# --- Providers ----------------------------------------------------------------------------------------------
+
+
+def providers_visible_to(user: Any) -> QuerySet[ProviderListing]:
+    """Staff and agency members see every listing; everyone else sees listed ones."""
+    base = ProviderListing.objects.select_related("organization", "jurisdiction").prefetch_related("platforms")
+    if not getattr(user, "is_authenticated", False):
+        return base.none()
+    if user.is_staff or agency_jurisdictions(user):
+        return base.all()
+    return base.filter(status=ListingStatus.LISTED)
+
+
+def listing_status_on(listing: ProviderListing, on_date: date) -> str | None:
+    """The listing's status at the end of ``on_date``, from its status history.
+
+    Before the first recorded change the registration status applies (the listing window, checked separately,
+    says from when), so a provider registered today can be in scope for a delivery last year.
+    """
+    moment = timezone.make_aware(datetime.combine(on_date, time.max))
+    changes = listing.status_changes.all()
+    change = changes.filter(changed_at__lte=moment).order_by("-changed_at", "-id").first()
+    change = change or changes.order_by("changed_at", "id").first()
+    return change.to_status if change is not None else None
+
+
+@dataclass(frozen=True)
+class ScopeDecision:
+    in_scope: bool
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.in_scope
+
+
+def provider_in_scope(program_version: ProgramVersion, provider: Organization, on_date: date) -> ScopeDecision:
+    """May compute bought from ``provider`` on ``on_date`` be subsidised under ``program_version``'s rules?
+
+    The provider must be listed that day (by its status history and listing window), sell compute (not only
+    storage or network) and match the version's provider scope.
+    """
+    listing = ProviderListing.objects.filter(organization=provider).first()
+    if listing is None:
+        return ScopeDecision(False, str(_("The provider is not registered.")))
+    if listing_status_on(listing, on_date) != ListingStatus.LISTED:
+        return ScopeDecision(False, str(_("The provider was not listed on that day.")))
+    if on_date < listing.valid_from or (listing.valid_until is not None and on_date > listing.valid_until):
+        return ScopeDecision(False, str(_("The provider's listing was not valid on that day.")))
+    if not listing.sells_compute:
+        return ScopeDecision(False, str(_("The provider does not sell compute.")))
+    return _matches_scope(program_version, listing)
+
+
+def _matches_scope(program_version: ProgramVersion, listing: ProviderListing) -> ScopeDecision:
+    scope = program_version.parsed().provider_scope
+    if scope.mode == ScopeMode.IN_JURISDICTION:
+        if program_version.program.jurisdiction.covers(listing.jurisdiction):
+            return ScopeDecision(True)
+        return ScopeDecision(False, str(_("The provider is not located in the program's jurisdiction.")))
+    through = set(listing.platforms.values_list("pk", flat=True)) | {listing.organization_id}
+    if through & set(scope.platforms):
+        return ScopeDecision(True)
+    return ScopeDecision(False, str(_("The provider does not sell through the program's platforms.")))
+
+
+def provider_status_history(listing: ProviderListing) -> QuerySet[ProviderStatusChange]:
+    return listing.status_changes.select_related("changed_by").order_by("changed_at", "id")

@@ -1,0 +1,381 @@
+"""Writes about programs: create, edit (a rules change is a new version), publish, suspend, extend, expire.
+
+Every public function is one durable transaction, takes ``actor=`` and writes an audit event with the before and
+after values. ``actor=None`` means the system itself (a management command or a scheduled task); the API always
+passes the authenticated user. The ``_``-prefixed variants do the same work inside a caller's transaction: the
+policy loader (``loader.py``) uses them to load a whole fixture atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.audit import audit_record, snapshot
+from accounts.models import Jurisdiction, Organization, OrganizationKind
+from voucher_service.programs.errors import ProgramError, ProgramErrorCode
+from voucher_service.programs.models import Program, ProgramExtension, ProgramStatus, ProgramVersion
+from voucher_service.programs.rules import ProgramRules, parse_rules
+from voucher_service.programs.selectors import program_latest_version, programs_due_to_expire, user_can_manage_program
+
+PROGRAM_AUDIT_FIELDS = [
+    "code",
+    "name",
+    "jurisdiction",
+    "issuing_agency",
+    "legal_document_number",
+    "legal_clause",
+    "legal_title",
+    "legal_issuer",
+    "status",
+    "valid_from",
+    "valid_until",
+]
+TEXT_FIELDS = ("name", "legal_document_number", "legal_clause", "legal_title", "legal_issuer")
+EDITABLE_FIELDS = frozenset({*TEXT_FIELDS, "responsible_agencies", "valid_from", "valid_until", "rules", "note"})
+DRAFT_ONLY_FIELDS = frozenset({"valid_from", "valid_until"})
+
+
+# --- Helpers ------------------------------------------------------------------------------------------------
+
+
+def program_snapshot(program: Program, version: ProgramVersion | None = None) -> dict[str, Any]:
+    out = snapshot(program, PROGRAM_AUDIT_FIELDS)
+    out["responsible_agencies"] = sorted(program.responsible_agencies.values_list("pk", flat=True))
+    if version is not None:
+        out["version"] = version.number
+        out["rules"] = version.rules
+    return out
+
+
+def _require_admin(actor: Any, program: Program) -> None:
+    if actor is None:  # the system: a management command run by an operator, or a scheduled task
+        return
+    if not user_can_manage_program(actor, program):
+        raise ProgramError(
+            ProgramErrorCode.PERMISSION_DENIED,
+            _("Only a program administrator of the issuing agency may change this program."),
+        )
+
+
+def _lock(program: Program) -> Program:
+    return Program.objects.select_for_update().select_related("issuing_agency", "jurisdiction").get(pk=program.pk)
+
+
+def parse_rules_field(data: Any, *, money: str = "yuan") -> ProgramRules:
+    """Parse a rules document, reporting errors under ``rules.<path>`` and checking that platforms exist."""
+    try:
+        rules = parse_rules(data, money="fen" if money == "fen" else "yuan")
+    except ValidationError as exc:
+        raise ValidationError({f"rules.{key}": errors for key, errors in exc.error_dict.items()}) from exc
+    platforms = set(rules.provider_scope.platforms)
+    found = set(
+        Organization.objects.filter(pk__in=platforms, kind=OrganizationKind.PLATFORM).values_list("pk", flat=True)
+    )
+    if platforms - found:
+        raise ValidationError(
+            {"rules.provider_scope.platforms": _("Unknown platform: %(ids)s.") % {"ids": sorted(platforms - found)}}
+        )
+    return rules
+
+
+def _check_fields(
+    *,
+    jurisdiction: Jurisdiction,
+    issuing_agency: Organization,
+    responsible_agencies: Iterable[Organization],
+    valid_from: date | None,
+    valid_until: date | None,
+) -> None:
+    errors: dict[str, str] = {}
+    if issuing_agency.kind != OrganizationKind.AGENCY:
+        errors["issuing_agency"] = _("The issuing organisation must be an agency.")
+    elif not issuing_agency.jurisdiction.covers(jurisdiction):
+        errors["jurisdiction"] = _("The program's jurisdiction must lie within the issuing agency's.")
+    if any(agency.kind != OrganizationKind.AGENCY for agency in responsible_agencies):
+        errors["responsible_agencies"] = _("Responsible organisations must be agencies.")
+    if valid_from and valid_until and valid_until < valid_from:
+        errors["valid_until"] = _("The end date is before the start date.")
+    if valid_until and not valid_from:
+        errors["valid_from"] = _("A program with an end date needs a start date.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _add_version(program: Program, rules: ProgramRules, *, actor: Any, note: str, publish: bool) -> ProgramVersion:
+    latest = program_latest_version(program)
+    return ProgramVersion.objects.create(
+        program=program,
+        number=(latest.number + 1) if latest else 1,
+        rules=rules.to_document(),
+        note=note,
+        created_by=actor,
+        published_at=timezone.now() if publish else None,
+    )
+
+
+def _audit(actor: Any, action: str, program: Program, before: Any, after: Any, **detail: Any) -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        target=program,
+        organization=program.issuing_agency,
+        before=before,
+        after=after,
+        detail=detail,
+    )
+
+
+# --- Create and edit ----------------------------------------------------------------------------------------
+
+
+def _program_create(
+    *,
+    actor: Any,
+    code: str,
+    name: str,
+    jurisdiction: Jurisdiction,
+    issuing_agency: Organization,
+    rules: Mapping[str, Any],
+    responsible_agencies: Iterable[Organization] = (),
+    legal_document_number: str = "",
+    legal_clause: str = "",
+    legal_title: str = "",
+    legal_issuer: str = "",
+    valid_from: date | None = None,
+    valid_until: date | None = None,
+    note: str = "",
+) -> Program:
+    program = Program(
+        code=code,
+        name=name,
+        jurisdiction=jurisdiction,
+        issuing_agency=issuing_agency,
+        legal_document_number=legal_document_number,
+        legal_clause=legal_clause,
+        legal_title=legal_title,
+        legal_issuer=legal_issuer,
+        valid_from=valid_from,
+        valid_until=valid_until,
+    )
+    _require_admin(actor, program)
+    responsible = list(responsible_agencies)
+    _check_fields(
+        jurisdiction=jurisdiction,
+        issuing_agency=issuing_agency,
+        responsible_agencies=responsible,
+        valid_from=valid_from,
+        valid_until=valid_until,
+    )
+    parsed = parse_rules_field(rules)
+    if Program.objects.filter(code=code).exists():
+        raise ValidationError({"code": _("A program with this code exists.")})
+    program.full_clean(exclude=["responsible_agencies"])
+    program.save()
+    program.responsible_agencies.set(responsible)
+    version = _add_version(program, parsed, actor=actor, note=note, publish=False)
+    _audit(actor, "program.create", program, None, program_snapshot(program, version))
+    return program
+
+
+@transaction.atomic(durable=True)
+def program_create(**kwargs: Any) -> Program:
+    """Create a draft program with version 1 of its rules (api form: money in yuan). See ``_program_create``."""
+    return _program_create(**kwargs)
+
+
+def _program_update(*, actor: Any, program: Program, **changes: Any) -> Program:
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError({name: _("This field cannot be changed.") for name in sorted(unknown)})
+    locked = _lock(program)
+    _require_admin(actor, locked)
+    if locked.status != ProgramStatus.DRAFT:
+        for name in sorted(DRAFT_ONLY_FIELDS & set(changes)):
+            if changes[name] != getattr(locked, name):
+                raise ValidationError({name: _("Once published, the window changes only by a recorded extension.")})
+    latest = program_latest_version(locked)
+    before = program_snapshot(locked, latest)
+    new_rules = _merged_rules(latest, changes.pop("rules", None))
+    note = changes.pop("note", "")
+    responsible = changes.pop("responsible_agencies", None)
+    for name, value in changes.items():
+        setattr(locked, name, value)
+    _check_fields(
+        jurisdiction=locked.jurisdiction,
+        issuing_agency=locked.issuing_agency,
+        responsible_agencies=responsible if responsible is not None else locked.responsible_agencies.all(),
+        valid_from=locked.valid_from,
+        valid_until=locked.valid_until,
+    )
+    locked.full_clean(exclude=["responsible_agencies"])
+    locked.save()
+    if responsible is not None:
+        locked.responsible_agencies.set(responsible)
+    version = latest
+    if new_rules is not None and (latest is None or new_rules.to_document() != latest.rules):
+        # A change of rules is a new version; outside a draft it is in force at once (published now).
+        publish = locked.status != ProgramStatus.DRAFT
+        version = _add_version(locked, new_rules, actor=actor, note=note, publish=publish)
+    after = program_snapshot(locked, version)
+    if after != before:
+        _audit(actor, "program.update", locked, before, after)
+    return locked
+
+
+def _merged_rules(latest: ProgramVersion | None, changes: Mapping[str, Any] | None) -> ProgramRules | None:
+    """A PATCH of ``rules`` replaces the top-level keys it names and keeps the others."""
+    if changes is None:
+        return None
+    if not isinstance(changes, Mapping):
+        raise ValidationError({"rules": _("The rules must be an object.")})
+    current = latest.parsed().to_api() if latest is not None else {}
+    return parse_rules_field({**current, **changes})
+
+
+@transaction.atomic(durable=True)
+def program_update(*, actor: Any, program: Program, **changes: Any) -> Program:
+    """Edit a program. Rules changes (api form, top-level keys merged) add a version; nothing else does."""
+    return _program_update(actor=actor, program=program, **changes)
+
+
+# --- Status -------------------------------------------------------------------------------------------------
+
+
+def _transition_error(program: Program, action: str) -> ProgramError:
+    return ProgramError(
+        ProgramErrorCode.INVALID_TRANSITION,
+        _("A %(status)s program cannot be %(action)s.") % {"status": program.status, "action": action},
+    )
+
+
+def _program_publish(*, actor: Any, program: Program) -> Program:
+    locked = _lock(program)
+    _require_admin(actor, locked)
+    if locked.status not in (ProgramStatus.DRAFT, ProgramStatus.SUSPENDED):
+        raise _transition_error(locked, "published")
+    if locked.valid_from is None:
+        raise ValidationError({"valid_from": _("A program needs a start date before it is published.")})
+    before = program_snapshot(locked)
+    latest = program_latest_version(locked)
+    if latest is None or latest.parsed().annual_cap is None:
+        raise ValidationError({"rules.annual_cap": _("A program needs an annual cap before it is published.")})
+    if not latest.is_published:
+        latest.published_at = timezone.now()
+        latest.save(update_fields=["published_at"])
+    locked.status = ProgramStatus.PUBLISHED
+    locked.save(update_fields=["status", "updated_at"])
+    _audit(actor, "program.publish", locked, before, program_snapshot(locked), version=latest and latest.number)
+    return locked
+
+
+@transaction.atomic(durable=True)
+def program_publish(*, actor: Any, program: Program) -> Program:
+    """Put a draft in force (its newest version is published), or resume a suspended program."""
+    return _program_publish(actor=actor, program=program)
+
+
+@transaction.atomic(durable=True)
+def program_suspend(*, actor: Any, program: Program, reason: str) -> Program:
+    locked = _lock(program)
+    _require_admin(actor, locked)
+    if locked.status != ProgramStatus.PUBLISHED:
+        raise _transition_error(locked, "suspended")
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say why the program is suspended.")})
+    before = program_snapshot(locked)
+    locked.status = ProgramStatus.SUSPENDED
+    locked.save(update_fields=["status", "updated_at"])
+    _audit(actor, "program.suspend", locked, before, program_snapshot(locked), reason=reason)
+    return locked
+
+
+def _program_extend(
+    *,
+    actor: Any,
+    program: Program,
+    new_end: date | None,
+    reason: str,
+    legal_reference: str = "",
+    decided_on: date | None = None,
+) -> ProgramExtension:
+    locked = _lock(program)
+    _require_admin(actor, locked)
+    if locked.status == ProgramStatus.DRAFT:
+        raise _transition_error(locked, "extended")
+    errors: dict[str, str] = {}
+    if locked.valid_until is None:
+        errors["new_end"] = _("The program has no end date to extend.")
+    elif new_end is not None and new_end <= locked.valid_until:
+        errors["new_end"] = _("An extension must move the end date later.")
+    if not reason.strip():
+        errors["reason"] = _("Say why the program is extended.")
+    if errors:
+        raise ValidationError(errors)
+    before = program_snapshot(locked)
+    today = timezone.localdate()
+    extension = ProgramExtension.objects.create(
+        program=locked,
+        decided_on=decided_on or today,
+        previous_end=locked.valid_until,
+        new_end=new_end,
+        reason=reason,
+        legal_reference=legal_reference,
+        created_by=actor,
+    )
+    locked.valid_until = new_end
+    if locked.status == ProgramStatus.EXPIRED and (new_end is None or new_end >= today):
+        locked.status = ProgramStatus.PUBLISHED  # an extension revives an expired program
+    locked.save(update_fields=["valid_until", "status", "updated_at"])
+    _audit(
+        actor,
+        "program.extend",
+        locked,
+        before,
+        program_snapshot(locked),
+        extension=extension.pk,
+        reason=reason,
+        legal_reference=legal_reference,
+    )
+    return extension
+
+
+@transaction.atomic(durable=True)
+def program_extend(
+    *,
+    actor: Any,
+    program: Program,
+    new_end: date | None,
+    reason: str,
+    legal_reference: str = "",
+    decided_on: date | None = None,
+) -> ProgramExtension:
+    """Move a program's end date later (``None``: no end date), recorded with its reason and legal reference."""
+    return _program_extend(
+        actor=actor,
+        program=program,
+        new_end=new_end,
+        reason=reason,
+        legal_reference=legal_reference,
+        decided_on=decided_on,
+    )
+
+
+@transaction.atomic(durable=True)
+def programs_expire_due(*, actor: Any = None, today: date | None = None) -> list[int]:
+    """Mark expired every published or suspended program whose end date has passed. Idempotent."""
+    today = today or timezone.localdate()
+    expired = []
+    for program in programs_due_to_expire(today).select_for_update():
+        before = program_snapshot(program)
+        program.status = ProgramStatus.EXPIRED
+        program.save(update_fields=["status", "updated_at"])
+        _audit(actor, "program.expire", program, before, program_snapshot(program), today=str(today))
+        expired.append(program.pk)
+    return expired
