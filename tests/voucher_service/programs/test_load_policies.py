@@ -44,7 +44,8 @@ def test_ningxia_seed(seeds, ningxia_agency):
     # and it is published, valid 2023-09-15 to 2025-12-31, with no rate (100 %) and no per-entity cap
     assert program.status == ProgramStatus.PUBLISHED
     assert (program.valid_from, program.valid_until) == (date(2023, 9, 15), date(2025, 12, 31))
-    assert rules.rate_rules == () and rules.rate_award(123_456, []) == 123_456
+    assert rules.rate_rules == ()
+    assert rules.rate_award(123_456, []) == 123_456
     assert rules.per_entity_annual_cap is None
     # and its legal basis and administering agency are recorded (the persona agency, adopted by name)
     assert program.legal_document_number == "宁政办规发〔2023〕8号"
@@ -58,7 +59,8 @@ def test_yinchuan_seed_is_a_draft_with_two_capped_thirty_percent_subsidies(seeds
     rules = rules_of(program)
     # then it is a draft with blank dates and nothing published
     assert program.status == ProgramStatus.DRAFT
-    assert program.valid_from is None and program.valid_until is None
+    assert program.valid_from is None
+    assert program.valid_until is None
     assert program_current_version(program) is None
     # and its two compute subsidies are 30 % capped at 5,000,000 元 and at 2,000,000 元 (once), highest only
     by_code = {rule.condition.code: rule for rule in rules.rate_rules}
@@ -116,7 +118,8 @@ def test_hohhot_seed(seeds):
     assert rules.provider_scope.platforms == (platform.pk,)
     assert platform.kind == OrganizationKind.PLATFORM
     assert set(rules.eligible_categories) == {"enterprise", "tech_sme", "university", "research_institute"}
-    assert program.valid_from == date(2025, 3, 4) and program.valid_until is None
+    assert program.valid_from == date(2025, 3, 4)
+    assert program.valid_until is None
     assert program.legal_document_number == "呼政发〔2025〕11号"
 
 
@@ -146,7 +149,8 @@ def test_a_changed_fixture_adds_one_version_and_keeps_the_old_one(seeds, tmp_pat
     assert [v.number for v in versions] == [1, 2]
     assert versions[1].published_at is not None
     assert versions[1].parsed().annual_cap == 12_000_000 * YUAN
-    assert versions[0].rules == first.rules and versions[0].parsed().annual_cap == 10_000_000 * YUAN
+    assert versions[0].rules == first.rules
+    assert versions[0].parsed().annual_cap == 10_000_000 * YUAN
     assert AuditEvent.objects.filter(action="program.update", target_id=str(seeds.baoding.pk)).count() == 1
 
 

@@ -163,5 +163,6 @@ def test_voucher_validity_in_months_and_settling_condition():
     assert condition_met_by_records(settling.condition, settled_on=date(2025, 6, 1), fiscal_year=2025) is True
     assert condition_met_by_records(settling.condition, settled_on=date(2024, 6, 1), fiscal_year=2025) is False
     assert condition_met_by_records(settling.condition, settled_on=None, fiscal_year=2025) is False
-    assert settling.amount == 50_000_000 and settling.once_per_entity is True
+    assert settling.amount == 50_000_000
+    assert settling.once_per_entity is True
     assert parse_rules(TWO_RATES, money="yuan").rate_rules[0].rate == Decimal("0.60")

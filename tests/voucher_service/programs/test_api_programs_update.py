@@ -1,0 +1,133 @@
+"""PATCH /api/v1/programs/{id}/: edits by the issuing agency's administrator; a rules change is a new version."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.models import AuditEvent
+from tests.factories import client_for
+from voucher_service.programs.models import ProgramVersion
+
+from .conftest import row_counts
+
+pytestmark = pytest.mark.django_db
+
+
+def url(program) -> str:
+    return f"/api/v1/programs/{program.pk}/"
+
+
+def test_a_rules_change_on_a_published_program_is_a_new_published_version(seeds, program_admin):
+    # given Ningxia at version 1
+    # when its administrator raises the cap and adds a per-entity cap (other rules are kept)
+    response = client_for(program_admin).patch(
+        url(seeds.ningxia),
+        {"rules": {"annual_cap": "45000000.00", "per_entity_annual_cap": "2000000.00"}, "note": "2026 调整"},
+        format="json",
+    )
+    # then version 2 is in force with the change, version 1 is unchanged
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["current_version"]["number"] == 2
+    assert body["rules"]["annual_cap"] == "45000000.00"
+    assert body["rules"]["per_entity_annual_cap"] == "2000000.00"
+    assert body["rules"]["eligible_categories"] == [
+        "university",
+        "research_institute",
+        "compute_intermediary",
+        "tech_sme",
+        "maker",
+    ]
+    v1, v2 = ProgramVersion.objects.filter(program=seeds.ningxia).order_by("number")
+    assert v1.rules["annual_cap"] == 4_000_000_000
+    assert v2.rules["annual_cap"] == 4_500_000_000
+    assert v2.published_at is not None
+    assert v2.created_by == program_admin
+    assert v2.note == "2026 调整"
+    # and the audit event holds the before and after values
+    event = AuditEvent.objects.get(action="program.update")
+    assert event.before["version"] == 1
+    assert event.before["rules"]["annual_cap"] == 4_000_000_000
+    assert event.after["version"] == 2
+    assert event.after["rules"]["annual_cap"] == 4_500_000_000
+
+
+def test_a_text_change_is_audited_and_adds_no_version(seeds, program_admin):
+    response = client_for(program_admin).patch(url(seeds.ningxia), {"legal_title": "新标题"}, format="json")
+    assert response.status_code == 200
+    assert seeds.ningxia.versions.count() == 1
+    event = AuditEvent.objects.get(action="program.update")
+    assert (event.before["legal_title"], event.after["legal_title"]) == ("促进人工智能创新发展政策措施", "新标题")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"rules": {"annual_cap": "-1.00"}}, "rules.annual_cap"),
+        ({"rules": {"rate_rules": [{"code": "a", "description": "d", "rate": "1.5"}]}}, "rules.rate_rules.0.rate"),
+        ({"rules": {"eligible_categories": ["pirate"]}}, "rules.eligible_categories.0"),
+        ({"valid_until": "2026-12-31"}, "valid_until"),  # a published window moves only by an extension
+        ({"code": "renamed"}, "code"),
+    ],
+)
+def test_bad_edits_are_400_and_write_nothing(seeds, program_admin, body, field):
+    before = row_counts()
+    response = client_for(program_admin).patch(url(seeds.ningxia), body, format="json")
+    assert response.status_code == 400, response.json()
+    assert field in response.json()["error"]["fields"]
+    assert row_counts() == before
+
+
+@pytest.mark.parametrize("persona", ["reviewer", "auditor", "finance"])
+def test_other_roles_of_the_agency_get_403(seeds, request, persona):
+    # given a member of Ningxia's agency who is not its program administrator (they can see the program)
+    before = row_counts()
+    response = client_for(request.getfixturevalue(persona)).patch(url(seeds.ningxia), {"name": "x"}, format="json")
+    assert response.status_code == 403
+    assert row_counts() == before
+
+
+def test_a_foreign_admin_gets_404(seeds, foreign_admin):
+    response = client_for(foreign_admin).patch(url(seeds.ningxia), {"name": "x"}, format="json")
+    assert response.status_code == 404
+
+
+def test_an_entity_gets_403_on_a_published_program_and_404_on_a_draft(seeds, applicant):
+    client = client_for(applicant)
+    assert client.patch(url(seeds.ningxia), {"name": "x"}, format="json").status_code == 403
+    assert client.patch(url(seeds.yinchuan), {"name": "x"}, format="json").status_code == 404
+
+
+def test_an_admin_of_a_parent_jurisdiction_cannot_change_a_city_program(seeds, program_admin):
+    # given Yinchuan's draft, visible to Ningxia's regional agency but issued by Yinchuan's
+    response = client_for(program_admin).patch(url(seeds.yinchuan), {"name": "x"}, format="json")
+    # then Ningxia's administrator is refused
+    assert response.status_code == 403
+
+
+def test_a_draft_rules_change_adds_an_unpublished_version(program_admin, ningxia_agency):
+    # given a draft created through the API
+    created = (
+        client_for(program_admin)
+        .post(
+            "/api/v1/programs/",
+            {
+                "code": "draft-x",
+                "name": "草案",
+                "jurisdiction": "640000",
+                "issuing_agency": ningxia_agency.pk,
+                "rules": {"eligible_categories": ["maker"]},
+            },
+            format="json",
+        )
+        .json()
+    )
+    # when its rules change
+    response = client_for(program_admin).patch(
+        f"/api/v1/programs/{created['id']}/", {"rules": {"annual_cap": "500.00"}}, format="json"
+    )
+    # then version 2 exists and nothing is published
+    body = response.json()
+    assert body["latest_version"]["number"] == 2
+    assert body["latest_version"]["published_at"] is None
+    assert body["current_version"] is None

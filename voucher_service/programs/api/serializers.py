@@ -1,0 +1,294 @@
+"""Serializers for the programs API. They check shapes and types; the services and rules.py own the rules.
+
+Money is a yuan decimal string ("40000000.00") both ways; rates and shares are decimal strings ("0.30").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.models import Jurisdiction, Organization, OrganizationKind
+from ledger.money import fen_to_yuan
+from voucher_service.programs import selectors
+from voucher_service.programs.models import (
+    Program,
+    ProgramExtension,
+    ProgramVersion,
+    ProviderListing,
+    ProviderStatusChange,
+    ServiceType,
+)
+
+YUAN_HELP = _('Yuan as a decimal string with at most two decimals, e.g. "40000000.00".')
+
+# --- The rules document (schema only: rules.py validates it, with per-field errors under rules.<path>) -------
+
+
+def _yuan(required: bool = True) -> serializers.CharField:
+    return serializers.CharField(help_text=YUAN_HELP, allow_null=not required, required=required)
+
+
+class _ConditionDoc(serializers.Serializer):
+    code = serializers.CharField(help_text=_("Condition code: lower-case letters, digits and _."))
+    description = serializers.CharField()
+    check = serializers.CharField(
+        required=False, help_text=_("How the condition is verified: reviewer (default) or settled_in_fiscal_year.")
+    )
+    once_per_entity = serializers.BooleanField(required=False)
+
+
+class RateRuleDoc(_ConditionDoc):
+    rate = serializers.CharField(help_text=_("Decimal string, 0 < rate <= 1."))
+    cap = _yuan(required=False)
+
+
+class FixedAwardDoc(_ConditionDoc):
+    amount = _yuan()
+
+
+class ProviderScopeDoc(serializers.Serializer):
+    mode = serializers.CharField(help_text=_("in_jurisdiction (default), listed_platforms or designated_platform."))
+    platforms = serializers.ListField(child=serializers.IntegerField(), required=False)
+
+
+class VoucherValidityDoc(serializers.Serializer):
+    mode = serializers.CharField(help_text=_("end_of_fiscal_year (default) or months_from_issue."))
+    months = serializers.IntegerField(required=False, allow_null=True)
+
+
+class PayerShareDoc(serializers.Serializer):
+    payer = serializers.CharField(help_text=_("program, province, city, district or county."))
+    share = serializers.CharField(help_text=_("Decimal string; a split's shares add up to exactly 1."))
+
+
+class FundingSplitDoc(serializers.Serializer):
+    city_district = PayerShareDoc(many=True, required=False)
+    province_county = PayerShareDoc(many=True, required=False)
+    other = PayerShareDoc(many=True)
+
+
+class ReviewStageDoc(serializers.Serializer):
+    name = serializers.CharField()
+    role = serializers.CharField(help_text=_("reviewer, finance or program_admin."))
+
+
+class RulesDoc(serializers.Serializer):
+    annual_cap = _yuan(required=False)
+    eligible_categories = serializers.ListField(child=serializers.CharField())
+    provider_scope = ProviderScopeDoc(required=False)
+    rate_rules = RateRuleDoc(many=True, required=False)
+    fixed_awards = FixedAwardDoc(many=True, required=False)
+    combination = serializers.CharField(required=False, help_text=_("highest_only (default) or stack."))
+    per_entity_annual_cap = _yuan(required=False)
+    voucher_validity = VoucherValidityDoc(required=False)
+    unused_amounts = serializers.CharField(required=False, help_text=_("return_to_budget (default) or lapse."))
+    funding_split = FundingSplitDoc(required=False)
+    review_stages = ReviewStageDoc(many=True, required=False)
+
+
+@extend_schema_field(RulesDoc)
+class RulesField(serializers.JSONField):
+    """The rules document, passed as-is to rules.py (which reports errors field by field)."""
+
+
+# OpenAPI names an enum after its field; two "status" choice sets (programs, listings) in several components
+# would collide, so outside ``Program.status`` and ``Provider.status`` the listing statuses are documented strings.
+LISTING_STATUS_HELP = _("listed, suspended or delisted.")
+
+
+# --- Programs -----------------------------------------------------------------------------------------------
+
+
+class ExtensionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ProgramExtension
+        fields = ["id", "decided_on", "previous_end", "new_end", "reason", "legal_reference", "created_at"]
+        read_only_fields = fields
+
+
+class VersionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ProgramVersion
+        fields = ["number", "note", "created_at", "published_at"]
+        read_only_fields = fields
+
+
+class ProgramSerializer(serializers.ModelSerializer):
+    jurisdiction: serializers.Field = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    extensions = ExtensionSerializer(many=True, read_only=True)
+    current_version = serializers.SerializerMethodField(help_text=_("The newest published version, if any."))
+    latest_version = serializers.SerializerMethodField(help_text=_("The newest version, published or not."))
+    rules = serializers.SerializerMethodField(help_text=_("The rules of the newest version (money in yuan)."))
+
+    class Meta:
+        model = Program
+        fields = [
+            "id",
+            "code",
+            "name",
+            "jurisdiction",
+            "issuing_agency",
+            "responsible_agencies",
+            "legal_document_number",
+            "legal_clause",
+            "legal_title",
+            "legal_issuer",
+            "status",
+            "valid_from",
+            "valid_until",
+            "extensions",
+            "current_version",
+            "latest_version",
+            "rules",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(VersionSerializer(allow_null=True))
+    def get_current_version(self, program: Program) -> Any:
+        version = selectors.program_current_version(program)
+        return VersionSerializer(version).data if version else None
+
+    @extend_schema_field(VersionSerializer(allow_null=True))
+    def get_latest_version(self, program: Program) -> Any:
+        version = selectors.program_latest_version(program)
+        return VersionSerializer(version).data if version else None
+
+    @extend_schema_field(RulesDoc(allow_null=True))
+    def get_rules(self, program: Program) -> Any:
+        version = selectors.program_latest_version(program)
+        return version.parsed().to_api() if version else None
+
+
+class RejectUnknownFields(serializers.Serializer):
+    """A misspelt or read-only field is an error, not silently ignored (``code`` cannot be PATCHed, say)."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(getattr(self, "initial_data", {}) or {}) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({name: _("This field cannot be set here.") for name in unknown})
+        return attrs
+
+
+class _ProgramFields(RejectUnknownFields):
+    name = serializers.CharField(max_length=200)
+    responsible_agencies = serializers.PrimaryKeyRelatedField(
+        many=True, required=False, queryset=Organization.objects.filter(kind=OrganizationKind.AGENCY)
+    )
+    legal_document_number = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    legal_clause = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    legal_title = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    legal_issuer = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    valid_from = serializers.DateField(required=False, allow_null=True)
+    valid_until = serializers.DateField(required=False, allow_null=True)
+    rules = RulesField()
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, write_only=True)
+
+
+class ProgramCreateSerializer(_ProgramFields):
+    code = serializers.SlugField(max_length=64)
+    jurisdiction = serializers.SlugRelatedField(slug_field="code", queryset=Jurisdiction.objects.all())
+    issuing_agency = serializers.PrimaryKeyRelatedField(queryset=Organization.objects.filter(kind="agency"))
+
+
+class ProgramUpdateSerializer(_ProgramFields):
+    """Every field optional; ``rules`` replaces the top-level keys it names."""
+
+
+class SuspendSerializer(RejectUnknownFields):
+    reason = serializers.CharField(max_length=500)
+
+
+class ExtendSerializer(RejectUnknownFields):
+    new_end = serializers.DateField(allow_null=True, help_text=_("The new end date; null removes the end date."))
+    reason = serializers.CharField(max_length=500)
+    legal_reference = serializers.CharField(max_length=300, required=False, allow_blank=True)
+    decided_on = serializers.DateField(required=False, allow_null=True)
+
+
+class BudgetSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    cap = serializers.CharField(help_text=YUAN_HELP)
+    issued = serializers.CharField(help_text=YUAN_HELP)
+    held = serializers.CharField(help_text=YUAN_HELP)
+    spent = serializers.CharField(help_text=YUAN_HELP)
+    returned = serializers.CharField(help_text=YUAN_HELP)
+    lapsed = serializers.CharField(help_text=YUAN_HELP)
+    remaining = serializers.CharField(help_text=YUAN_HELP)
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        return {"year": instance.year} | {
+            name: fen_to_yuan(getattr(instance, name))
+            for name in ("cap", "issued", "held", "spent", "returned", "lapsed", "remaining")
+        }
+
+
+# --- Providers ----------------------------------------------------------------------------------------------
+
+
+class StatusChangeSerializer(serializers.ModelSerializer):
+    from_status = serializers.CharField(read_only=True, help_text=_("Empty for the registration."))
+    to_status = serializers.CharField(read_only=True, help_text=LISTING_STATUS_HELP)
+
+    class Meta:
+        model = ProviderStatusChange
+        fields = ["from_status", "to_status", "reason", "changed_at"]
+        read_only_fields = fields
+
+
+class ProviderSerializer(serializers.ModelSerializer):
+    jurisdiction: serializers.Field = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    organization_name = serializers.CharField(source="organization.name", read_only=True)
+    kind = serializers.CharField(source="organization.kind", read_only=True)
+    service_types = serializers.ListField(child=serializers.CharField(), read_only=True)
+    status_history = StatusChangeSerializer(many=True, read_only=True, source="status_changes")
+
+    class Meta:
+        model = ProviderListing
+        fields = [
+            "id",
+            "organization",
+            "organization_name",
+            "kind",
+            "jurisdiction",
+            "platforms",
+            "service_types",
+            "valid_from",
+            "valid_until",
+            "status",
+            "status_history",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class _ProviderFields(RejectUnknownFields):
+    jurisdiction = serializers.SlugRelatedField(slug_field="code", queryset=Jurisdiction.objects.all(), required=False)
+    platforms = serializers.PrimaryKeyRelatedField(
+        many=True, required=False, queryset=Organization.objects.filter(kind=OrganizationKind.PLATFORM)
+    )
+    service_types = serializers.ListField(child=serializers.ChoiceField(choices=ServiceType.choices), min_length=1)
+    valid_from = serializers.DateField()
+    valid_until = serializers.DateField(required=False, allow_null=True)
+
+
+class ProviderCreateSerializer(_ProviderFields):
+    organization = serializers.PrimaryKeyRelatedField(
+        queryset=Organization.objects.filter(kind__in=[OrganizationKind.PROVIDER, OrganizationKind.PLATFORM])
+    )
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class ProviderUpdateSerializer(_ProviderFields):
+    """Every field optional."""
+
+
+class ProviderStatusSerializer(RejectUnknownFields):
+    status = serializers.CharField(max_length=16, help_text=LISTING_STATUS_HELP)
+    reason = serializers.CharField(max_length=500)
