@@ -1,0 +1,226 @@
+"""Fiscal-year budgets held in the ledger.
+
+Ledger account layout
+---------------------
+
+Opening fiscal year ``Y`` of program ``P`` (``budget_open``) creates these ``ledger.Account`` rows, owned by the program
+(generic owner), with codes ``programs:<P.pk>:<Y>:<role>``:
+
+==========================  =====================================  ==============================================
+role (code suffix)          limit flag                             what moves it
+==========================  =====================================  ==============================================
+``appropriation``           none (its balance is −cap)             opening: **debit** cap (also a future
+                                                                   carry-over recorded by an agency)
+``budget``                  ``debits_must_not_exceed_credits``     opening: **credit** cap. Issuance: **debit**
+                                                                   (budget → voucher account). Revocation/expiry
+                                                                   with ``unused_amounts = return_to_budget``:
+                                                                   **credit** (voucher → budget)
+``lapsed``                  none                                   revocation/expiry with ``lapse``: **credit**
+                                                                   (voucher → lapsed)
+``funding:<payer>``         none                                   redemption: **credit** each payer's share of
+                                                                   the paid subsidy (voucher → payers, split by
+                                                                   ``ProgramRules.split_amount``)
+==========================  =====================================  ==============================================
+
+The opening entry (idempotency key ``programs:<P.pk>:<Y>:open``) debits ``appropriation`` and credits ``budget``
+with the year's annual cap. Because ``budget`` may never have more debits (posted + pending) than credits, **the
+ledger itself refuses** an issuance (entry or hold) that would take the year over its cap.
+
+For the issuance issue: ``budget_accounts(program, year)`` returns these accounts; issue with
+``entry_post(lines=[(accounts.budget, "debit", fen), (voucher_account, "credit", fen)], …)`` or a hold between the
+same accounts; return unused amounts to ``accounts.budget`` or lapse them to ``accounts.lapsed`` as
+``rules.unused_amounts`` says; pay a redemption from the voucher account to ``accounts.funding[payer]`` for each
+``(payer, fen)`` of ``rules.split_amount(fen, project_jurisdiction.admin_type)``.
+
+Reported figures (``budget_figures``), all read from the ledger's balance rows:
+
+* cap = appropriation debits − credits; issued = budget posted debits; held = budget pending debits;
+* returned = budget posted credits − cap; remaining = budget credits − debits − pending debits;
+* lapsed = lapsed credits; spent = the funding accounts' credits.
+
+So ``remaining == cap − issued − held + returned`` always.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.audit import audit_record
+from ledger.models import Account
+from ledger.services import account_create, entry_post
+from voucher_service.programs.errors import ProgramError, ProgramErrorCode
+from voucher_service.programs.models import BudgetFundingSource, FiscalYearBudget, Program, ProgramStatus
+from voucher_service.programs.selectors import program_current_version
+
+OPENABLE_STATUSES = (ProgramStatus.PUBLISHED, ProgramStatus.SUSPENDED)
+
+
+def account_code(program_id: int, year: int, role: str) -> str:
+    return f"programs:{program_id}:{year}:{role}"
+
+
+def opening_idempotency_key(program_id: int, year: int) -> str:
+    return f"programs:{program_id}:{year}:open"
+
+
+# --- Writes -------------------------------------------------------------------------------------------------
+
+
+def program_window_touches_year(program: Program, year: int) -> bool:
+    if program.valid_from is None or program.valid_from > date(year, 12, 31):
+        return False
+    return program.valid_until is None or program.valid_until >= date(year, 1, 1)
+
+
+def _ensure_account(program: Program, code: str, name: str, *, limit: bool = False) -> Account:
+    # Reuse an account left by an opening that failed after creating it (codes are unique in the ledger).
+    existing = Account.objects.filter(code=code).first()
+    if existing is not None:
+        return existing
+    return account_create(code=code, name=name, owner=program, debits_must_not_exceed_credits=limit)
+
+
+def _budget_open(*, actor: Any, program: Program, year: int) -> FiscalYearBudget:
+    locked = Program.objects.select_for_update().get(pk=program.pk)  # serialises concurrent openings
+    existing = FiscalYearBudget.objects.filter(program=locked, year=year).first()
+    if existing is not None:
+        return existing
+    if locked.status not in OPENABLE_STATUSES or not program_window_touches_year(locked, year):
+        raise ProgramError(
+            ProgramErrorCode.INVALID_TRANSITION,
+            _("Only a published program in force during %(year)d can open that year.") % {"year": year},
+        )
+    version = program_current_version(locked)
+    rules = version.parsed() if version is not None else None
+    if version is None or rules is None or rules.annual_cap is None:
+        raise ProgramError(ProgramErrorCode.INVALID_TRANSITION, _("The program has no annual cap."))
+    label = f"{locked.code} {year}"
+
+    def code(role: str) -> str:
+        return account_code(locked.pk, year, role)
+
+    budget = FiscalYearBudget.objects.create(
+        program=locked,
+        year=year,
+        version=version,
+        cap=rules.annual_cap,
+        appropriation_account=_ensure_account(locked, code("appropriation"), f"{label} appropriation"),
+        budget_account=_ensure_account(locked, code("budget"), f"{label} budget", limit=True),
+        lapsed_account=_ensure_account(locked, code("lapsed"), f"{label} lapsed"),
+        opened_by=actor,
+    )
+    for payer in rules.payers():
+        account = _ensure_account(locked, code(f"funding:{payer}"), f"{label} funding {payer}")
+        BudgetFundingSource.objects.create(budget=budget, payer=payer.value, account=account)
+    entry = entry_post(
+        actor=actor,
+        idempotency_key=opening_idempotency_key(locked.pk, year),
+        lines=[(budget.appropriation_account, "debit", budget.cap), (budget.budget_account, "credit", budget.cap)],
+        memo=f"Open fiscal year {year} of {locked.code}",
+        metadata={"program": locked.pk, "year": year, "version": version.number, "cap": budget.cap},
+    )
+    audit_record(
+        actor=actor,
+        action="budget.open",
+        target=budget,
+        organization=locked.issuing_agency,
+        after={"program": locked.pk, "year": year, "cap": budget.cap, "version": version.number},
+        detail={"entry": entry.pk, "payers": [p.value for p in rules.payers()]},
+    )
+    return budget
+
+
+@transaction.atomic(durable=True)
+def budget_open(*, actor: Any, program: Program, year: int) -> FiscalYearBudget:
+    """Open ``year`` for ``program``: create its accounts and fund the budget with the annual cap. Idempotent."""
+    return _budget_open(actor=actor, program=program, year=year)
+
+
+def budgets_open_year(*, actor: Any, year: int) -> list[FiscalYearBudget]:
+    """Open ``year`` for every published (or suspended) program in force that year; one transaction each."""
+    programs = Program.objects.filter(status__in=OPENABLE_STATUSES).order_by("pk")
+    return [
+        budget_open(actor=actor, program=program, year=year)
+        for program in programs
+        if program_window_touches_year(program, year)
+    ]
+
+
+def current_fiscal_year() -> int:
+    return timezone.localdate().year
+
+
+# --- Reads --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BudgetAccounts:
+    budget: FiscalYearBudget
+    appropriation: Account
+    budget_account: Account
+    lapsed: Account
+    funding: dict[str, Account]
+
+
+@dataclass(frozen=True)
+class BudgetFigures:
+    year: int
+    cap: int
+    issued: int
+    held: int
+    spent: int
+    returned: int
+    lapsed: int
+    remaining: int
+
+
+def budget_for(program: Program, year: int) -> FiscalYearBudget | None:
+    return FiscalYearBudget.objects.filter(program=program, year=year).first()
+
+
+def budget_accounts(program: Program, year: int) -> BudgetAccounts:
+    """The ledger accounts of ``program``'s ``year``; raises ``ProgramError(budget_not_open)`` if not opened."""
+    budget = (
+        FiscalYearBudget.objects.select_related("appropriation_account", "budget_account", "lapsed_account")
+        .filter(program=program, year=year)
+        .first()
+    )
+    if budget is None:
+        raise ProgramError(
+            ProgramErrorCode.BUDGET_NOT_OPEN, _("Fiscal year %(year)d is not open for this program.") % {"year": year}
+        )
+    return BudgetAccounts(
+        budget=budget,
+        appropriation=budget.appropriation_account,
+        budget_account=budget.budget_account,
+        lapsed=budget.lapsed_account,
+        funding={source.payer: source.account for source in budget.funding_sources.select_related("account")},
+    )
+
+
+def budget_figures(budget: FiscalYearBudget) -> BudgetFigures:
+    ids = [budget.appropriation_account_id, budget.budget_account_id, budget.lapsed_account_id]
+    funding_ids = list(budget.funding_sources.values_list("account_id", flat=True))
+    rows = {account.pk: account for account in Account.objects.filter(pk__in=ids + funding_ids)}
+    appropriation, main, lapsed = (rows[pk] for pk in ids)
+    cap = appropriation.posted_debits - appropriation.posted_credits
+    return BudgetFigures(
+        year=budget.year,
+        cap=cap,
+        issued=main.posted_debits,
+        held=main.pending_debits,
+        spent=sum(rows[pk].posted_credits for pk in funding_ids),
+        returned=main.posted_credits - cap,
+        lapsed=lapsed.posted_credits,
+        remaining=main.posted_credits - main.posted_debits - main.pending_debits,
+    )
+
+
+def program_budget_figures(program: Program) -> list[BudgetFigures]:
+    return [budget_figures(budget) for budget in program.budgets.order_by("year")]
