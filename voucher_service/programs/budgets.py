@@ -44,7 +44,6 @@ So ``remaining == cap − issued − held + returned`` always.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from django.db import transaction
@@ -56,7 +55,7 @@ from ledger.models import Account
 from ledger.services import account_create, entry_post
 from voucher_service.programs.errors import ProgramError, ProgramErrorCode
 from voucher_service.programs.models import BudgetFundingSource, FiscalYearBudget, Program, ProgramStatus
-from voucher_service.programs.selectors import program_current_version
+from voucher_service.programs.selectors import program_current_version, program_window_touches_year
 
 OPENABLE_STATUSES = (ProgramStatus.PUBLISHED, ProgramStatus.SUSPENDED)
 
@@ -70,12 +69,6 @@ def opening_idempotency_key(program_id: int, year: int) -> str:
 
 
 # --- Writes -------------------------------------------------------------------------------------------------
-
-
-def program_window_touches_year(program: Program, year: int) -> bool:
-    if program.valid_from is None or program.valid_from > date(year, 12, 31):
-        return False
-    return program.valid_until is None or program.valid_until >= date(year, 1, 1)
 
 
 def _ensure_account(program: Program, code: str, name: str, *, limit: bool = False) -> Account:

@@ -133,6 +133,13 @@ def program_ensure_can_issue(program: Program, on: date) -> ProgramVersion:
     return version
 
 
+def program_window_touches_year(program: Program, year: int) -> bool:
+    """Is the program in force on at least one day of fiscal (calendar) year ``year``?"""
+    if program.valid_from is None or program.valid_from > date(year, 12, 31):
+        return False
+    return program.valid_until is None or program.valid_until >= date(year, 1, 1)
+
+
 def programs_due_to_expire(today: date) -> QuerySet[Program]:
     return Program.objects.filter(
         status__in=[ProgramStatus.PUBLISHED, ProgramStatus.SUSPENDED], valid_until__lt=today

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -22,7 +23,12 @@ from accounts.models import Jurisdiction, Organization, OrganizationKind
 from voucher_service.programs.errors import ProgramError, ProgramErrorCode
 from voucher_service.programs.models import Program, ProgramExtension, ProgramStatus, ProgramVersion
 from voucher_service.programs.rules import ProgramRules, parse_rules
-from voucher_service.programs.selectors import program_latest_version, programs_due_to_expire, user_can_manage_program
+from voucher_service.programs.selectors import (
+    program_latest_version,
+    program_window_touches_year,
+    programs_due_to_expire,
+    user_can_manage_program,
+)
 
 PROGRAM_AUDIT_FIELDS = [
     "code",
@@ -277,8 +283,18 @@ def _program_publish(*, actor: Any, program: Program) -> Program:
 
 @transaction.atomic(durable=True)
 def program_publish(*, actor: Any, program: Program) -> Program:
-    """Put a draft in force (its newest version is published), or resume a suspended program."""
-    return _program_publish(actor=actor, program=program)
+    """Put a draft in force (its newest version is published), or resume a suspended program.
+
+    A program published mid-year needs this year's budget before it can issue: that is enqueued on commit (and
+    the daily beat job would open it anyway).
+    """
+    published = _program_publish(actor=actor, program=program)
+    year = timezone.localdate().year
+    if program_window_touches_year(published, year):
+        from voucher_service.programs.tasks import open_program_year  # tasks import services: import late
+
+        transaction.on_commit(partial(open_program_year.delay, published.pk, year))
+    return published
 
 
 @transaction.atomic(durable=True)

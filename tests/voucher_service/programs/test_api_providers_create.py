@@ -1,0 +1,76 @@
+"""POST /api/v1/providers/: staff and program administrators covering the jurisdiction list providers."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.models import AuditEvent, OrganizationKind
+from tests.factories import client_for, make_org
+from voucher_service.programs.models import ProviderListing, ProviderStatusChange
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/providers/"
+
+
+@pytest.fixture
+def provider(db):
+    return make_org(OrganizationKind.PROVIDER, jurisdiction="640104", name="银川智算中心")
+
+
+@pytest.fixture
+def platform(db):
+    return make_org(OrganizationKind.PLATFORM, jurisdiction="640100", name="银川算力调度平台")
+
+
+def counts() -> tuple[int, int, int]:
+    return ProviderListing.objects.count(), ProviderStatusChange.objects.count(), AuditEvent.objects.count()
+
+
+def body(provider, **overrides):
+    return {"organization": provider.pk, "service_types": ["gpu", "npu"], "valid_from": "2024-01-01"} | overrides
+
+
+@pytest.mark.parametrize("persona", ["program_admin", "staff"])
+def test_a_provider_is_listed_with_a_history_row_and_an_audit_event(request, persona, provider, platform):
+    user = request.getfixturevalue(persona)
+    response = client_for(user).post(URL, body(provider, platforms=[platform.pk]), format="json")
+    assert response.status_code == 201, response.json()
+    data = response.json()
+    assert data["status"] == "listed"
+    assert data["jurisdiction"] == "640104"
+    assert data["platforms"] == [platform.pk]
+    assert len(data["status_history"]) == 1
+    event = AuditEvent.objects.get(action="provider.list")
+    assert event.after["service_types"] == ["gpu", "npu"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"service_types": ["quantum"]}, "service_types.0"),
+        ({"service_types": []}, "service_types"),
+        ({"valid_from": "2025-01-01", "valid_until": "2024-01-01"}, "valid_until"),
+        ({"platforms": [999_999]}, "platforms"),
+    ],
+)
+def test_bad_input_is_400_and_writes_nothing(program_admin, provider, change, field):
+    before = counts()
+    response = client_for(program_admin).post(URL, body(provider, **change), format="json")
+    assert response.status_code == 400, response.json()
+    assert field in response.json()["error"]["fields"]
+    assert counts() == before
+
+
+def test_an_entity_cannot_be_listed(program_admin, entity):
+    response = client_for(program_admin).post(URL, body(entity), format="json")
+    assert response.status_code == 400
+    assert "organization" in response.json()["error"]["fields"]
+
+
+@pytest.mark.parametrize("persona", ["reviewer", "auditor", "foreign_admin", "applicant"])
+def test_others_may_not_list(request, persona, provider):
+    before = counts()
+    response = client_for(request.getfixturevalue(persona)).post(URL, body(provider), format="json")
+    assert response.status_code == 403
+    assert counts() == before

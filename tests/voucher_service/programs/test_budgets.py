@@ -1,0 +1,166 @@
+"""Fiscal-year budgets: opening them in the ledger, the cap as a ledger limit, figures that reconcile."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from accounts.models import AuditEvent, Jurisdiction
+from ledger.errors import LimitExceeded
+from ledger.models import Account, JournalEntry
+from ledger.selectors import balance
+from ledger.services import account_create, entry_post, hold_create
+from voucher_service.programs.budgets import (
+    account_code,
+    budget_accounts,
+    budget_figures,
+    budget_open,
+    budgets_open_year,
+)
+from voucher_service.programs.errors import ProgramError, ProgramErrorCode
+from voucher_service.programs.models import FiscalYearBudget
+
+pytestmark = pytest.mark.django_db
+
+YUAN = 100
+
+
+def ledger_counts() -> dict[str, int]:
+    return {
+        "accounts": Account.objects.count(),
+        "entries": JournalEntry.objects.count(),
+        "budgets": FiscalYearBudget.objects.count(),
+        "audit": AuditEvent.objects.count(),
+    }
+
+
+def open_year(year: int) -> str:
+    out = StringIO()
+    call_command("open_fiscal_year", str(year), stdout=out)
+    return out.getvalue()
+
+
+def test_opening_2025_funds_each_published_program_with_its_cap(seeds):
+    # when fiscal year 2025 is opened
+    open_year(2025)
+    # then Ningxia, Baoding and Hohhot (published, in force in 2025) have a budget; Yinchuan's draft has none
+    caps = dict(FiscalYearBudget.objects.filter(year=2025).values_list("program__code", "cap"))
+    assert caps == {
+        seeds.ningxia.code: 40_000_000 * YUAN,
+        seeds.baoding.code: 10_000_000 * YUAN,
+        seeds.hohhot.code: 50_000_000 * YUAN,
+    }
+    # and each budget account holds exactly the cap, funded from the year's appropriation
+    accounts = budget_accounts(seeds.baoding, 2025)
+    assert balance(accounts.budget_account) == 10_000_000 * YUAN
+    assert balance(accounts.appropriation) == -10_000_000 * YUAN
+    assert accounts.budget_account.debits_must_not_exceed_credits
+    assert accounts.budget_account.code == account_code(seeds.baoding.pk, 2025, "budget")
+
+
+def test_opening_is_idempotent(seeds):
+    # given 2025 opened once
+    open_year(2025)
+    before = ledger_counts()
+    # when it is opened again, by the command and by the task's service
+    open_year(2025)
+    budgets_open_year(actor=None, year=2025)
+    # then nothing new is written: no account, no entry, no budget, no audit event
+    assert ledger_counts() == before
+
+
+def test_funding_sources_follow_the_split_rules(seeds):
+    # when 2025 is opened
+    budgets_open_year(actor=None, year=2025)
+    # then Baoding has a funding account per payer its split names (city, district, county); Ningxia the default
+    assert set(budget_accounts(seeds.baoding, 2025).funding) == {"city", "district", "county"}
+    assert set(budget_accounts(seeds.ningxia, 2025).funding) == {"program"}
+
+
+def test_the_ledger_refuses_issuance_over_the_cap(seeds):
+    # given Baoding's 2025 budget of 10,000,000 元 and a voucher account
+    accounts = budget_accounts(budget_open(actor=None, program=seeds.baoding, year=2025).program, 2025)
+    voucher = account_create(code="test:voucher:1", name="voucher")
+    # when the whole cap is issued
+    entry_post(
+        actor=None,
+        idempotency_key="t:issue:1",
+        lines=[(accounts.budget_account, "debit", 10_000_000 * YUAN), (voucher, "credit", 10_000_000 * YUAN)],
+    )
+    # then one more fen, posted or held, is refused by the ledger itself
+    with pytest.raises(LimitExceeded):
+        entry_post(
+            actor=None,
+            idempotency_key="t:issue:2",
+            lines=[(accounts.budget_account, "debit", 1), (voucher, "credit", 1)],
+        )
+    with pytest.raises(LimitExceeded):
+        hold_create(
+            actor=None,
+            idempotency_key="t:hold:1",
+            debit_account=accounts.budget_account,
+            credit_account=voucher,
+            amount=1,
+            expires_at=timezone.now() + timedelta(hours=1),
+        )
+
+
+def test_budget_figures_reconcile_with_the_ledger(seeds):
+    # given Baoding's 2025 budget and a voucher of 3,000,000 元 issued from it, 1,000,000 元 held
+    budget_open(actor=None, program=seeds.baoding, year=2025)
+    accounts = budget_accounts(seeds.baoding, 2025)
+    rules = budget_accounts(seeds.baoding, 2025).budget.version.parsed()
+    voucher = account_create(code="test:voucher:2", name="voucher")
+
+    def move(key, debit, credit, amount):
+        entry_post(actor=None, idempotency_key=key, lines=[(debit, "debit", amount), (credit, "credit", amount)])
+
+    move("t:issue", accounts.budget_account, voucher, 3_000_000 * YUAN)
+    hold_create(
+        actor=None,
+        idempotency_key="t:hold",
+        debit_account=accounts.budget_account,
+        credit_account=voucher,
+        amount=1_000_000 * YUAN,
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
+    # and a 1,000,001 元 redemption in a city-managed district, split 50/50 between city and district
+    district = Jurisdiction.objects.get(code="130602")
+    split = rules.split_amount(100_000_100, district.admin_type)
+    entry_post(
+        actor=None,
+        idempotency_key="t:redeem",
+        lines=[(voucher, "debit", 100_000_100)] + [(accounts.funding[p], "credit", fen) for p, fen in split],
+    )
+    # and 200,000 元 returned to the budget, 100,000 元 lapsed
+    move("t:return", voucher, accounts.budget_account, 200_000 * YUAN)
+    move("t:lapse", voucher, accounts.lapsed, 100_000 * YUAN)
+    # when the figures are read
+    figures = budget_figures(accounts.budget)
+    # then they are exactly what the ledger holds
+    assert figures.cap == 10_000_000 * YUAN
+    assert figures.issued == 3_000_000 * YUAN
+    assert figures.held == 1_000_000 * YUAN
+    assert figures.spent == 100_000_100
+    assert figures.returned == 200_000 * YUAN
+    assert figures.lapsed == 100_000 * YUAN
+    assert figures.remaining == figures.cap - figures.issued - figures.held + figures.returned
+    assert figures.remaining == balance(accounts.budget_account) - figures.held
+    assert balance(accounts.funding["city"]) == 50_000_050
+    assert balance(accounts.funding["district"]) == 50_000_050
+
+
+def test_a_year_that_is_not_open_or_a_draft_is_refused(seeds):
+    with pytest.raises(ProgramError) as not_open:
+        budget_accounts(seeds.baoding, 2025)
+    assert not_open.value.code == ProgramErrorCode.BUDGET_NOT_OPEN
+    with pytest.raises(ProgramError):
+        budget_open(actor=None, program=seeds.yinchuan, year=2025)
+    # Baoding ends 2027-01-24: 2028 is outside its window
+    with pytest.raises(ProgramError):
+        budget_open(actor=None, program=seeds.baoding, year=2028)
+    assert not FiscalYearBudget.objects.exists()

@@ -1,0 +1,57 @@
+"""Celery tasks and the beat schedule of the programs domain."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from tests.factories import client_for
+from voucher_service.celery import app
+from voucher_service.programs.models import FiscalYearBudget
+from voucher_service.programs.schedule import BEAT_SCHEDULE
+from voucher_service.programs.tasks import open_fiscal_year, open_program_year
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_beat_schedule_names_registered_tasks():
+    for entry in BEAT_SCHEDULE.values():
+        assert entry["task"] in app.tasks
+
+
+def test_the_fiscal_year_task_is_idempotent(seeds):
+    first = open_fiscal_year.delay(2025).get()
+    second = open_fiscal_year.delay(2025).get()
+    assert len(first) == 3
+    assert first == second
+    assert FiscalYearBudget.objects.count() == 3
+
+
+def test_a_missing_program_is_a_no_op(db):
+    assert open_program_year.delay(999_999, 2025).get() is None
+
+
+def test_publishing_opens_this_years_budget_on_commit(
+    program_admin, ningxia_agency, django_capture_on_commit_callbacks
+):
+    # given a draft in force this year
+    year = timezone.localdate().year
+    client = client_for(program_admin)
+    draft = client.post(
+        "/api/v1/programs/",
+        {
+            "code": "this-year",
+            "name": "本年度",
+            "jurisdiction": "640000",
+            "issuing_agency": ningxia_agency.pk,
+            "valid_from": f"{year}-01-01",
+            "rules": {"annual_cap": "1000.00", "eligible_categories": ["maker"]},
+        },
+        format="json",
+    ).json()
+    # when it is published (the budget opening runs after the commit)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert client.post(f"/api/v1/programs/{draft['id']}/publish/").status_code == 200
+    # then this year's budget exists
+    assert len(callbacks) == 1
+    assert FiscalYearBudget.objects.get(program_id=draft["id"]).year == year
