@@ -61,3 +61,26 @@ def snapshot(instance: models.Model, fields: list[str]) -> dict[str, Any]:
             value = value.pk
         out[name] = value if isinstance(value, (str, int, bool, type(None))) else str(value)
     return out
+
+
+def audit_record_many(
+    *, actor: Any, action: str, targets: list[models.Model], organization_of: Any = None, detail_of: Any = None
+) -> None:
+    """One audit event per target in a single INSERT (bulk work such as a 10,000-row issuance)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit_record_many must be called inside the service's transaction")
+    system = {"system": True} if actor is SYSTEM else {}
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                actor=actor if getattr(actor, "pk", None) else None,
+                action=action,
+                target_type=target._meta.label_lower,
+                target_id=str(target.pk),
+                organization=organization_of(target) if organization_of else None,
+                detail={**(detail_of(target) if detail_of else {}), **system},
+            )
+            for target in targets
+        ],
+        batch_size=1000,
+    )

@@ -56,6 +56,15 @@ def _plain_http_test_client(settings):
 
 
 @pytest.fixture(autouse=True)
+def _private_cache(settings):
+    """A fresh in-process cache per test: throttle counters and progress must not leak between tests or runs."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _celery_eager():
     """Unit tests run tasks inline; the Redis round-trip test starts a real worker instead."""
     previous = celery_app.conf.task_always_eager

@@ -11,6 +11,21 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+def _beat_schedule() -> dict[str, dict]:
+    """Each package owns its periodic jobs (a BEAT_SCHEDULE dict in its schedule.py); beat runs them all."""
+    from ledger.schedule import BEAT_SCHEDULE as ledger_jobs
+    from voucher_service.programs.schedule import BEAT_SCHEDULE as program_jobs
+    from voucher_service.vouchers.schedule import BEAT_SCHEDULE as voucher_jobs
+
+    return {**ledger_jobs, **program_jobs, **voucher_jobs}
+
+
+@app.on_after_configure.connect
+def _install_beat_schedule(sender: Celery, **kwargs: object) -> None:
+    # After the configuration is read, so the settings module is never imported half-way through this one.
+    sender.conf.beat_schedule = _beat_schedule()
+
+
 @app.task(name="voucher_service.ping", acks_late=True)
 def ping(value: str = "pong") -> str:
     """A no-op round trip used by health and integration tests."""

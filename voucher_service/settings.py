@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "ledger",
     "voucher_service",
     "voucher_service.programs",
+    "voucher_service.vouchers",
 ]
 
 MIDDLEWARE = [
@@ -198,7 +199,7 @@ REST_FRAMEWORK = {
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if _LOCAL else []),
     "COERCE_DECIMAL_TO_STRING": True,
     # Password-for-token exchanges are the brute-force target; everything else is behind a token.
-    "DEFAULT_THROTTLE_RATES": {"auth": os.environ.get("AUTH_THROTTLE_RATE", "30/min")},
+    "DEFAULT_THROTTLE_RATES": {"auth": os.environ.get("AUTH_THROTTLE_RATE", "30/min"), "verify": "120/min"},
 }
 
 SPECTACULAR_SETTINGS = {
@@ -210,7 +211,17 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    # Several models have a "status" or "kind"; name each enum after its model so clients get stable names.
+    "ENUM_NAME_OVERRIDES": {
+        "OrganizationKindEnum": "accounts.models.OrganizationKind",
+        "ProgramStatusEnum": "voucher_service.programs.models.ProgramStatus",
+        "ListingStatusEnum": "voucher_service.programs.models.ListingStatus",
+        "ApplicationStatusEnum": "voucher_service.vouchers.models.ApplicationStatus",
+        "IssuanceKindEnum": "voucher_service.vouchers.models.IssuanceKind",
+        "IssuanceStatusEnum": "voucher_service.vouchers.models.IssuanceStatus",
+        "VoucherStatusEnum": "voucher_service.vouchers.models.VoucherStatus",
+        "BulkStatusEnum": "voucher_service.vouchers.models.BulkStatus",
+    },
 }
 
 # API tokens: how long a new token lives.
@@ -249,8 +260,7 @@ CELERY_RESULT_EXPIRES = 7 * 24 * 3600
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Each domain app adds its periodic jobs to this schedule in voucher_service/celery.py.
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# The beat schedule is assembled from each package's schedule.py in voucher_service/celery.py.
 
 # --- Logging -----------------------------------------------------------------------------------------------
 LOGGING = {
@@ -266,3 +276,22 @@ LOGGING = {
 # Key for the HMAC of makers' personal ID numbers. Kept apart from SECRET_KEY so that rotating SECRET_KEY
 # (sessions, signing) does not orphan every stored digest.
 PERSONAL_ID_HMAC_KEY = os.environ.get("PERSONAL_ID_HMAC_KEY", "") or SECRET_KEY
+
+# --- Cache ---------------------------------------------------------------------------------------------------
+# Shared between web and worker processes: live progress of bulk issuances and API throttling counters.
+# Production reuses the Redis that brokers Celery (keys are prefixed); embedded mode uses files under DATA_DIR.
+if CELERY_BROKER_URL.startswith("redis"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CELERY_BROKER_URL,
+            "KEY_PREFIX": "vs",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+        }
+    }

@@ -5,4 +5,5 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("accounts.api.urls")),
     path("", include("voucher_service.programs.api.urls")),
+    path("", include("voucher_service.vouchers.api.urls")),
 ]

@@ -1,0 +1,183 @@
+"""Voucher API views: thin, they parse input, call services and render results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from accounts.models import OrganizationKind
+from accounts.selectors import organizations_visible_to, user_memberships
+from voucher_service.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
+from voucher_service.programs.selectors import programs_visible_to
+from voucher_service.vouchers import bulk, selectors, services
+from voucher_service.vouchers.api import serializers as s
+from voucher_service.vouchers.models import BulkIssuance, Issuance, Voucher, VoucherApplication
+
+
+def _accepted(issuance: Issuance, request: Request) -> Response:
+    body = s.AcceptedSerializer.build(issuance, request)
+    return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
+
+
+def _own_entities(user: Any) -> QuerySet:
+    ids = user_memberships(user).filter(organization__kind=OrganizationKind.ENTITY).values_list("organization_id")
+    return organizations_visible_to(user).filter(pk__in=ids)
+
+
+class VoucherApplicationViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
+    """申领: an entity applies for a voucher; the program's agency approves (then it is issued) or rejects."""
+
+    serializer_class = s.ApplicationSerializer
+    queryset = VoucherApplication.objects.none()
+    filterset_fields = ["program", "entity", "status", "fiscal_year"]
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self) -> QuerySet[VoucherApplication]:
+        return selectors.applications_visible_to(self.request.user).select_related("issuance")
+
+    @extend_schema(
+        request=s.ApplicationCreateSerializer,
+        responses={201: s.ApplicationSerializer},
+        parameters=[IDEMPOTENCY_PARAMETER],
+    )
+    @idempotent
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = s.ApplicationCreateSerializer(
+            data=request.data,
+            querysets={"program": programs_visible_to(request.user), "entity": _own_entities(request.user)},
+        )
+        data.is_valid(raise_exception=True)
+        application = services.application_submit(actor=request.user, **data.validated_data)
+        return Response(s.ApplicationSerializer(application).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=s.ApproveSerializer, responses={202: s.AcceptedSerializer}, parameters=[IDEMPOTENCY_PARAMETER]
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def approve(self, request: Request, pk: str | None = None) -> Response:
+        application = self.get_object()
+        data = s.ApproveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        issuance = services.application_approve(
+            actor=request.user, application=application, amount=data.validated_data.get("amount")
+        )
+        return _accepted(issuance, request)
+
+    @extend_schema(request=s.ReasonSerializer, responses=s.ApplicationSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str | None = None) -> Response:
+        application = self.get_object()
+        data = s.ReasonSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        application = services.application_reject(
+            actor=request.user, application=application, reason=data.validated_data["reason"]
+        )
+        return Response(s.ApplicationSerializer(application).data)
+
+
+class IssuanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The status of each issuance (the 202 answers point here), and direct one-time awards."""
+
+    serializer_class = s.IssuanceSerializer
+    queryset = Issuance.objects.none()
+    filterset_fields = ["program", "entity", "status", "kind", "bulk"]
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self) -> QuerySet[Issuance]:
+        return selectors.issuances_visible_to(self.request.user)
+
+    @extend_schema(request=s.AwardSerializer, responses={202: s.AcceptedSerializer}, parameters=[IDEMPOTENCY_PARAMETER])
+    @action(detail=False, methods=["post"])
+    @idempotent
+    def awards(self, request: Request) -> Response:
+        data = s.AwardSerializer(
+            data=request.data,
+            querysets={"program": programs_visible_to(request.user), "entity": organizations_visible_to(request.user)},
+        )
+        data.is_valid(raise_exception=True)
+        return _accepted(services.award_grant(actor=request.user, **data.validated_data), request)
+
+
+class BulkIssuanceViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
+    """Upload a CSV (uscc, amount, memo) to issue many vouchers; watch its progress here."""
+
+    serializer_class = s.BulkSerializer
+    queryset = BulkIssuance.objects.none()
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self) -> QuerySet[BulkIssuance]:
+        return selectors.bulk_issuances_visible_to(self.request.user)
+
+    @extend_schema(
+        request={"multipart/form-data": s.BulkCreateSerializer},
+        responses={202: s.BulkSerializer},
+        parameters=[IDEMPOTENCY_PARAMETER],
+    )
+    @idempotent
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = s.BulkCreateSerializer(data=request.data, querysets={"program": programs_visible_to(request.user)})
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        created = bulk.bulk_issuance_create(
+            actor=request.user,
+            program=data.validated_data["program"],
+            content=upload.read(),
+            file_name=upload.name or "",
+            mode=data.validated_data["mode"],
+        )
+        created.refresh_from_db()
+        return Response(s.BulkSerializer(created).data, status=status.HTTP_202_ACCEPTED)
+
+
+class VoucherViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.VoucherSerializer
+    queryset = Voucher.objects.none()
+    filterset_fields = ["program", "entity", "status", "fiscal_year"]
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self) -> QuerySet[Voucher]:
+        return selectors.vouchers_visible_to(self.request.user)
+
+    @extend_schema(request=s.ReasonSerializer, responses=s.VoucherSerializer, parameters=[IDEMPOTENCY_PARAMETER])
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def revoke(self, request: Request, pk: str | None = None) -> Response:
+        voucher = self.get_object()
+        data = s.ReasonSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        voucher = services.voucher_revoke(actor=request.user, voucher=voucher, reason=data.validated_data["reason"])
+        voucher.account.refresh_from_db()
+        return Response(s.VoucherSerializer(voucher).data)
+
+
+class VoucherVerifyView(APIView):
+    """Anyone holding a voucher's token can check that it is genuine and what is left on it."""
+
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list = []
+    throttle_scope = "verify"
+    throttle_classes = [ScopedRateThrottle]
+
+    @extend_schema(responses=s.VoucherVerifySerializer)
+    def get(self, request: Request, token: str) -> Response:
+        voucher = selectors.voucher_by_token(token)
+        if voucher is None:
+            from rest_framework.exceptions import NotFound
+
+            raise NotFound()
+        return Response(s.VoucherVerifySerializer(voucher).data)

@@ -1,0 +1,171 @@
+"""Automatic eligibility checks for a voucher (application, direct award, bulk row).
+
+Each check answers with a code, pass/fail and a message the applicant can read. Submission refuses when any check
+fails; issuance runs the same checks again under locks, because budgets and caps move between the two.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date
+
+from django.utils.translation import gettext as _
+
+from accounts.models import Organization, OrganizationKind
+from ledger.money import fen_to_yuan
+from voucher_service.programs.budgets import budget_figures, budget_for
+from voucher_service.programs.models import Program
+from voucher_service.programs.rules import ConditionCheck, FixedAward, ProgramRules, condition_met_by_records
+from voucher_service.programs.selectors import program_issuance_refusal, program_version_in_force
+from voucher_service.vouchers.models import EntityYearTotal, OneTimeAward
+
+
+@dataclass(frozen=True)
+class Check:
+    check: str
+    ok: bool
+    message: str
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class EligibilityReport:
+    checks: list[Check]
+    rules: ProgramRules | None
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+    @property
+    def failures(self) -> list[Check]:
+        return [check for check in self.checks if not check.ok]
+
+    def as_list(self) -> list[dict[str, object]]:
+        return [check.as_dict() for check in self.checks]
+
+
+def fixed_award(rules: ProgramRules, award_code: str) -> FixedAward | None:
+    return next((award for award in rules.fixed_awards if award.condition.code == award_code), None)
+
+
+def entity_remaining_cap(program: Program, entity: Organization, year: int, rules: ProgramRules) -> int | None:
+    """What the entity may still receive this year (None: no per-entity cap)."""
+    total = EntityYearTotal.objects.filter(program=program, entity=entity, fiscal_year=year).first()
+    cap = total.cap if total is not None else rules.per_entity_annual_cap
+    if cap is None:
+        return None
+    used = (total.issued - total.returned) if total is not None else 0
+    return max(0, cap - used)
+
+
+def _program_checks(program: Program, on: date) -> tuple[list[Check], ProgramRules | None]:
+    refusal = program_issuance_refusal(program, on)
+    if refusal is not None:
+        return [Check("program_in_force", False, str(refusal))], None
+    version = program_version_in_force(program, on)
+    if version is None:  # pragma: no cover - a non-draft program always has a published version
+        return [Check("program_in_force", False, _("The program has no published rules."))], None
+    return [Check("program_in_force", True, _("The program is published and in force."))], version.parsed()
+
+
+def _entity_checks(program: Program, entity: Organization, rules: ProgramRules) -> list[Check]:
+    is_entity = entity.kind == OrganizationKind.ENTITY and entity.is_active
+    category_ok = is_entity and rules.category_eligible(entity.category)
+    place_ok = program.jurisdiction.covers(entity.jurisdiction)
+    return [
+        Check(
+            "entity_category",
+            category_ok,
+            _("Category %(category)s is eligible.") % {"category": entity.get_category_display()}
+            if category_ok
+            else _("This program is not open to %(category)s.") % {"category": entity.get_category_display() or "—"},
+        ),
+        Check(
+            "entity_jurisdiction",
+            place_ok,
+            _("The entity is located in the program's jurisdiction.")
+            if place_ok
+            else _("The entity is not located in %(place)s.") % {"place": program.jurisdiction.name},
+        ),
+    ]
+
+
+def _award_checks(
+    program: Program, entity: Organization, rules: ProgramRules, award_code: str, amount: int, year: int
+) -> list[Check]:
+    award = fixed_award(rules, award_code)
+    if award is None:
+        return [Check("award_exists", False, _("This program has no award %(code)s.") % {"code": award_code})]
+    checks = [
+        Check(
+            "award_amount",
+            amount == award.amount,
+            _("The award is %(amount)s yuan.") % {"amount": fen_to_yuan(award.amount)},
+        )
+    ]
+    if award.condition.check == ConditionCheck.SETTLED_IN_FISCAL_YEAR:
+        settled = condition_met_by_records(award.condition, settled_on=entity.settled_on, fiscal_year=year)
+        checks.append(
+            Check(
+                "award_condition",
+                bool(settled),
+                _("Settled in %(year)d.") % {"year": year}
+                if settled
+                else _("The entity did not settle here in %(year)d.") % {"year": year},
+            )
+        )
+    if award.once_per_entity:
+        granted = OneTimeAward.objects.filter(program=program, entity=entity, award_code=award_code).exists()
+        checks.append(
+            Check(
+                "award_once",
+                not granted,
+                _("This award has already been granted to this entity.") if granted else _("Not granted before."),
+            )
+        )
+    return checks
+
+
+def _cap_checks(program: Program, entity: Organization, rules: ProgramRules, amount: int, year: int) -> list[Check]:
+    remaining = entity_remaining_cap(program, entity, year, rules)
+    entity_ok = remaining is None or amount <= remaining
+    checks = [
+        Check(
+            "entity_cap",
+            entity_ok,
+            _("Within the entity's yearly cap.")
+            if entity_ok
+            else _("The entity may receive only %(left)s yuan more this year.") % {"left": fen_to_yuan(remaining or 0)},
+        )
+    ]
+    budget = budget_for(program, year)
+    if budget is None:
+        checks.append(Check("budget", False, _("Fiscal year %(year)d is not open for this program.") % {"year": year}))
+    else:
+        left = budget_figures(budget).remaining
+        checks.append(
+            Check(
+                "budget",
+                amount <= left,
+                _("Within the program's budget.")
+                if amount <= left
+                else _("The program's budget has only %(left)s yuan left this year.") % {"left": fen_to_yuan(left)},
+            )
+        )
+    return checks
+
+
+def eligibility_check(
+    *, program: Program, entity: Organization, amount: int, year: int, on: date, award_code: str = ""
+) -> EligibilityReport:
+    checks, rules = _program_checks(program, on)
+    if rules is None:
+        return EligibilityReport(checks, None)
+    checks += _entity_checks(program, entity, rules)
+    if award_code:
+        checks += _award_checks(program, entity, rules, award_code, amount, year)
+    checks += _cap_checks(program, entity, rules, amount, year)
+    return EligibilityReport(checks, rules)

@@ -1,0 +1,300 @@
+"""The issuing engine: turns pending ``Issuance`` rows into vouchers, with every cap checked under locks.
+
+One function serves a single issuance (a batch of one) and a chunk of a bulk upload. Inside the caller's
+transaction it:
+
+1. refuses everything if the program cannot issue today or the year's budget is not open;
+2. locks, in this global order, the entity-year totals (pk order), then the year's budget account (pk order,
+   via ``lock_in_pk_order``); every issuer and every revocation takes them in the same order, so they cannot
+   deadlock;
+3. decides each issuance in order against the running remainders of the budget and of each entity's cap, and
+   against one-time awards already granted (including earlier in the same batch);
+4. posts one balanced ledger entry (budget → each new voucher account) and writes the vouchers.
+
+The database backs every decision: the budget account's ledger limit, the CHECK on ``EntityYearTotal`` and the
+unique constraint on ``OneTimeAward``. If one of those fires anyway, the whole batch rolls back to its savepoint
+and is marked failed: a cap is never exceeded, whatever the interleaving.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.audit import audit_record_many
+from accounts.models import Organization
+from ledger.concurrency import lock_in_pk_order
+from ledger.errors import LedgerError
+from ledger.models import Account
+from ledger.services import account_create, entry_post
+from voucher_service.programs.budgets import BudgetAccounts, budget_accounts
+from voucher_service.programs.errors import ProgramError
+from voucher_service.programs.models import Program, ProgramVersion
+from voucher_service.programs.rules import ConditionCheck, ProgramRules, condition_met_by_records
+from voucher_service.programs.selectors import program_ensure_can_issue
+from voucher_service.vouchers.eligibility import fixed_award
+from voucher_service.vouchers.errors import VoucherErrorCode
+from voucher_service.vouchers.models import (
+    EntityYearTotal,
+    Issuance,
+    IssuanceStatus,
+    OneTimeAward,
+    Voucher,
+)
+from voucher_service.vouchers.serials import serials_allocate, token_new
+
+BATCH_ABORTED = "batch_aborted"
+WRITE_CHUNK = 500
+
+
+@dataclass
+class Decisions:
+    accepted: list[Issuance] = field(default_factory=list)
+    refused: dict[int, tuple[str, str]] = field(default_factory=dict)  # issuance pk -> (code, message)
+
+
+@dataclass
+class RunningLimits:
+    """Remainders as the batch consumes them, starting from the locked rows."""
+
+    budget_left: int
+    totals: dict[int, EntityYearTotal]
+    awards_granted: set[tuple[int, str]]
+    used_now: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+
+    def entity_left(self, entity_id: int) -> int | None:
+        total = self.totals[entity_id]
+        if total.cap is None:
+            return None
+        return total.cap + total.returned - total.issued - self.used_now[entity_id]
+
+
+def _lock_totals(program: Program, year: int, entity_ids: list[int], rules: ProgramRules) -> dict[int, EntityYearTotal]:
+    existing = set(
+        EntityYearTotal.objects.filter(program=program, fiscal_year=year, entity_id__in=entity_ids).values_list(
+            "entity_id", flat=True
+        )
+    )
+    # A concurrent issuer may create the same row first; ignore_conflicts leaves its row, which we then lock.
+    EntityYearTotal.objects.bulk_create(
+        [
+            EntityYearTotal(program=program, entity_id=entity_id, fiscal_year=year, cap=rules.per_entity_annual_cap)
+            for entity_id in sorted(set(entity_ids) - existing)
+        ],
+        ignore_conflicts=True,
+    )
+    ids = EntityYearTotal.objects.filter(program=program, fiscal_year=year, entity_id__in=entity_ids).values_list(
+        "pk", flat=True
+    )
+    return {total.entity_id: total for total in lock_in_pk_order(EntityYearTotal, ids)}
+
+
+def _budget_left(accounts: BudgetAccounts) -> int:
+    (budget,) = lock_in_pk_order(Account, [accounts.budget_account.pk])
+    return budget.posted_credits - budget.posted_debits - budget.pending_debits
+
+
+def _refusal(
+    issuance: Issuance, entity: Organization, rules: ProgramRules, program: Program, limits: RunningLimits
+) -> tuple[str, str] | None:
+    if not (entity.is_active and rules.category_eligible(entity.category)):
+        return VoucherErrorCode.NOT_ELIGIBLE, _("This program is not open to this entity's category.")
+    if not program.jurisdiction.covers(entity.jurisdiction):
+        return VoucherErrorCode.NOT_ELIGIBLE, _("The entity is not located in the program's jurisdiction.")
+    if issuance.award_code:
+        refusal = _award_refusal(issuance, entity, rules, limits)
+        if refusal:
+            return refusal
+    left = limits.entity_left(entity.pk)
+    if left is not None and issuance.amount > left:
+        return VoucherErrorCode.ENTITY_CAP_EXCEEDED, _("This would take the entity over its yearly cap.")
+    if issuance.amount > limits.budget_left:
+        return VoucherErrorCode.PROGRAM_BUDGET_EXCEEDED, _("This would take the program over its annual budget.")
+    return None
+
+
+def _award_refusal(
+    issuance: Issuance, entity: Organization, rules: ProgramRules, limits: RunningLimits
+) -> tuple[str, str] | None:
+    award = fixed_award(rules, issuance.award_code)
+    if award is None or award.amount != issuance.amount:
+        return VoucherErrorCode.NOT_ELIGIBLE, _("The program has no such award of this amount.")
+    if award.condition.check == ConditionCheck.SETTLED_IN_FISCAL_YEAR and not condition_met_by_records(
+        award.condition, settled_on=entity.settled_on, fiscal_year=issuance.fiscal_year
+    ):
+        return VoucherErrorCode.NOT_ELIGIBLE, _("The entity did not settle here in that year.")
+    if award.once_per_entity and (entity.pk, issuance.award_code) in limits.awards_granted:
+        return VoucherErrorCode.AWARD_ALREADY_GRANTED, _("This award has already been granted to this entity.")
+    return None
+
+
+def _decide(issuances: list[Issuance], program: Program, rules: ProgramRules, limits: RunningLimits) -> Decisions:
+    decisions = Decisions()
+    entities = Organization.objects.select_related("jurisdiction").in_bulk([i.entity_id for i in issuances])
+    for issuance in issuances:
+        refusal = _refusal(issuance, entities[issuance.entity_id], rules, program, limits)
+        if refusal:
+            decisions.refused[issuance.pk] = refusal
+            continue
+        decisions.accepted.append(issuance)
+        limits.used_now[issuance.entity_id] += issuance.amount
+        limits.budget_left -= issuance.amount
+        if issuance.award_code:
+            limits.awards_granted.add((issuance.entity_id, issuance.award_code))
+    return decisions
+
+
+def _valid_until(program: Program, rules: ProgramRules, issued_on: date, year: int) -> date:
+    until = rules.voucher_expires_on(issued_on, year)
+    if program.valid_until is not None:
+        until = min(until, program.valid_until)
+    return max(until, issued_on)
+
+
+def _write_vouchers(
+    accepted: list[Issuance], program: Program, version: ProgramVersion, accounts: BudgetAccounts, actor: Any
+) -> list[Voucher]:
+    year = accepted[0].fiscal_year
+    today = timezone.localdate()
+    rules = version.parsed()
+    serials = serials_allocate(program, year, len(accepted))
+    vouchers = []
+    for issuance, serial in zip(accepted, serials, strict=True):
+        ledger_account = account_create(
+            code=f"vouchers:{serial}",
+            name=f"voucher {serial}",
+            owner=issuance.entity,
+            debits_must_not_exceed_credits=True,
+        )
+        vouchers.append(
+            Voucher(
+                serial=serial,
+                token=token_new(),
+                program=program,
+                program_version=version,
+                entity_id=issuance.entity_id,
+                fiscal_year=year,
+                face_value=issuance.amount,
+                award_code=issuance.award_code,
+                account=ledger_account,
+                valid_from=today,
+                valid_until=_valid_until(program, rules, today, year),
+            )
+        )
+    total = sum(i.amount for i in accepted)
+    entry_post(
+        actor=actor,
+        idempotency_key=f"vouchers:issue:{accepted[0].pk}:{len(accepted)}:{accepted[-1].pk}",
+        lines=[(accounts.budget_account, "debit", total)]
+        + [(voucher.account, "credit", voucher.face_value) for voucher in vouchers],
+        memo=_("Voucher issuance"),
+        metadata={"program": program.pk, "fiscal_year": year, "issuances": [i.pk for i in accepted][:100]},
+    )
+    Voucher.objects.bulk_create(vouchers, batch_size=1000)
+    return vouchers
+
+
+def _record_success(
+    accepted: list[Issuance], vouchers: list[Voucher], totals: dict[int, EntityYearTotal], actor: Any
+) -> None:
+    now = timezone.now()
+    per_entity: dict[int, int] = defaultdict(int)
+    awards = []
+    for issuance, voucher in zip(accepted, vouchers, strict=True):
+        issuance.status, issuance.voucher, issuance.completed_at = IssuanceStatus.SUCCEEDED, voucher, now
+        per_entity[issuance.entity_id] += issuance.amount
+        if issuance.award_code:
+            awards.append(
+                OneTimeAward(
+                    program_id=voucher.program_id,
+                    entity_id=voucher.entity_id,
+                    award_code=issuance.award_code,
+                    voucher=voucher,
+                )
+            )
+    Issuance.objects.bulk_update(accepted, ["status", "voucher", "completed_at"], batch_size=1000)
+    OneTimeAward.objects.bulk_create(awards)
+    for entity_id, amount in per_entity.items():
+        EntityYearTotal.objects.filter(pk=totals[entity_id].pk).update(issued=F("issued") + amount)
+    audit_record_many(
+        actor=actor,
+        action="voucher.issue",
+        targets=list(vouchers),
+        organization_of=lambda voucher: voucher.entity,
+        detail_of=lambda voucher: {"serial": voucher.serial, "face_value": voucher.face_value},
+    )
+
+
+def _record_failures(
+    issuances: list[Issuance], refused: dict[int, tuple[str, str]], default: tuple[str, str] | None
+) -> None:
+    now = timezone.now()
+    failed = []
+    for issuance in issuances:
+        reason = refused.get(issuance.pk) or default
+        if reason is None:
+            continue
+        issuance.status, issuance.completed_at = IssuanceStatus.FAILED, now
+        issuance.failure_code, issuance.failure_message = str(reason[0]), str(reason[1])[:500]
+        failed.append(issuance)
+    Issuance.objects.bulk_update(failed, ["status", "completed_at", "failure_code", "failure_message"], batch_size=1000)
+
+
+def _fail_all(issuances: list[Issuance], code: str, message: str) -> int:
+    _record_failures(issuances, {}, (code, message))
+    return 0
+
+
+def issue_batch(
+    issuances: list[Issuance], *, actor: Any, all_or_nothing: bool, progress: Callable[[int], None] | None = None
+) -> int:
+    """Decide and issue pending ``issuances`` of one program and year. Returns how many vouchers were issued.
+
+    Runs inside the caller's transaction (the caller has locked the issuance rows and checked they are pending).
+    Vouchers are written in chunks of ``WRITE_CHUNK``, one ledger entry each; ``progress`` hears how many rows
+    are written so far (it must publish outside the database, e.g. to the cache, to be seen before commit).
+    """
+    if not issuances:
+        return 0
+    program, year = issuances[0].program, issuances[0].fiscal_year
+    try:
+        version = program_ensure_can_issue(program, timezone.localdate())
+        accounts = budget_accounts(program, year)
+    except ProgramError as exc:
+        return _fail_all(issuances, str(exc.code), str(exc))
+    rules = version.parsed()
+    totals = _lock_totals(program, year, [i.entity_id for i in issuances], rules)
+    granted = set(
+        OneTimeAward.objects.filter(program=program, entity_id__in=list(totals)).values_list("entity_id", "award_code")
+    )
+    limits = RunningLimits(budget_left=_budget_left(accounts), totals=totals, awards_granted=granted)
+    decisions = _decide(issuances, program, rules, limits)
+    if decisions.refused and all_or_nothing:
+        return _fail_all_or_nothing(issuances, decisions)
+    if decisions.accepted:
+        try:
+            with transaction.atomic():
+                for start in range(0, len(decisions.accepted), WRITE_CHUNK):
+                    part = decisions.accepted[start : start + WRITE_CHUNK]
+                    _record_success(part, _write_vouchers(part, program, version, accounts, actor), totals, actor)
+                    if progress is not None:
+                        progress(start + len(part))
+        except (LedgerError, IntegrityError) as exc:
+            # The database refused what the locked checks allowed: a bug or an unlocked writer. Nothing is issued.
+            return _fail_all(issuances, "database_refused", f"{type(exc).__name__}: {exc}")
+    _record_failures(issuances, decisions.refused, None)
+    return len(decisions.accepted)
+
+
+def _fail_all_or_nothing(issuances: list[Issuance], decisions: Decisions) -> int:
+    aborted = (BATCH_ABORTED, _("Another row of this all-or-nothing batch was refused; nothing was issued."))
+    _record_failures(issuances, decisions.refused, aborted)
+    return 0

@@ -1,0 +1,314 @@
+"""Voucher writes: applications, approvals, direct awards, issuance, revocation and expiry.
+
+Every public function is one durable transaction (retried on deadlock), takes ``actor=`` and writes an audit event
+in that transaction. Issuance itself runs in a Celery task enqueued with ``transaction.on_commit``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.audit import audit_record
+from accounts.models import Organization, Role
+from accounts.selectors import user_has_role
+from ledger.concurrency import lock_in_pk_order, retry_on_db_conflict
+from ledger.models import Account
+from ledger.services import entry_post
+from voucher_service.programs.budgets import budget_accounts, current_fiscal_year
+from voucher_service.programs.models import Program
+from voucher_service.programs.rules import UnusedAmounts
+from voucher_service.programs.selectors import program_version_in_force
+from voucher_service.vouchers.eligibility import eligibility_check, fixed_award
+from voucher_service.vouchers.errors import VoucherError, VoucherErrorCode
+from voucher_service.vouchers.issuance import issue_batch
+from voucher_service.vouchers.models import (
+    ApplicationStatus,
+    EntityYearTotal,
+    Issuance,
+    IssuanceKind,
+    IssuanceStatus,
+    Voucher,
+    VoucherApplication,
+    VoucherStatus,
+)
+
+AGENCY_ISSUERS = (Role.REVIEWER, Role.PROGRAM_ADMIN)
+
+
+def _require_role(actor: Any, organization: Organization, roles: tuple[str, ...], message: str) -> None:
+    if getattr(actor, "is_staff", False) or user_has_role(actor, organization, roles):
+        return
+    raise VoucherError(VoucherErrorCode.PERMISSION_DENIED, message)
+
+
+def _require_eligible(program: Program, entity: Organization, amount: int, year: int, award_code: str = "") -> list:
+    report = eligibility_check(
+        program=program, entity=entity, amount=amount, year=year, on=timezone.localdate(), award_code=award_code
+    )
+    if not report.ok:
+        raise VoucherError(
+            VoucherErrorCode.NOT_ELIGIBLE,
+            "; ".join(check.message for check in report.failures),
+            checks=report.as_list(),
+        )
+    return report.as_list()
+
+
+def _enqueue_issuance(issuance: Issuance) -> None:
+    from voucher_service.vouchers.tasks import issue_voucher
+
+    transaction.on_commit(lambda: issue_voucher.delay(issuance.pk))
+
+
+# --- Applications (申领) -------------------------------------------------------------------------------------
+
+
+@retry_on_db_conflict
+def application_submit(
+    *, actor: Any, program: Program, entity: Organization, amount: int, purpose: str, award_code: str = ""
+) -> VoucherApplication:
+    _require_role(actor, entity, (Role.APPLICANT,), _("Only an applicant of this entity may apply for it."))
+    year = current_fiscal_year()
+    checks = _require_eligible(program, entity, amount, year, award_code)
+    application = VoucherApplication.objects.create(
+        program=program,
+        entity=entity,
+        requested_amount=amount,
+        purpose=purpose,
+        award_code=award_code,
+        fiscal_year=year,
+        eligibility=checks,
+        submitted_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="voucher_application.submit",
+        target=application,
+        organization=entity,
+        after={"program": program.pk, "amount": amount, "award_code": award_code},
+    )
+    return application
+
+
+def _lock_submitted(application: VoucherApplication) -> VoucherApplication:
+    locked = VoucherApplication.objects.select_for_update().select_related("program").get(pk=application.pk)
+    if locked.status != ApplicationStatus.SUBMITTED:
+        raise VoucherError(
+            VoucherErrorCode.INVALID_STATE,
+            _("This application has already been decided (%(status)s).") % {"status": locked.get_status_display()},
+        )
+    return locked
+
+
+def _require_decider(actor: Any, application: VoucherApplication) -> None:
+    _require_role(
+        actor,
+        application.program.issuing_agency,
+        AGENCY_ISSUERS,
+        _("Only a reviewer of the program's agency may decide applications."),
+    )
+    if application.submitted_by_id == getattr(actor, "pk", None):
+        raise VoucherError(VoucherErrorCode.SEPARATION_OF_DUTIES, _("You cannot decide your own application."))
+
+
+@retry_on_db_conflict
+def application_approve(*, actor: Any, application: VoucherApplication, amount: int | None = None) -> Issuance:
+    """Approve (for at most the requested amount) and enqueue issuance. Returns the pending issuance."""
+    locked = _lock_submitted(application)
+    _require_decider(actor, locked)
+    amount = locked.requested_amount if amount is None else amount
+    if amount > locked.requested_amount:
+        raise VoucherError(
+            VoucherErrorCode.NOT_ELIGIBLE,
+            _("The approved amount cannot be larger than the requested amount."),
+            fields={"amount": [{"code": "max_value", "message": _("At most the requested amount.")}]},
+        )
+    _require_eligible(locked.program, locked.entity, amount, locked.fiscal_year, locked.award_code)
+    locked.status, locked.approved_amount = ApplicationStatus.APPROVED, amount
+    locked.decided_by, locked.decided_at = actor, timezone.now()
+    locked.save(update_fields=["status", "approved_amount", "decided_by", "decided_at"])
+    issuance = Issuance.objects.create(
+        kind=IssuanceKind.APPLICATION,
+        program=locked.program,
+        entity=locked.entity,
+        amount=amount,
+        award_code=locked.award_code,
+        fiscal_year=locked.fiscal_year,
+        application=locked,
+        requested_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="voucher_application.approve",
+        target=locked,
+        organization=locked.entity,
+        before={"status": ApplicationStatus.SUBMITTED},
+        after={"status": locked.status, "approved_amount": amount, "issuance": issuance.pk},
+    )
+    _enqueue_issuance(issuance)
+    return issuance
+
+
+@retry_on_db_conflict
+def application_reject(*, actor: Any, application: VoucherApplication, reason: str) -> VoucherApplication:
+    locked = _lock_submitted(application)
+    _require_decider(actor, locked)
+    locked.status, locked.rejection_reason = ApplicationStatus.REJECTED, reason
+    locked.decided_by, locked.decided_at = actor, timezone.now()
+    locked.save(update_fields=["status", "rejection_reason", "decided_by", "decided_at"])
+    audit_record(
+        actor=actor,
+        action="voucher_application.reject",
+        target=locked,
+        organization=locked.entity,
+        before={"status": ApplicationStatus.SUBMITTED},
+        after={"status": locked.status, "reason": reason},
+    )
+    return locked
+
+
+# --- Direct one-time awards ----------------------------------------------------------------------------------
+
+
+@retry_on_db_conflict
+def award_grant(*, actor: Any, program: Program, entity: Organization, award_code: str, memo: str = "") -> Issuance:
+    """An agency grants a fixed one-time award (e.g. a settling-in voucher) directly. Issued asynchronously."""
+    _require_role(
+        actor, program.issuing_agency, AGENCY_ISSUERS, _("Only a reviewer of the program's agency may grant awards.")
+    )
+    version = program_version_in_force(program, timezone.localdate())
+    award = fixed_award(version.parsed(), award_code) if version is not None else None
+    if award is None:
+        raise VoucherError(
+            VoucherErrorCode.NOT_ELIGIBLE,
+            _("This program has no award %(code)s.") % {"code": award_code},
+            fields={"award_code": [{"code": "invalid_choice", "message": _("Unknown award.")}]},
+        )
+    year = current_fiscal_year()
+    _require_eligible(program, entity, award.amount, year, award_code)
+    issuance = Issuance.objects.create(
+        kind=IssuanceKind.AWARD,
+        program=program,
+        entity=entity,
+        amount=award.amount,
+        award_code=award_code,
+        fiscal_year=year,
+        memo=memo,
+        requested_by=actor,
+    )
+    audit_record(
+        actor=actor,
+        action="voucher_award.grant",
+        target=issuance,
+        organization=entity,
+        after={"award_code": award_code, "amount": award.amount},
+    )
+    _enqueue_issuance(issuance)
+    return issuance
+
+
+# --- Issuance (run by the Celery task) -------------------------------------------------------------------------
+
+
+@retry_on_db_conflict
+def issuance_execute(*, issuance_id: int) -> Issuance:
+    """Issue one pending issuance. A second delivery of the same task finds it decided and does nothing."""
+    issuance = Issuance.objects.select_for_update().select_related("program").get(pk=issuance_id)
+    if issuance.status != IssuanceStatus.PENDING:
+        return issuance
+    issue_batch([issuance], actor=issuance.requested_by, all_or_nothing=True)
+    issuance.refresh_from_db()
+    return issuance
+
+
+# --- Revocation and expiry -------------------------------------------------------------------------------------
+
+
+def _close(voucher: Voucher, *, actor: Any, status: VoucherStatus, reason: str) -> Voucher:
+    """Close an active voucher: its unused amount returns to its year's budget or lapses, as the program says."""
+    rules = voucher.program_version.parsed()
+    total = EntityYearTotal.objects.filter(
+        program_id=voucher.program_id, entity_id=voucher.entity_id, fiscal_year=voucher.fiscal_year
+    ).first()
+    if total is not None:
+        lock_in_pk_order(EntityYearTotal, [total.pk])
+    (account,) = lock_in_pk_order(Account, [voucher.account_id])
+    unused = account.posted_credits - account.posted_debits - account.pending_debits
+    accounts = budget_accounts(voucher.program, voucher.fiscal_year)
+    returned = rules.unused_amounts == UnusedAmounts.RETURN_TO_BUDGET
+    if unused > 0:
+        target = accounts.budget_account if returned else accounts.lapsed
+        entry_post(
+            actor=actor,
+            idempotency_key=f"vouchers:close:{voucher.pk}",
+            lines=[(account, "debit", unused), (target, "credit", unused)],
+            memo=reason[:200],
+            metadata={"voucher": voucher.serial, "status": status},
+        )
+        if returned and total is not None:
+            EntityYearTotal.objects.filter(pk=total.pk).update(returned=F("returned") + unused)
+    voucher.status, voucher.closed_at, voucher.close_reason = status, timezone.now(), reason
+    voucher.closed_amount, voucher.closed_to = (
+        unused,
+        (UnusedAmounts.RETURN_TO_BUDGET if returned else UnusedAmounts.LAPSE),
+    )
+    voucher.save(update_fields=["status", "closed_at", "close_reason", "closed_amount", "closed_to"])
+    audit_record(
+        actor=actor,
+        action=f"voucher.{status}",
+        target=voucher,
+        organization=voucher.entity,
+        before={"status": VoucherStatus.ACTIVE},
+        after={"status": status, "unused": unused, "to": voucher.closed_to, "reason": reason},
+    )
+    return voucher
+
+
+def _lock_active(voucher_id: int) -> Voucher:
+    voucher = (
+        Voucher.objects.select_for_update().select_related("program", "program_version", "entity").get(pk=voucher_id)
+    )
+    if voucher.status != VoucherStatus.ACTIVE:
+        raise VoucherError(
+            VoucherErrorCode.INVALID_STATE,
+            _("Only an active voucher can be closed; this one is %(status)s.")
+            % {"status": voucher.get_status_display()},
+        )
+    return voucher
+
+
+@retry_on_db_conflict
+def voucher_revoke(*, actor: Any, voucher: Voucher, reason: str) -> Voucher:
+    _require_role(
+        actor, voucher.program.issuing_agency, (Role.PROGRAM_ADMIN,), _("Only a program administrator may revoke.")
+    )
+    if not reason.strip():
+        raise VoucherError(
+            VoucherErrorCode.NOT_ELIGIBLE,
+            _("A revocation needs a reason."),
+            fields={"reason": [{"code": "required", "message": _("A revocation needs a reason.")}]},
+        )
+    return _close(_lock_active(voucher.pk), actor=actor, status=VoucherStatus.REVOKED, reason=reason.strip())
+
+
+@retry_on_db_conflict
+def voucher_expire(*, actor: Any, voucher_id: int, today: date) -> bool:
+    """Expire one voucher past its validity. False if it was already closed or is still valid (idempotent)."""
+    voucher = Voucher.objects.select_for_update().get(pk=voucher_id)
+    if voucher.status != VoucherStatus.ACTIVE or voucher.valid_until >= today:
+        return False
+    _close(_lock_active(voucher_id), actor=actor, status=VoucherStatus.EXPIRED, reason=_("Validity period ended."))
+    return True
+
+
+def vouchers_expire_due(*, actor: Any, today: date | None = None) -> int:
+    """Expire every active voucher whose validity has ended, each in its own transaction."""
+    today = today or timezone.localdate()
+    due = Voucher.objects.filter(status=VoucherStatus.ACTIVE, valid_until__lt=today).values_list("pk", flat=True)
+    return sum(voucher_expire(actor=actor, voucher_id=pk, today=today) for pk in list(due))
