@@ -79,7 +79,8 @@ def _ensure_account(program: Program, code: str, name: str, *, limit: bool = Fal
     return account_create(code=code, name=name, owner=program, debits_must_not_exceed_credits=limit)
 
 
-def _budget_open(*, actor: Any, program: Program, year: int) -> FiscalYearBudget:
+def budget_ensure_open(*, actor: Any, program: Program, year: int) -> FiscalYearBudget:
+    """``budget_open`` inside the caller's transaction (issuance may open the year lazily). Idempotent."""
     locked = Program.objects.select_for_update().get(pk=program.pk)  # serialises concurrent openings
     existing = FiscalYearBudget.objects.filter(program=locked, year=year).first()
     if existing is not None:
@@ -132,7 +133,7 @@ def _budget_open(*, actor: Any, program: Program, year: int) -> FiscalYearBudget
 @transaction.atomic(durable=True)
 def budget_open(*, actor: Any, program: Program, year: int) -> FiscalYearBudget:
     """Open ``year`` for ``program``: create its accounts and fund the budget with the annual cap. Idempotent."""
-    return _budget_open(actor=actor, program=program, year=year)
+    return budget_ensure_open(actor=actor, program=program, year=year)
 
 
 def budgets_open_year(*, actor: Any, year: int) -> list[FiscalYearBudget]:

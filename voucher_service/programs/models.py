@@ -48,7 +48,7 @@ class Program(models.Model):
     legal_issuer = models.CharField(_("document issuer"), max_length=200, blank=True, default="")
     status = models.CharField(_("status"), max_length=16, choices=ProgramStatus.choices, default=ProgramStatus.DRAFT)
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
-    # NULL: no end date (Hohhot). Moved only by a recorded ProgramExtension once published.
+    # NULL: no end date (some policies give none). Moved only by a recorded ProgramExtension once published.
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -87,17 +87,22 @@ class Program(models.Model):
 class ProgramVersionQuerySet(models.QuerySet["ProgramVersion"]):
     def update(self, **kwargs: Any) -> int:
         if self.filter(published_at__isnull=False).exists():
-            raise ImmutableVersionError(_("A published program version cannot be changed."))
+            raise ImmutableRecordError(_("A published program version cannot be changed."))
         return super().update(**kwargs)
 
     def delete(self) -> tuple[int, dict[str, int]]:
         if self.filter(published_at__isnull=False).exists():
-            raise ImmutableVersionError(_("A published program version cannot be deleted."))
+            raise ImmutableRecordError(_("A published program version cannot be deleted."))
         return super().delete()
 
 
-class ImmutableVersionError(RuntimeError):
+class ImmutableRecordError(RuntimeError):
     pass
+
+
+class VersionSource(models.TextChoices):
+    API = "api", _("Agency (API)")
+    FIXTURE = "fixture", _("Policy fixture (load_policies)")
 
 
 class ProgramVersion(models.Model):
@@ -108,6 +113,9 @@ class ProgramVersion(models.Model):
     # The stored rules document (money in fen); see rules.py for its shape.
     rules = models.JSONField()
     note = models.CharField(_("note"), max_length=300, blank=True, default="")
+    # Where the rules came from. load_policies compares the fixture with the last version *it* loaded, so a
+    # reload does not revert a change an agency made through the API, yet a changed fixture still adds a version.
+    source = models.CharField(_("source"), max_length=8, choices=VersionSource.choices, default=VersionSource.API)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -131,12 +139,12 @@ class ProgramVersion(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         # The guard reads the stored row, not this instance: publishing (draft -> published) is the last write.
         if self.pk is not None and ProgramVersion.objects.filter(pk=self.pk, published_at__isnull=False).exists():
-            raise ImmutableVersionError(_("A published program version cannot be changed."))
+            raise ImmutableRecordError(_("A published program version cannot be changed."))
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         if self.is_published:
-            raise ImmutableVersionError(_("A published program version cannot be deleted."))
+            raise ImmutableRecordError(_("A published program version cannot be deleted."))
         return super().delete(*args, **kwargs)
 
     @property
@@ -148,7 +156,22 @@ class ProgramVersion(models.Model):
         return rules_from_document(self.rules)
 
 
-class ProgramExtension(models.Model):
+class AppendOnlyRow(models.Model):
+    """A record of why something changed: written once, never edited or removed (PostgreSQL triggers agree)."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ImmutableRecordError(_("This record is append-only."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ImmutableRecordError(_("This record is append-only."))
+
+
+class ProgramExtension(AppendOnlyRow):
     """A recorded move of a program's end date, with its reason and legal reference (append-only)."""
 
     program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="extensions")
@@ -235,7 +258,7 @@ class ProviderListing(models.Model):
         return bool(COMPUTE_SERVICE_TYPES & set(self.service_types))
 
 
-class ProviderStatusChange(models.Model):
+class ProviderStatusChange(AppendOnlyRow):
     """Every status a listing has had, with who changed it and why (append-only)."""
 
     listing = models.ForeignKey(ProviderListing, on_delete=models.PROTECT, related_name="status_changes")

@@ -12,7 +12,8 @@ What the voucher and claim code calls:
 * ``program_version_in_force(program, at)`` / ``program_current_version(program)`` — the version to evaluate a
   claim under (record ``version.pk`` on the claim), and ``version.parsed()`` for its typed rules;
 * ``program_ensure_can_issue(program, on)`` — raises ``ProgramNotIssuable`` unless the program may issue that day;
-* ``provider_in_scope(version, provider, on_date)`` — whether a provider may be paid under these rules that day.
+* ``provider_in_scope(version, provider, on_date)`` — whether a provider may be paid under these rules that day;
+* ``entity_eligibility(version, organization)`` — whether an entity's category may hold vouchers.
 """
 
 from __future__ import annotations
@@ -173,7 +174,7 @@ def listing_status_on(listing: ProviderListing, on_date: date) -> str | None:
 
 
 @dataclass(frozen=True)
-class ScopeDecision:
+class Decision:
     in_scope: bool
     reason: str = ""
 
@@ -181,7 +182,16 @@ class ScopeDecision:
         return self.in_scope
 
 
-def provider_in_scope(program_version: ProgramVersion, provider: Organization, on_date: date) -> ScopeDecision:
+def entity_eligibility(program_version: ProgramVersion, organization: Organization) -> Decision:
+    """May ``organization`` hold vouchers under these rules? (An active entity of an eligible category.)"""
+    if organization.kind != OrganizationKind.ENTITY or not organization.is_active:
+        return Decision(False, str(_("Only active entities hold vouchers.")))
+    if not program_version.parsed().category_eligible(organization.category):
+        return Decision(False, str(_("The entity's category is not eligible under this program.")))
+    return Decision(True)
+
+
+def provider_in_scope(program_version: ProgramVersion, provider: Organization, on_date: date) -> Decision:
     """May compute bought from ``provider`` on ``on_date`` be subsidised under ``program_version``'s rules?
 
     The provider must be listed that day (by its status history and listing window), sell compute (not only
@@ -189,26 +199,26 @@ def provider_in_scope(program_version: ProgramVersion, provider: Organization, o
     """
     listing = ProviderListing.objects.filter(organization=provider).first()
     if listing is None:
-        return ScopeDecision(False, str(_("The provider is not registered.")))
+        return Decision(False, str(_("The provider is not registered.")))
     if listing_status_on(listing, on_date) != ListingStatus.LISTED:
-        return ScopeDecision(False, str(_("The provider was not listed on that day.")))
+        return Decision(False, str(_("The provider was not listed on that day.")))
     if on_date < listing.valid_from or (listing.valid_until is not None and on_date > listing.valid_until):
-        return ScopeDecision(False, str(_("The provider's listing was not valid on that day.")))
+        return Decision(False, str(_("The provider's listing was not valid on that day.")))
     if not listing.sells_compute:
-        return ScopeDecision(False, str(_("The provider does not sell compute.")))
+        return Decision(False, str(_("The provider does not sell compute.")))
     return _matches_scope(program_version, listing)
 
 
-def _matches_scope(program_version: ProgramVersion, listing: ProviderListing) -> ScopeDecision:
+def _matches_scope(program_version: ProgramVersion, listing: ProviderListing) -> Decision:
     scope = program_version.parsed().provider_scope
     if scope.mode == ScopeMode.IN_JURISDICTION:
         if program_version.program.jurisdiction.covers(listing.jurisdiction):
-            return ScopeDecision(True)
-        return ScopeDecision(False, str(_("The provider is not located in the program's jurisdiction.")))
+            return Decision(True)
+        return Decision(False, str(_("The provider is not located in the program's jurisdiction.")))
     through = set(listing.platforms.values_list("pk", flat=True)) | {listing.organization_id}
     if through & set(scope.platforms):
-        return ScopeDecision(True)
-    return ScopeDecision(False, str(_("The provider does not sell through the program's platforms.")))
+        return Decision(True)
+    return Decision(False, str(_("The provider does not sell through the program's platforms.")))
 
 
 def provider_status_history(listing: ProviderListing) -> QuerySet[ProviderStatusChange]:

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from accounts.audit import audit_record, snapshot
 from accounts.models import Jurisdiction, Organization, OrganizationKind
 from voucher_service.programs.errors import ProgramError, ProgramErrorCode
-from voucher_service.programs.models import Program, ProgramExtension, ProgramStatus, ProgramVersion
+from voucher_service.programs.models import Program, ProgramExtension, ProgramStatus, ProgramVersion, VersionSource
 from voucher_service.programs.rules import ProgramRules, parse_rules
 from voucher_service.programs.selectors import (
     program_latest_version,
@@ -114,13 +114,16 @@ def _check_fields(
         raise ValidationError(errors)
 
 
-def _add_version(program: Program, rules: ProgramRules, *, actor: Any, note: str, publish: bool) -> ProgramVersion:
+def _add_version(
+    program: Program, rules: ProgramRules, *, actor: Any, note: str, publish: bool, source: str
+) -> ProgramVersion:
     latest = program_latest_version(program)
     return ProgramVersion.objects.create(
         program=program,
         number=(latest.number + 1) if latest else 1,
         rules=rules.to_document(),
         note=note,
+        source=source,
         created_by=actor,
         published_at=timezone.now() if publish else None,
     )
@@ -157,6 +160,7 @@ def _program_create(
     valid_from: date | None = None,
     valid_until: date | None = None,
     note: str = "",
+    source: str = VersionSource.API,
 ) -> Program:
     program = Program(
         code=code,
@@ -185,7 +189,7 @@ def _program_create(
     program.full_clean(exclude=["responsible_agencies"])
     program.save()
     program.responsible_agencies.set(responsible)
-    version = _add_version(program, parsed, actor=actor, note=note, publish=False)
+    version = _add_version(program, parsed, actor=actor, note=note, publish=False, source=source)
     _audit(actor, "program.create", program, None, program_snapshot(program, version))
     return program
 
@@ -196,7 +200,10 @@ def program_create(**kwargs: Any) -> Program:
     return _program_create(**kwargs)
 
 
-def _program_update(*, actor: Any, program: Program, **changes: Any) -> Program:
+def _program_update(
+    *, actor: Any, program: Program, changes: dict[str, Any], source: str = VersionSource.API
+) -> Program:
+    changes = dict(changes)
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
         raise ValidationError({name: _("This field cannot be changed.") for name in sorted(unknown)})
@@ -228,7 +235,7 @@ def _program_update(*, actor: Any, program: Program, **changes: Any) -> Program:
     if new_rules is not None and (latest is None or new_rules.to_document() != latest.rules):
         # A change of rules is a new version; outside a draft it is in force at once (published now).
         publish = locked.status != ProgramStatus.DRAFT
-        version = _add_version(locked, new_rules, actor=actor, note=note, publish=publish)
+        version = _add_version(locked, new_rules, actor=actor, note=note, publish=publish, source=source)
     after = program_snapshot(locked, version)
     if after != before:
         _audit(actor, "program.update", locked, before, after)
@@ -248,7 +255,7 @@ def _merged_rules(latest: ProgramVersion | None, changes: Mapping[str, Any] | No
 @transaction.atomic(durable=True)
 def program_update(*, actor: Any, program: Program, **changes: Any) -> Program:
     """Edit a program. Rules changes (api form, top-level keys merged) add a version; nothing else does."""
-    return _program_update(actor=actor, program=program, **changes)
+    return _program_update(actor=actor, program=program, changes=changes)
 
 
 # --- Status -------------------------------------------------------------------------------------------------

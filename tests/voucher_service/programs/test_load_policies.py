@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from io import StringIO
 from pathlib import Path
 
 import pytest
 import yaml
+from django.core.management import call_command
 
 from accounts.models import AuditEvent, EntityCategory, Jurisdiction, Organization, OrganizationKind
+from voucher_service.programs import services
 from voucher_service.programs.loader import DEFAULT_FIXTURE
 from voucher_service.programs.models import Program, ProgramStatus, ProgramVersion
 from voucher_service.programs.rules import Payer, ScopeMode
 from voucher_service.programs.selectors import program_current_version, program_latest_version
 
-from .conftest import BAODING, HORINGER_PLATFORM, load_policies, row_counts
+from .conftest import BAODING, HORINGER_PLATFORM, NINGXIA, load_policies, row_counts
 
 pytestmark = pytest.mark.django_db
 
@@ -164,3 +167,61 @@ def test_the_fixture_creates_missing_agencies_and_the_platform(db):
     assert Organization.objects.filter(name=HORINGER_PLATFORM, kind=OrganizationKind.PLATFORM).count() == 1
     assert AuditEvent.objects.filter(action="program.create").count() == 4
     assert AuditEvent.objects.filter(action="program.publish").count() == 3
+
+
+def fixture_with(tmp_path: Path, code: str, **changes) -> str:
+    document = yaml.safe_load(DEFAULT_FIXTURE.read_text(encoding="utf-8"))
+    item = next(item for item in document["programs"] if item["code"] == code)
+    item.update(changes)
+    path = tmp_path / "policies.yaml"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    return str(path)
+
+
+def test_an_extension_in_the_fixture_is_recorded_once(seeds, tmp_path: Path):
+    # given a fixture recording an extension of Ningxia to 2026-12-31
+    extension = {
+        "decided_on": date(2025, 12, 15),
+        "new_end": date(2026, 12, 31),
+        "reason": "政策到期修订延续",
+        "legal_reference": "宁夏回族自治区人民政府公报 2023年第17号",
+    }
+    path = fixture_with(tmp_path, NINGXIA, extensions=[extension])
+    # when it is loaded twice
+    load_policies("--file", path)
+    load_policies("--file", path)
+    # then the window moved once, the extension row holds the reason and reference, and no version was added
+    seeds.ningxia.refresh_from_db()
+    assert seeds.ningxia.valid_until == date(2026, 12, 31)
+    (row,) = seeds.ningxia.extensions.all()
+    assert (row.previous_end, row.new_end, row.decided_on) == (
+        date(2025, 12, 31),
+        date(2026, 12, 31),
+        date(2025, 12, 15),
+    )
+    assert row.legal_reference == extension["legal_reference"]
+    assert seeds.ningxia.versions.count() == 1
+
+
+def test_a_reload_keeps_an_agencys_own_later_version(seeds, foreign_admin):
+    # given Baoding's administrator published v2 through the API
+    services.program_update(actor=foreign_admin, program=seeds.baoding, rules={"annual_cap": "9000000.00"})
+    # when the unchanged fixture is loaded again (every `make run` does this)
+    load_policies()
+    # then the agency's version stays in force: an unchanged fixture adds nothing
+    assert program_current_version(seeds.baoding).number == 2
+    assert program_current_version(seeds.baoding).parsed().annual_cap == 9_000_000 * YUAN
+
+
+def test_moving_a_published_window_in_the_fixture_only_warns(seeds, tmp_path: Path):
+    # given a fixture that edits Baoding's published end date instead of recording an extension
+    path = fixture_with(tmp_path, BAODING, valid_until=date(2028, 1, 24))
+    before = row_counts()
+    # when it is loaded
+    err = StringIO()
+    call_command("load_policies", "--file", path, stdout=StringIO(), stderr=err)
+    # then the operator is told to record an extension, and nothing changes
+    assert "record an extension" in err.getvalue()
+    seeds.baoding.refresh_from_db()
+    assert seeds.baoding.valid_until == date(2027, 1, 24)
+    assert row_counts() == before

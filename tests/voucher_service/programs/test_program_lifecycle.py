@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.models import AuditEvent
 from voucher_service.programs import services
 from voucher_service.programs.errors import ProgramErrorCode, ProgramNotIssuable
-from voucher_service.programs.models import ImmutableVersionError, ProgramStatus, ProgramVersion
+from voucher_service.programs.models import ImmutableRecordError, ProgramStatus, ProgramVersion
 from voucher_service.programs.selectors import (
     program_can_issue,
     program_current_version,
@@ -100,11 +100,11 @@ def test_published_versions_are_immutable(seeds):
     # when anything tries to change or delete it
     version.rules = {**version.rules, "annual_cap": 1}
     # then the model refuses
-    with pytest.raises(ImmutableVersionError):
+    with pytest.raises(ImmutableRecordError):
         version.save()
-    with pytest.raises(ImmutableVersionError):
+    with pytest.raises(ImmutableRecordError):
         ProgramVersion.objects.filter(pk=version.pk).update(rules={})
-    with pytest.raises(ImmutableVersionError):
+    with pytest.raises(ImmutableRecordError):
         version.delete()
 
 

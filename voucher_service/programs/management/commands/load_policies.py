@@ -22,9 +22,11 @@ class Command(BaseCommand):
             report = policies_load(actor=None, document=read_fixture(options["file"]))
         except ValidationError as exc:
             raise CommandError(f"The policy fixture is not valid: {exc.message_dict}") from exc
+        for warning in report.warnings:
+            self.stderr.write(f"warning: {warning}")
         if not report.changed_anything:
             self.stdout.write("Policies already up to date.")
             return
         for label, items in vars(report).items():
-            if items:
+            if items and label != "warnings":
                 self.stdout.write(f"{label.replace('_', ' ')}: {', '.join(items)}")
