@@ -15,7 +15,10 @@ DEV_STAMP := $(VENV)/.dev-installed
 .PHONY: help run test lint format typecheck migrations-check pytest bench-ledger bench-issuance ci clean
 
 help: ## List the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+	@echo "Usage: make <target> [PORT=$(PORT)] [PYTEST_ARGS='-k ledger -x']"
+	@echo
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/\$$(PORT)/$(PORT)/g' \
+	  | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +32,7 @@ $(DEV_STAMP): $(RUNTIME_STAMP)
 	$(PY) -m pip install --quiet -c requirements.lock -e '.[dev]'
 	@touch $@
 
-run: $(RUNTIME_STAMP) ## Serve http://127.0.0.1:$(PORT) on SQLite with a Celery worker and beat (no servers needed)
+run: $(RUNTIME_STAMP) ## Serve http://127.0.0.1:$(PORT) on SQLite with a Celery worker and beat (no servers; DATA_DIR=./var)
 	@PY=$(PY) PORT=$(PORT) bash scripts/run-embedded.sh
 
 test: lint typecheck migrations-check pytest ## Lint, type-check, check migrations, run the whole test suite
@@ -43,7 +46,7 @@ format: $(DEV_STAMP) ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff format .
 
 typecheck: $(DEV_STAMP) ## mypy with django-stubs
-	$(VENV)/bin/mypy accounts ledger voucher_service bench
+	$(VENV)/bin/mypy accounts ledger voucher_service $(wildcard bench)
 
 migrations-check: $(DEV_STAMP) ## Fail if models and migrations disagree
 	$(PY) manage.py makemigrations --check --dry-run
@@ -61,4 +64,4 @@ ci: ## What CI runs: make test against PostgreSQL and Redis (starts them if need
 	bash .ci/run
 
 clean: ## Remove the virtualenv, the local database and caches
-	rm -rf $(VENV) var staticfiles .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var staticfiles test-results .pytest_cache .mypy_cache .ruff_cache
