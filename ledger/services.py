@@ -21,11 +21,11 @@ from django.utils import timezone
 
 from ledger import errors
 from ledger.concurrency import ledger_operation, lock_in_pk_order
-from ledger.hashing import canonical_json, entry_hash, iso_utc, sha256_hex
+from ledger.hashing import canonical_json, iso_utc, sha256_hex
+from ledger.journal_store import BALANCE_FIELDS, append_entry
 from ledger.models import (
     DEFAULT_CURRENCY,
     Account,
-    ChainHead,
     Direction,
     Hold,
     HoldStatus,
@@ -34,8 +34,6 @@ from ledger.models import (
 )
 
 Keyed = TypeVar("Keyed", JournalEntry, Hold)
-
-BALANCE_FIELDS = ["posted_debits", "posted_credits", "pending_debits", "pending_credits", "version"]
 
 # (account or account id, "debit" | "credit", amount in fen)
 LineInput = tuple[Account | int, str, int]
@@ -292,7 +290,9 @@ def holds_expire_due(*, now: datetime | None = None, hold_ids: Iterable[int] | N
 
 
 def _actor_id(actor: Any) -> int | None:
-    return None if actor is None else int(actor.pk)
+    # None, or an actor without a row (the system acting for itself), records no user.
+    pk = getattr(actor, "pk", None)
+    return None if pk is None else int(pk)
 
 
 def _account_id(account: Account | int) -> int:
@@ -432,16 +432,6 @@ def _lock_accounts(account_ids: Iterable[int]) -> dict[int, Account]:
     return accounts
 
 
-def _lock_chain_head() -> ChainHead:
-    head = ChainHead.objects.select_for_update().filter(pk=ChainHead.SINGLETON_ID).first()
-    if head is None:
-        # The migration creates the row; a flushed test database may not have it. ON CONFLICT DO NOTHING
-        # makes concurrent first writers agree on one row instead of failing.
-        ChainHead.objects.bulk_create([ChainHead(pk=ChainHead.SINGLETON_ID)], ignore_conflicts=True)
-        head = ChainHead.objects.select_for_update().get(pk=ChainHead.SINGLETON_ID)
-    return head
-
-
 def _replay(model: type[Keyed], idempotency_key: str, fingerprint: str) -> Keyed | None:
     existing = model.objects.filter(idempotency_key=idempotency_key).first()
     if existing is None:
@@ -455,23 +445,23 @@ def _replay(model: type[Keyed], idempotency_key: str, fingerprint: str) -> Keyed
 
 
 def _write_entry(draft: EntryDraft, accounts: dict[int, Account]) -> JournalEntry:
-    """Write an entry whose balance rows are locked. Takes the chain-head lock last and holds it briefly.
+    """Write an entry whose balance rows are locked; the chain-head lock is taken last (``journal_store``).
 
-    The idempotency check runs under the chain-head lock: every entry is serialised there, and under READ
-    COMMITTED the check sees any entry committed by a racing request with the same key, so the key's unique
-    constraint is never hit in a way that would abort the caller's transaction.
+    The idempotency key is checked once the balance rows are locked: a racing twin of the same request locks
+    the same rows, so by then its entry is committed and visible (READ COMMITTED), and the replay happens
+    before the limit check (a replay must not be refused because the balance has moved since). A twin on
+    other accounts is caught at insert time by ``ON CONFLICT DO NOTHING`` under the chain-head lock.
     """
     _check_currency(accounts.values(), draft.currency)
-    head = _lock_chain_head()
     existing = _replay(JournalEntry, draft.idempotency_key, draft.fingerprint)
     if existing is not None:
         return existing
     if draft.reverses_id is not None and JournalEntry.objects.filter(reverses_id=draft.reverses_id).exists():
         raise errors.AlreadyReversed(f"Entry #{draft.reverses_id} has already been reversed.")
     _apply_lines(draft, accounts)
+    # Taken after the balance rows are locked, so per account recorded_at never goes backwards.
     now = timezone.now()
     entry = JournalEntry(
-        id=head.height + 1,
         idempotency_key=draft.idempotency_key,
         request_fingerprint=draft.fingerprint,
         currency=draft.currency,
@@ -481,11 +471,9 @@ def _write_entry(draft: EntryDraft, accounts: dict[int, Account]) -> JournalEntr
         metadata=draft.metadata,
         actor_id=draft.actor_id,
         reverses_id=draft.reverses_id,
-        prev_hash=head.head_hash,
     )
     postings = [
         Posting(
-            entry_id=entry.pk,
             account_id=line.account_id,
             direction=line.direction,
             amount=line.amount,
@@ -495,12 +483,12 @@ def _write_entry(draft: EntryDraft, accounts: dict[int, Account]) -> JournalEntr
         )
         for line in draft.lines
     ]
-    entry.hash = entry_hash(entry, postings)
-    JournalEntry.objects.bulk_create([entry])
-    Posting.objects.bulk_create(postings)
-    Account.objects.bulk_update(list(accounts.values()), BALANCE_FIELDS)
-    ChainHead.objects.filter(pk=head.pk).update(height=entry.pk, head_hash=entry.hash)
-    return entry
+    if append_entry(entry, postings, list(accounts.values())):
+        return entry
+    replayed = _replay(JournalEntry, draft.idempotency_key, draft.fingerprint)
+    if replayed is None:  # pragma: no cover - the insert found the key taken, so its entry exists
+        raise RuntimeError(f"idempotency key {draft.idempotency_key!r} taken but no entry found")
+    return replayed
 
 
 def _apply_lines(draft: EntryDraft, accounts: dict[int, Account]) -> None:

@@ -1,0 +1,278 @@
+"""Ledger throughput next to pgbench TPC-B on the same PostgreSQL server, measured in the same run.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/anything .venv/bin/python bench/ledger_bench.py
+
+The ledger runs in its own database (``bench_ledger``, dropped and migrated at start) and pgbench in another
+(``bench_pgbench``, ``pgbench -i -s 16``), so no test or development database is touched. Each variant runs
+1, 4 and 16 worker *processes* (each one sets Django up and keeps one connection), all released together:
+
+* ``spread``: two-posting entries between random pairs of the worker's own accounts (no row contention);
+* ``hot``: every entry touches one shared account (all workers queue on that row lock).
+
+Every entry goes through ``ledger.services.entry_post`` exactly as the application calls it: its own durable
+transaction, balance rows locked in pk order, idempotency check, hash chain under the chain-head lock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import platform
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+LEDGER_DB = "bench_ledger"
+PGBENCH_DB = "bench_pgbench"
+ACCOUNTS_PER_WORKER = 50
+CLIENT_COUNTS = (1, 4, 16)
+
+
+@dataclass
+class Result:
+    label: str
+    clients: int
+    count: int
+    seconds: float
+    latencies_ms: list[float]
+    retries: int = 0
+
+    @property
+    def tps(self) -> float:
+        return self.count / self.seconds
+
+    def percentile(self, fraction: float) -> float:
+        if not self.latencies_ms:
+            return float("nan")
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def database_url(base_url: str, name: str) -> str:
+    parts = urlsplit(base_url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
+def admin_sql(base_url: str, statement: str) -> None:
+    import psycopg
+
+    with psycopg.connect(database_url(base_url, "postgres"), autocommit=True) as connection:
+        connection.execute(statement)
+
+
+def setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ["DB_POOL"] = "0"
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789abcdef")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voucher_service.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def prepare_ledger_db(base_url: str, workers: int) -> dict[str, Any]:
+    """Create and migrate ``bench_ledger``; create every worker's accounts and the shared hot account."""
+    admin_sql(base_url, f"DROP DATABASE IF EXISTS {LEDGER_DB} WITH (FORCE)")
+    admin_sql(base_url, f"CREATE DATABASE {LEDGER_DB}")
+    setup_django(database_url(base_url, LEDGER_DB))
+    from django.core.management import call_command
+
+    from ledger import services
+
+    call_command("migrate", verbosity=0)
+    hot = services.account_create(code="hot", name="hot account")
+    accounts = {
+        worker: [
+            services.account_create(code=f"w{worker}-{n}", name="bench").pk for n in range(ACCOUNTS_PER_WORKER)
+        ]
+        for worker in range(workers)
+    }
+    from django.db import connection
+
+    connection.close()
+    return {"hot": hot.pk, "accounts": accounts}
+
+
+def ledger_worker(
+    url: str, worker: int, variant: str, seconds: float, setup: dict[str, Any], barrier: Any, results: Any
+) -> None:
+    setup_django(url)
+    from ledger import concurrency, services
+
+    retries = 0
+    original_backoff = concurrency._backoff
+
+    def counting_backoff(attempt: int) -> None:
+        nonlocal retries
+        retries += 1
+        original_backoff(attempt)
+
+    concurrency._backoff = counting_backoff
+    rng = random.Random(worker)
+    own = setup["accounts"][worker]
+    latencies: list[float] = []
+    barrier.wait()
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        if variant == "hot":
+            pair = [setup["hot"], rng.choice(own)]
+            rng.shuffle(pair)
+        else:
+            pair = rng.sample(own, 2)
+        started = time.perf_counter()
+        services.entry_post(
+            actor=None,
+            idempotency_key=f"{variant}-{worker}-{len(latencies)}-{started}",
+            lines=[(pair[0], "debit", 100), (pair[1], "credit", 100)],
+        )
+        latencies.append((time.perf_counter() - started) * 1000)
+    results.put((latencies, retries))
+
+
+def run_ledger(base_url: str, variant: str, clients: int, seconds: float, setup: dict[str, Any]) -> Result:
+    context = mp.get_context("spawn")
+    barrier = context.Barrier(clients)
+    results = context.Queue()
+    url = database_url(base_url, LEDGER_DB)
+    processes = [
+        context.Process(target=ledger_worker, args=(url, n, variant, seconds, setup, barrier, results))
+        for n in range(clients)
+    ]
+    for process in processes:
+        process.start()
+    latencies: list[float] = []
+    retries = 0
+    for _ in processes:
+        worker_latencies, worker_retries = results.get(timeout=seconds + 120)
+        latencies += worker_latencies
+        retries += worker_retries
+    for process in processes:
+        process.join()
+    return Result(f"ledger {variant}", clients, len(latencies), seconds, latencies, retries)
+
+
+def pgbench_binary() -> str:
+    found = shutil.which("pgbench") or "/usr/lib/postgresql/15/bin/pgbench"
+    if not Path(found).exists():
+        raise SystemExit("pgbench not found")
+    return found
+
+
+def pgbench_connection_args(base_url: str) -> list[str]:
+    parts = urlsplit(base_url)
+    args = ["-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432), "-U", parts.username or "postgres"]
+    if parts.password:
+        os.environ["PGPASSWORD"] = parts.password
+    return args
+
+
+def prepare_pgbench(base_url: str) -> None:
+    admin_sql(base_url, f"DROP DATABASE IF EXISTS {PGBENCH_DB} WITH (FORCE)")
+    admin_sql(base_url, f"CREATE DATABASE {PGBENCH_DB}")
+    subprocess.run(
+        [pgbench_binary(), *pgbench_connection_args(base_url), "-i", "-s", "16", "-q", PGBENCH_DB],
+        check=True,
+        capture_output=True,
+    )
+
+
+def run_pgbench(base_url: str, clients: int, seconds: float) -> Result:
+    command = [pgbench_binary(), *pgbench_connection_args(base_url)]
+    command += ["-n", "-T", str(int(seconds)), "-c", str(clients), "-j", str(clients), "-r", PGBENCH_DB]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    tps = float(re.search(r"tps = ([0-9.]+)", output).group(1))  # type: ignore[union-attr]
+    latency = float(re.search(r"latency average = ([0-9.]+) ms", output).group(1))  # type: ignore[union-attr]
+    # pgbench prints the average only; it stands in for p50 and p99 (marked "avg" in the table).
+    return Result("pgbench TPC-B", clients, int(tps * seconds), seconds, [latency])
+
+
+def server_facts(base_url: str) -> str:
+    import psycopg
+
+    with psycopg.connect(database_url(base_url, "postgres")) as connection:
+        facts = {
+            name: connection.execute(f"SHOW {name}").fetchone()[0]  # type: ignore[index]
+            for name in ("server_version", "synchronous_commit", "fsync", "shared_buffers")
+        }
+    cpu = platform.processor() or platform.machine()
+    try:
+        model = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+        cpu = model
+    except (OSError, StopIteration):
+        pass
+    settings = ", ".join(f"{k}={v}" for k, v in facts.items())
+    return f"{os.cpu_count()} CPU ({cpu}), PostgreSQL {settings}"
+
+
+def verify(base_url: str) -> str:
+    from ledger.verification import verify_ledger
+
+    report = verify_ledger()
+    return f"verify_ledger: {'OK' if report.ok else 'FAILED'} over {report.entry_count} entries"
+
+
+def table(results: list[Result], pgbench: dict[int, Result]) -> str:
+    rows = [
+        "| variant | clients | entries/s | p50 ms | p99 ms | retries | pgbench tps | pgbench avg ms | ours / pgbench |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for result in results:
+        reference = pgbench[result.clients]
+        rows.append(
+            f"| {result.label} | {result.clients} | {result.tps:,.0f} | {result.percentile(0.5):.2f} | "
+            f"{result.percentile(0.99):.2f} | {result.retries} | {reference.tps:,.0f} | "
+            f"{reference.latencies_ms[0]:.2f} | {result.tps / reference.tps:.0%} |"
+        )
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--clients", type=int, nargs="*", default=list(CLIENT_COUNTS))
+    args = parser.parse_args()
+    base_url = os.environ.get("DATABASE_URL", "")
+    if not base_url.startswith("postgres"):
+        raise SystemExit("Set DATABASE_URL to a PostgreSQL server (the bench creates its own databases).")
+
+    print(f"machine: {server_facts(base_url)}")
+    prepare_pgbench(base_url)
+    setup = prepare_ledger_db(base_url, max(args.clients))
+    pgbench: dict[int, Result] = {}
+    results: list[Result] = []
+    for clients in args.clients:
+        pgbench[clients] = run_pgbench(base_url, clients, args.seconds)
+        print(f"pgbench  c={clients:<3} {pgbench[clients].tps:8.0f} tps", flush=True)
+        for variant in ("spread", "hot"):
+            result = run_ledger(base_url, variant, clients, args.seconds, setup)
+            results.append(result)
+            print(
+                f"{result.label:<14} c={clients:<3} {result.tps:8.0f} entries/s  p50 {result.percentile(0.5):.2f} ms"
+                f"  p99 {result.percentile(0.99):.2f} ms  retries {result.retries}",
+                flush=True,
+            )
+    results.sort(key=lambda r: (r.label, r.clients))
+    print()
+    print(table(results, pgbench))
+    print()
+    print(verify(base_url))
+    print(f"latency spread: stdev of ledger p50s {statistics.pstdev([r.percentile(0.5) for r in results]):.2f} ms")
+
+
+if __name__ == "__main__":
+    main()
