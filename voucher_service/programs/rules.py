@@ -287,6 +287,10 @@ def _render(rules: ProgramRules, money: Callable[[int], Any]) -> dict[str, Any]:
 # --- Parsing ------------------------------------------------------------------------------------------------
 
 
+RATE_HOW = _('Send the rate as a decimal string such as "0.30".')
+SHARE_HOW = _('Send the share as a decimal string such as "0.5".')
+
+
 class _Errors:
     """Collects errors by dotted path so one response lists every problem, not just the first."""
 
@@ -337,15 +341,15 @@ class _Parser:
             return value
         return yuan_to_fen(value)
 
-    def fraction(self, value: Any, path: str, what: str) -> Decimal | None:
+    def fraction(self, value: Any, path: str, how: Any) -> Decimal | None:
         """A rate or a share: a decimal string (or Decimal/int) with 0 < value <= 1."""
         if isinstance(value, (bool, float)) or not isinstance(value, (str, Decimal, int)):
-            self.errors.add(path, _('Send %(what)s as a decimal string such as "0.30".') % {"what": what}, "invalid")
+            self.errors.add(path, how, "invalid")
             return None
         try:
             number = Decimal(str(value).strip())
         except InvalidOperation:
-            self.errors.add(path, _('Send %(what)s as a decimal string such as "0.30".') % {"what": what}, "invalid")
+            self.errors.add(path, how, "invalid")
             return None
         if not number.is_finite() or number <= 0 or number > ONE:
             self.errors.add(path, _("It must be greater than 0 and at most 1 (100 %)."), "out_of_range")
@@ -411,7 +415,7 @@ class _Parser:
             path = f"rate_rules.{index}"
             item = self.mapping(raw, path, keys)
             condition = self.condition(item, path, seen)
-            rate = self.fraction(item.get("rate"), f"{path}.rate", "a rate")
+            rate = self.fraction(item.get("rate"), f"{path}.rate", RATE_HOW)
             cap = self.amount(item.get("cap"), f"{path}.cap", required=False)
             once = self.boolean(item.get("once_per_entity"), f"{path}.once_per_entity", default=False)
             if rate is not None:
@@ -496,7 +500,7 @@ class _Parser:
         for index, raw in enumerate(self.sequence(value, path)):
             item = self.mapping(raw, f"{path}.{index}", {"payer", "share"})
             payer = self.choice(item.get("payer"), f"{path}.{index}.payer", Payer)
-            share = self.fraction(item.get("share"), f"{path}.{index}.share", "a share")
+            share = self.fraction(item.get("share"), f"{path}.{index}.share", SHARE_HOW)
             if payer is not None and share is not None:
                 out.append(PayerShare(payer, share))
         if len({s.payer for s in out}) != len(out):

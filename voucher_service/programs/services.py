@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.audit import audit_record, snapshot
 from accounts.models import Jurisdiction, Organization, OrganizationKind
@@ -261,10 +262,16 @@ def program_update(*, actor: Any, program: Program, **changes: Any) -> Program:
 # --- Status -------------------------------------------------------------------------------------------------
 
 
+TRANSITION_REFUSALS = {
+    "publish": gettext_lazy("Only a draft or a suspended program can be published."),
+    "suspend": gettext_lazy("Only a published program can be suspended."),
+    "extend": gettext_lazy("A draft has no window to extend: set its dates instead."),
+}
+
+
 def _transition_error(program: Program, action: str) -> ProgramError:
     return ProgramError(
-        ProgramErrorCode.INVALID_TRANSITION,
-        _("A %(status)s program cannot be %(action)s.") % {"status": program.status, "action": action},
+        ProgramErrorCode.INVALID_TRANSITION, TRANSITION_REFUSALS[action], program_status=program.status, action=action
     )
 
 
@@ -272,7 +279,7 @@ def _program_publish(*, actor: Any, program: Program) -> Program:
     locked = _lock(program)
     _require_admin(actor, locked)
     if locked.status not in (ProgramStatus.DRAFT, ProgramStatus.SUSPENDED):
-        raise _transition_error(locked, "published")
+        raise _transition_error(locked, "publish")
     if locked.valid_from is None:
         raise ValidationError({"valid_from": _("A program needs a start date before it is published.")})
     before = program_snapshot(locked)
@@ -309,7 +316,7 @@ def program_suspend(*, actor: Any, program: Program, reason: str) -> Program:
     locked = _lock(program)
     _require_admin(actor, locked)
     if locked.status != ProgramStatus.PUBLISHED:
-        raise _transition_error(locked, "suspended")
+        raise _transition_error(locked, "suspend")
     if not reason.strip():
         raise ValidationError({"reason": _("Say why the program is suspended.")})
     before = program_snapshot(locked)
@@ -331,7 +338,7 @@ def _program_extend(
     locked = _lock(program)
     _require_admin(actor, locked)
     if locked.status == ProgramStatus.DRAFT:
-        raise _transition_error(locked, "extended")
+        raise _transition_error(locked, "extend")
     errors: dict[str, str] = {}
     if locked.valid_until is None:
         errors["new_end"] = _("The program has no end date to extend.")

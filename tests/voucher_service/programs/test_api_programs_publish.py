@@ -79,7 +79,10 @@ def test_the_yinchuan_draft_stays_unpublished_for_others(seeds, program_admin, a
 def test_publishing_a_published_program_is_a_conflict(seeds, program_admin):
     response = publish(program_admin, seeds.ningxia.pk)
     assert response.status_code == 409
-    assert response.json()["error"]["code"] == "program_invalid_transition"
+    error = response.json()["error"]
+    assert error["code"] == "program_invalid_transition"
+    assert error["status"] == 409
+    assert error["program_status"] == "published"
 
 
 def test_publishing_resumes_a_suspended_program(seeds, program_admin):

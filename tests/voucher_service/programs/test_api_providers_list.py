@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from django.utils import translation
 
 from accounts.models import OrganizationKind
 from tests.factories import client_for, make_org
@@ -19,8 +20,11 @@ URL = "/api/v1/providers/"
 def listings(db):
     listed = make_org(OrganizationKind.PROVIDER, jurisdiction="640104", name="银川智算中心")
     suspended = make_org(OrganizationKind.PROVIDER, jurisdiction="640106", name="金凤超算")
-    a = provider_list(actor=None, organization=listed, service_types=["gpu", "storage"], valid_from=date(2024, 1, 1))
-    b = provider_list(actor=None, organization=suspended, service_types=["cpu"], valid_from=date(2024, 1, 1))
+    with translation.override("en"):  # the default registration reason is stored in the writer's language
+        a = provider_list(
+            actor=None, organization=listed, service_types=["gpu", "storage"], valid_from=date(2024, 1, 1)
+        )
+        b = provider_list(actor=None, organization=suspended, service_types=["cpu"], valid_from=date(2024, 1, 1))
     provider_set_status(actor=None, listing=b, status="suspended", reason="核查")
     return a, b
 
