@@ -9,6 +9,10 @@ PORT ?= 8000
 # Pytest arguments, e.g. `make test PYTEST_ARGS="-k ledger -x"`.
 PYTEST_ARGS ?=
 
+# Settings refuse to load without a SECRET_KEY when DATABASE_URL is set (production mode). Tools that import
+# settings (mypy's Django plugin, makemigrations, pytest) get a throwaway key unless one is already set.
+WITH_KEY := SECRET_KEY=$${SECRET_KEY:-test-only-secret-key-not-for-production-use-0123456789abcdef}
+
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
@@ -46,16 +50,15 @@ format: $(DEV_STAMP) ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff format .
 
 typecheck: $(DEV_STAMP) ## mypy with django-stubs
-	$(VENV)/bin/mypy accounts ledger voucher_service $(wildcard bench)
+	$(WITH_KEY) $(VENV)/bin/mypy accounts ledger voucher_service $(wildcard bench)
 
 migrations-check: $(DEV_STAMP) ## Fail if models and migrations disagree
-	$(PY) manage.py makemigrations --check --dry-run
+	$(WITH_KEY) $(PY) manage.py makemigrations --check --dry-run
 
 pytest: $(DEV_STAMP) ## Run pytest (PostgreSQL when DATABASE_URL is set, else SQLite)
 	@if [ -n "$$DATABASE_URL" ]; then echo "pytest on PostgreSQL: $${DATABASE_URL%%@*}@…"; \
 	 else echo "pytest on SQLite (set DATABASE_URL for PostgreSQL; PostgreSQL-only tests are skipped and listed below)"; fi
-	SECRET_KEY=$${SECRET_KEY:-test-only-secret-key-not-for-production-use-0123456789abcdef} \
-	  $(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(WITH_KEY) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench-ledger: $(DEV_STAMP) ## Ledger throughput vs pgbench TPC-B (needs PostgreSQL: DATABASE_URL)
 	$(PY) bench/ledger_bench.py
