@@ -63,3 +63,20 @@ def make_program(
 @pytest.fixture
 def program(program_admin, ningxia_agency):
     return make_program(program_admin, ningxia_agency)
+
+
+@pytest.fixture(autouse=True)
+def _ledger_stays_consistent(request):
+    """Every voucher scenario must leave a ledger that verifies: balanced, chained, within every limit."""
+    yield
+    if "db" not in request.fixturenames and "transactional_db" not in request.fixturenames:
+        return
+    from ledger.verification import verify_ledger
+
+    report = verify_ledger()
+    assert report.ok, report.render()
+
+
+def apply(client: Any, program: Any, entity: Any, amount: str = "100.00", **extra: Any) -> Any:
+    body = {"program": program.pk, "entity": entity.pk, "amount": amount, "purpose": "模型训练", **extra}
+    return client.post("/api/v1/voucher-applications/", body, format="json")

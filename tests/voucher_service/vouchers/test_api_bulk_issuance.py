@@ -1,0 +1,168 @@
+"""POST /api/v1/issuances/bulk/: CSV upload, per-row validation, both modes, caps, progress."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tests.factories import client_for, make_org
+from voucher_service.vouchers.models import BulkIssuance, EntityYearTotal, Issuance, Voucher
+
+URL = "/api/v1/issuances/bulk/"
+
+
+@pytest.fixture
+def entities(db):
+    return [make_org(jurisdiction="640104", name=f"批量主体{n}") for n in range(4)]
+
+
+def csv_file(text, encoding="utf-8"):
+    return SimpleUploadedFile("vouchers.csv", text.encode(encoding), content_type="text/csv")
+
+
+def upload(user, program, text, mode="all_or_nothing", encoding="utf-8", capture=None):
+    body = {"program": program.pk, "mode": mode, "file": csv_file(text, encoding)}
+    if capture is None:
+        return client_for(user).post(URL, body, format="multipart")
+    with capture(execute=True):
+        return client_for(user).post(URL, body, format="multipart")
+
+
+def rows(*lines):
+    return "uscc,amount,memo\n" + "\n".join(lines) + "\n"
+
+
+@pytest.mark.django_db
+def test_a_valid_file_is_issued_with_progress(program, entities, program_admin, django_capture_on_commit_callbacks):
+    text = rows(*(f"{e.uscc},{10 + n}.50,第{n}行" for n, e in enumerate(entities)))
+    response = upload(program_admin, program, text, capture=django_capture_on_commit_callbacks)
+    assert response.status_code == 202, response.json()
+    bulk = client_for(program_admin).get(f"{URL}{response.json()['id']}/").json()
+    assert (bulk["status"], bulk["total_rows"], bulk["processed_rows"], bulk["succeeded_rows"], bulk["percent"]) == (
+        "completed",
+        4,
+        4,
+        4,
+        100,
+    )
+    assert sorted(Voucher.objects.values_list("face_value", flat=True)) == [1050, 1150, 1250, 1350]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("line", "field", "code"),
+    [
+        ("{uscc},0,", "amount", "min_value"),
+        ("{uscc},-1,", "amount", "min_value"),
+        ("{uscc},abc,", "amount", "invalid"),
+        ("{uscc},1.001,", "amount", "invalid"),
+        ("91640100000000000X,10,", "uscc", "invalid"),
+        ("{unknown},10,", "uscc", "unknown"),
+    ],
+)
+def test_row_errors_refuse_an_all_or_nothing_file(program, entities, program_admin, line, field, code):
+    from tests.factories import valid_uscc
+
+    bad = line.format(uscc=entities[1].uscc, unknown=valid_uscc())
+    response = upload(program_admin, program, rows(f"{entities[0].uscc},10,ok", bad))
+    assert response.status_code == 400, response.json()
+    errors = response.json()["error"]["fields"]
+    assert [e["code"] for e in errors[f"rows.2.{field}"]] == [code]
+    assert not BulkIssuance.objects.exists()
+    assert not Issuance.objects.exists()
+
+
+@pytest.mark.django_db
+def test_duplicate_rows_are_refused(program, entities, program_admin):
+    response = upload(program_admin, program, rows(f"{entities[0].uscc},10,", f"{entities[0].uscc},10,"))
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["rows.2.uscc"][0]["code"] == "duplicate"
+
+
+@pytest.mark.django_db
+def test_an_ineligible_entity_is_a_row_error(program, entities, program_admin):
+    enterprise = make_org(jurisdiction="640104", category="enterprise")
+    response = upload(program_admin, program, rows(f"{enterprise.uscc},10,"))
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["rows.1.uscc"][0]["code"] == "not_eligible"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("content", "encoding", "code"),
+    [
+        ("uscc,amount,memo\n91640100MA76XQ3P1E,10,宁夏算力券\n", "gbk", "encoding"),
+        ("uscc,memo\nx,y\n", "utf-8", "missing_columns"),
+        ("uscc,amount\n", "utf-8", "empty"),
+        ("", "utf-8", "empty"),
+    ],
+)
+def test_a_malformed_file_is_refused(program, program_admin, content, encoding, code):
+    response = upload(program_admin, program, content, encoding=encoding)
+    assert response.status_code == 400, response.json()
+    assert response.json()["error"]["fields"]["file"][0]["code"] == code
+    assert not BulkIssuance.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_utf8_bom_from_excel_is_accepted(program, entities, program_admin):
+    response = upload(program_admin, program, "\ufeff" + rows(f"{entities[0].uscc},10,"))
+    assert response.status_code == 202, response.json()
+
+
+@pytest.mark.django_db
+def test_valid_rows_only_issues_the_good_rows_and_reports_the_rest(
+    program, entities, program_admin, django_capture_on_commit_callbacks
+):
+    text = rows(f"{entities[0].uscc},10,", f"{entities[1].uscc},zero,", f"{entities[2].uscc},20,")
+    response = upload(program_admin, program, text, mode="valid_rows_only", capture=django_capture_on_commit_callbacks)
+    assert response.status_code == 202, response.json()
+    bulk = BulkIssuance.objects.get()
+    assert (bulk.status, bulk.total_rows, bulk.succeeded_rows) == ("completed", 2, 2)
+    assert response.json()["rejected_rows"] == [
+        {"row": 2, "fields": {"amount": response.json()["rejected_rows"][0]["fields"]["amount"]}}
+    ]
+
+
+@pytest.mark.django_db
+def test_caps_apply_per_row_in_valid_rows_only_mode(
+    program, entities, program_admin, django_capture_on_commit_callbacks
+):
+    # given rows that together exceed the 1,000 yuan budget: 4 x 300 = 1,200
+    text = rows(*(f"{e.uscc},300," for e in entities))
+    # when
+    upload(program_admin, program, text, mode="valid_rows_only", capture=django_capture_on_commit_callbacks)
+    # then three are issued and the fourth is refused for the budget
+    bulk = BulkIssuance.objects.get()
+    assert (bulk.succeeded_rows, bulk.failed_rows) == (3, 1)
+    assert Issuance.objects.get(status="failed").failure_code == "program_budget_exceeded"
+
+
+@pytest.mark.django_db
+def test_all_or_nothing_issues_nothing_when_a_cap_refuses_a_row(
+    program, entities, program_admin, django_capture_on_commit_callbacks
+):
+    text = rows(*(f"{e.uscc},300," for e in entities))
+    upload(program_admin, program, text, capture=django_capture_on_commit_callbacks)
+    bulk = BulkIssuance.objects.get()
+    assert (bulk.status, bulk.succeeded_rows, bulk.failed_rows) == ("failed", 0, 4)
+    assert not Voucher.objects.exists()
+    assert set(Issuance.objects.values_list("failure_code", flat=True)) == {"program_budget_exceeded", "batch_aborted"}
+    assert not EntityYearTotal.objects.filter(issued__gt=0).exists()
+
+
+@pytest.mark.django_db
+def test_a_rerun_is_harmless(program, entities, program_admin, django_capture_on_commit_callbacks):
+    from voucher_service.vouchers.tasks import run_bulk_issuance
+
+    upload(program_admin, program, rows(f"{entities[0].uscc},10,"), capture=django_capture_on_commit_callbacks)
+    bulk = BulkIssuance.objects.get()
+    assert run_bulk_issuance.delay(bulk.pk).get() == "completed"
+    assert Voucher.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("persona", "expected"), [("reviewer", 202), ("finance", 403), ("applicant", 403), ("foreign_admin", 400)]
+)
+def test_who_may_upload(request, program, entities, persona, expected):
+    response = upload(request.getfixturevalue(persona), program, rows(f"{entities[0].uscc},10,"))
+    assert response.status_code == expected, response.json()

@@ -1,0 +1,82 @@
+"""POST /api/v1/issuances/awards/: an agency grants a fixed one-time award (the settling-in voucher) directly."""
+
+from datetime import date
+
+import pytest
+from django.utils import timezone
+
+from tests.factories import client_for, make_org
+from voucher_service.vouchers.models import Issuance, OneTimeAward, Voucher
+
+URL = "/api/v1/issuances/awards/"
+
+
+@pytest.fixture
+def newcomer(db):
+    """An entity that settled in Yinchuan this year."""
+    return make_org(jurisdiction="640104", settled_on=date(timezone.localdate().year, 1, 2))
+
+
+def grant(user, program, entity, **headers):
+    body = {"program": program.pk, "entity": entity.pk, "award_code": "settling_in"}
+    return client_for(user).post(URL, body, format="json", **headers)
+
+
+@pytest.mark.django_db
+def test_the_settling_in_award_is_issued_once(program, newcomer, reviewer, django_capture_on_commit_callbacks):
+    # when granted
+    with django_capture_on_commit_callbacks(execute=True):
+        first = grant(reviewer, program, newcomer)
+    # then a 100 yuan voucher exists
+    assert first.status_code == 202, first.json()
+    issuance = Issuance.objects.get(pk=first.json()["issuance"]["id"])
+    assert issuance.status == "succeeded"
+    assert issuance.voucher.face_value == 10_000
+    assert OneTimeAward.objects.filter(entity=newcomer, award_code="settling_in").count() == 1
+    # and a second grant is refused before anything is queued
+    second = grant(reviewer, program, newcomer)
+    assert second.status_code == 400
+    assert [c["check"] for c in second.json()["error"]["checks"] if not c["ok"]] == ["award_once"]
+    assert Voucher.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_second_queued_grant_fails_at_issuance(program, newcomer, reviewer, django_capture_on_commit_callbacks):
+    # given two grants queued before either ran (the eligibility check at queueing time passes for both)
+    first = grant(reviewer, program, newcomer)
+    second = grant(reviewer, program, newcomer)
+    assert first.status_code == second.status_code == 202
+    # when both tasks run
+    from voucher_service.vouchers.tasks import issue_voucher
+
+    results = [issue_voucher.delay(r.json()["issuance"]["id"]).get() for r in (first, second)]
+    # then exactly one succeeded and the other says why
+    assert sorted(results) == ["failed", "succeeded"]
+    failed = Issuance.objects.get(status="failed")
+    assert failed.failure_code == "award_already_granted"
+    assert Voucher.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_an_entity_that_did_not_settle_this_year_gets_no_award(program, entity, reviewer):
+    entity.settled_on = date(timezone.localdate().year - 1, 6, 1)
+    entity.save()
+    response = grant(reviewer, program, entity)
+    assert response.status_code == 400
+    assert [c["check"] for c in response.json()["error"]["checks"] if not c["ok"]] == ["award_condition"]
+
+
+@pytest.mark.django_db
+def test_an_unknown_award_is_a_field_error(program, newcomer, reviewer):
+    body = {"program": program.pk, "entity": newcomer.pk, "award_code": "nope"}
+    response = client_for(reviewer).post(URL, body, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["award_code"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("persona", "expected"), [("applicant", 400), ("finance", 403), ("foreign_admin", 400)])
+def test_only_the_agency_grants(request, program, newcomer, persona, expected):
+    response = grant(request.getfixturevalue(persona), program, newcomer)
+    assert response.status_code == expected
+    assert not Issuance.objects.exists()

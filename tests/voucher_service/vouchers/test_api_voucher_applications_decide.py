@@ -1,0 +1,104 @@
+"""POST /api/v1/voucher-applications/{id}/approve/ and /reject/: who may decide, and what approval does."""
+
+import pytest
+
+from tests.factories import client_for
+from tests.voucher_service.vouchers.conftest import apply
+from voucher_service.vouchers.models import Issuance, Voucher, VoucherApplication
+
+
+@pytest.fixture
+def submitted(program, applicant, entity):
+    response = apply(client_for(applicant), program, entity, "200.00")
+    assert response.status_code == 201, response.json()
+    return VoucherApplication.objects.get(pk=response.json()["id"])
+
+
+def approve(user, application, body=None, **headers):
+    url = f"/api/v1/voucher-applications/{application.pk}/approve/"
+    return client_for(user).post(url, body or {}, format="json", **headers)
+
+
+@pytest.mark.django_db
+def test_approval_can_lower_the_amount_but_not_raise_it(submitted, reviewer):
+    too_much = approve(reviewer, submitted, {"amount": "200.01"})
+    assert too_much.status_code == 400
+    assert too_much.json()["error"]["fields"]["amount"]
+    assert not Issuance.objects.exists()
+    lower = approve(reviewer, submitted, {"amount": "150.00"})
+    assert lower.status_code == 202
+    assert lower.json()["issuance"]["amount"] == "150.00"
+    submitted.refresh_from_db()
+    assert (submitted.status, submitted.approved_amount, submitted.decided_by) == ("approved", 15000, reviewer)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("persona", "expected"),
+    [
+        ("reviewer", 202),
+        ("program_admin", 202),
+        ("finance", 403),
+        ("auditor", 403),
+        ("applicant", 403),
+        ("outsider", 404),
+        ("foreign_admin", 404),
+    ],
+)
+def test_who_may_approve(request, submitted, persona, expected, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = approve(request.getfixturevalue(persona), submitted)
+    assert response.status_code == expected, response.json()
+    assert Voucher.objects.count() == (1 if expected == 202 else 0)
+
+
+@pytest.mark.django_db
+def test_an_application_is_decided_once(submitted, reviewer, second_reviewer):
+    assert approve(reviewer, submitted).status_code == 202
+    again = approve(second_reviewer, submitted)
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "invalid_state"
+    reject = client_for(second_reviewer).post(
+        f"/api/v1/voucher-applications/{submitted.pk}/reject/", {"reason": "重复"}, format="json"
+    )
+    assert reject.status_code == 409
+    assert Issuance.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_reject_needs_a_reason_and_records_it(submitted, reviewer, applicant):
+    url = f"/api/v1/voucher-applications/{submitted.pk}/reject/"
+    assert client_for(reviewer).post(url, {}, format="json").status_code == 400
+    response = client_for(reviewer).post(url, {"reason": "材料不全"}, format="json")
+    assert response.status_code == 200
+    seen_by_applicant = client_for(applicant).get(f"/api/v1/voucher-applications/{submitted.pk}/").json()
+    assert (seen_by_applicant["status"], seen_by_applicant["rejection_reason"]) == ("rejected", "材料不全")
+
+
+@pytest.mark.django_db
+def test_approve_replays_with_the_same_idempotency_key(submitted, reviewer):
+    first = approve(reviewer, submitted, HTTP_IDEMPOTENCY_KEY="approve-1")
+    again = approve(reviewer, submitted, HTTP_IDEMPOTENCY_KEY="approve-1")
+    changed = approve(reviewer, submitted, {"amount": "1.00"}, HTTP_IDEMPOTENCY_KEY="approve-1")
+    assert first.status_code == again.status_code == 202
+    assert again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+    assert changed.status_code == 409
+    assert Issuance.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_an_issuance_refused_at_run_time_says_why(program, submitted, reviewer, django_capture_on_commit_callbacks):
+    # given the budget is spent between submission and approval (another approval drew it down directly)
+    from accounts.audit import SYSTEM
+    from ledger.services import account_create, entry_post
+    from voucher_service.programs.budgets import budget_accounts, current_fiscal_year
+
+    sink = account_create(code="test:sink", name="sink")
+    budget = budget_accounts(program, current_fiscal_year()).budget_account
+    entry_post(actor=SYSTEM, idempotency_key="drain", lines=[(budget, "debit", 99_000), (sink, "credit", 99_000)])
+    # when approved (eligibility re-checks the budget and refuses before queueing)
+    response = approve(reviewer, submitted)
+    # then
+    assert response.status_code == 400
+    assert [c["check"] for c in response.json()["error"]["checks"] if not c["ok"]] == ["budget"]
