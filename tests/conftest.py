@@ -43,6 +43,22 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _reference_data(request):
+    """Jurisdictions come from a data migration, but a transactional test ends by flushing every table; put
+    them back so no test depends on running before one of those."""
+    uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(request.fixturenames)
+    if not uses_db:
+        return
+    if "transactional_db" not in request.fixturenames:
+        request.getfixturevalue("db")
+    from accounts.jurisdictions import read_fixture, upsert_jurisdictions
+    from accounts.models import Jurisdiction
+
+    if not Jurisdiction.objects.exists():
+        upsert_jurisdictions(Jurisdiction, read_fixture())
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """PBKDF2 at production strength costs ~0.3 s per user; tests create hundreds of users."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
