@@ -3,40 +3,44 @@
 Ledger account layout
 ---------------------
 
-Opening fiscal year ``Y`` of program ``P`` (``budget_open``) creates these ``ledger.Account`` rows, owned by the program
-(generic owner), with codes ``programs:<P.pk>:<Y>:<role>``:
+Opening fiscal year ``Y`` of program ``P`` (``budget_open``) creates these ``ledger.Account`` rows, owned by the
+program (generic owner), with codes ``programs:<P.pk>:<Y>:<role>``:
 
-==========================  =====================================  ==============================================
-role (code suffix)          limit flag                             what moves it
-==========================  =====================================  ==============================================
-``appropriation``           none (its balance is −cap)             opening: **debit** cap (also a future
-                                                                   carry-over recorded by an agency)
-``budget``                  ``debits_must_not_exceed_credits``     opening: **credit** cap. Issuance: **debit**
-                                                                   (budget → voucher account). Revocation/expiry
-                                                                   with ``unused_amounts = return_to_budget``:
-                                                                   **credit** (voucher → budget)
-``lapsed``                  none                                   revocation/expiry with ``lapse``: **credit**
-                                                                   (voucher → lapsed)
-``funding:<payer>``         none                                   redemption: **credit** each payer's share of
-                                                                   the paid subsidy (voucher → payers, split by
-                                                                   ``ProgramRules.split_amount``)
-==========================  =====================================  ==============================================
+=====================  ==================================  ====================================================
+role (code suffix)     limit flag                          what moves it
+=====================  ==================================  ====================================================
+``appropriation``      none (its balance is −cap)          opening and a cap raise: **debit**; a cap cut:
+                                                           **credit**. Its only counterpart is ``budget``.
+``budget``             ``debits_must_not_exceed_credits``  opening and a cap raise: **credit**; a cap cut:
+                                                           **debit**. Issuance: **debit** (budget → voucher
+                                                           account). Revocation/expiry with ``unused_amounts =
+                                                           return_to_budget``: **credit** (voucher → budget)
+``lapsed``             none                                revocation/expiry with ``lapse``: **credit**
+                                                           (voucher → lapsed)
+``funding:<payer>``    none                                redemption: **credit** each payer's share of the
+                                                           paid subsidy (voucher → payers, split by
+                                                           ``ProgramRules.split_amount``)
+=====================  ==================================  ====================================================
 
 The opening entry (idempotency key ``programs:<P.pk>:<Y>:open``) debits ``appropriation`` and credits ``budget``
-with the year's annual cap. Because ``budget`` may never have more debits (posted + pending) than credits, **the
-ledger itself refuses** an issuance (entry or hold) that would take the year over its cap.
+with the year's annual cap; a published rules change that moves the cap posts the difference
+(``programs:<P.pk>:<Y>:cap:v<N>``). Because ``budget`` may never have more debits (posted + pending) than credits,
+**the ledger itself refuses** an issuance (entry or hold) that would take the year over its cap, and a cap cut
+below what is already issued.
 
 For the issuance issue: ``budget_accounts(program, year)`` returns these accounts; issue with
-``entry_post(lines=[(accounts.budget, "debit", fen), (voucher_account, "credit", fen)], …)`` or a hold between the
-same accounts; return unused amounts to ``accounts.budget`` or lapse them to ``accounts.lapsed`` as
-``rules.unused_amounts`` says; pay a redemption from the voucher account to ``accounts.funding[payer]`` for each
-``(payer, fen)`` of ``rules.split_amount(fen, project_jurisdiction.admin_type)``.
+``entry_post(lines=[(accounts.budget_account, "debit", fen), (voucher_account, "credit", fen)], …)`` or a hold
+between the same accounts; return unused amounts to ``accounts.budget_account`` or lapse them to
+``accounts.lapsed`` as ``rules.unused_amounts`` says; pay a redemption from the voucher account to
+``accounts.funding[payer]`` for each ``(payer, fen)`` of ``rules.split_amount(fen, project_jurisdiction.admin_type)``.
+``budget_ensure_open`` opens a year inside the caller's transaction if the daily job has not yet.
 
-Reported figures (``budget_figures``), all read from the ledger's balance rows:
+Reported figures (``budget_figures``), all read from the ledger's balance rows (A = appropriation, B = budget):
 
-* cap = appropriation debits − credits; issued = budget posted debits; held = budget pending debits;
-* returned = budget posted credits − cap; remaining = budget credits − debits − pending debits;
-* lapsed = lapsed credits; spent = the funding accounts' credits.
+* cap = A debits − A credits; held = B pending debits;
+* issued = B posted debits − A credits (cap cuts are B debits too);
+* returned = B posted credits − A debits (the cap and its raises are B credits too);
+* remaining = B credits − B debits − B pending debits; lapsed = lapsed credits; spent = the funding credits.
 
 So ``remaining == cap − issued − held + returned`` always.
 """
@@ -54,7 +58,13 @@ from accounts.audit import audit_record
 from ledger.models import Account
 from ledger.services import account_create, entry_post
 from voucher_service.programs.errors import ProgramError, ProgramErrorCode
-from voucher_service.programs.models import BudgetFundingSource, FiscalYearBudget, Program, ProgramStatus
+from voucher_service.programs.models import (
+    BudgetFundingSource,
+    FiscalYearBudget,
+    Program,
+    ProgramStatus,
+    ProgramVersion,
+)
 from voucher_service.programs.selectors import program_current_version, program_window_touches_year
 
 OPENABLE_STATUSES = (ProgramStatus.PUBLISHED, ProgramStatus.SUSPENDED)
@@ -136,6 +146,45 @@ def budget_open(*, actor: Any, program: Program, year: int) -> FiscalYearBudget:
     return budget_ensure_open(actor=actor, program=program, year=year)
 
 
+def budget_sync_cap(*, actor: Any, program: Program, version: ProgramVersion) -> list[FiscalYearBudget]:
+    """After a published rules change, move the open budgets of this year and later years to the new cap.
+
+    Runs inside the caller's transaction (``program_update``). A cut below what is already issued or held is
+    refused by the budget account's own limit (``LimitExceeded``), which rolls back the whole rules change.
+    """
+    new_cap = version.parsed().annual_cap
+    changed = []
+    budgets = FiscalYearBudget.objects.select_for_update().filter(program=program, year__gte=current_fiscal_year())
+    for budget in budgets.select_related("appropriation_account", "budget_account").order_by("year"):
+        delta = (new_cap or budget.cap) - budget.cap
+        if delta == 0:
+            continue
+        source, target = budget.appropriation_account, budget.budget_account
+        if delta < 0:
+            source, target = target, source
+        entry = entry_post(
+            actor=actor,
+            idempotency_key=f"programs:{program.pk}:{budget.year}:cap:v{version.number}",
+            lines=[(source, "debit", abs(delta)), (target, "credit", abs(delta))],
+            memo=f"Annual cap of {program.code} {budget.year} set by version {version.number}",
+            metadata={"program": program.pk, "year": budget.year, "version": version.number, "cap": new_cap},
+        )
+        before = {"cap": budget.cap, "version": budget.version.number}
+        budget.cap, budget.version = budget.cap + delta, version
+        budget.save(update_fields=["cap", "version"])
+        audit_record(
+            actor=actor,
+            action="budget.cap",
+            target=budget,
+            organization=program.issuing_agency,
+            before=before,
+            after={"cap": budget.cap, "version": version.number},
+            detail={"entry": entry.pk},
+        )
+        changed.append(budget)
+    return changed
+
+
 def budgets_open_year(*, actor: Any, year: int) -> list[FiscalYearBudget]:
     """Open ``year`` for every published (or suspended) program in force that year; one transaction each."""
     programs = Program.objects.filter(status__in=OPENABLE_STATUSES).order_by("pk")
@@ -203,14 +252,13 @@ def budget_figures(budget: FiscalYearBudget) -> BudgetFigures:
     funding_ids = list(budget.funding_sources.values_list("account_id", flat=True))
     rows = {account.pk: account for account in Account.objects.filter(pk__in=ids + funding_ids)}
     appropriation, main, lapsed = (rows[pk] for pk in ids)
-    cap = appropriation.posted_debits - appropriation.posted_credits
     return BudgetFigures(
         year=budget.year,
-        cap=cap,
-        issued=main.posted_debits,
+        cap=appropriation.posted_debits - appropriation.posted_credits,
+        issued=main.posted_debits - appropriation.posted_credits,
         held=main.pending_debits,
         spent=sum(rows[pk].posted_credits for pk in funding_ids),
-        returned=main.posted_credits - cap,
+        returned=main.posted_credits - appropriation.posted_debits,
         lapsed=lapsed.posted_credits,
         remaining=main.posted_credits - main.posted_debits - main.pending_debits,
     )

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.audit import audit_record, snapshot
 from accounts.models import Jurisdiction, Organization, OrganizationKind
+from voucher_service.programs.budgets import budget_sync_cap
 from voucher_service.programs.errors import ProgramError, ProgramErrorCode
 from voucher_service.programs.models import Program, ProgramExtension, ProgramStatus, ProgramVersion, VersionSource
 from voucher_service.programs.rules import ProgramRules, parse_rules
@@ -237,6 +238,8 @@ def _program_update(
         # A change of rules is a new version; outside a draft it is in force at once (published now).
         publish = locked.status != ProgramStatus.DRAFT
         version = _add_version(locked, new_rules, actor=actor, note=note, publish=publish, source=source)
+        if publish:
+            budget_sync_cap(actor=actor, program=locked, version=version)
     after = program_snapshot(locked, version)
     if after != before:
         _audit(actor, "program.update", locked, before, after)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from accounts.models import AuditEvent
+from ledger.services import account_create, entry_post
 from tests.factories import client_for
+from voucher_service.programs import services
+from voucher_service.programs.budgets import budget_accounts, budget_open
 from voucher_service.programs.models import ProgramVersion
 
 from .conftest import row_counts
@@ -131,3 +135,23 @@ def test_a_draft_rules_change_adds_an_unpublished_version(program_admin, ningxia
     assert body["latest_version"]["number"] == 2
     assert body["latest_version"]["published_at"] is None
     assert body["current_version"] is None
+
+
+def test_a_cap_below_what_this_year_issued_is_a_409(seeds, program_admin):
+    # given Ningxia extended over this year, its budget open and 1,000 元 issued
+    year = timezone.localdate().year
+    services.program_extend(actor=program_admin, program=seeds.ningxia, new_end=None, reason="长期有效")
+    budget_open(actor=None, program=seeds.ningxia, year=year)
+    voucher = account_create(code="test:voucher:api", name="voucher")
+    entry_post(
+        actor=None,
+        idempotency_key="t:api:issue",
+        lines=[(budget_accounts(seeds.ningxia, year).budget_account, "debit", 100_000), (voucher, "credit", 100_000)],
+    )
+    before = row_counts()
+    # when the administrator cuts the annual cap to 500 元
+    response = client_for(program_admin).patch(url(seeds.ningxia), {"rules": {"annual_cap": "500.00"}}, format="json")
+    # then the ledger refuses and nothing is written
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "ledger_limit_exceeded"
+    assert row_counts() == before

@@ -14,6 +14,7 @@ from ledger.errors import LimitExceeded
 from ledger.models import Account, JournalEntry
 from ledger.selectors import balance
 from ledger.services import account_create, entry_post, hold_create
+from voucher_service.programs import services
 from voucher_service.programs.budgets import (
     account_code,
     budget_accounts,
@@ -164,3 +165,50 @@ def test_a_year_that_is_not_open_or_a_draft_is_refused(seeds):
     with pytest.raises(ProgramError):
         budget_open(actor=None, program=seeds.baoding, year=2028)
     assert not FiscalYearBudget.objects.exists()
+
+
+def test_a_published_cap_change_moves_this_years_budget(seeds):
+    # given Hohhot's budget for this year (50,000,000 元) with 30,000,000 元 issued
+    year = timezone.localdate().year
+    budget_open(actor=None, program=seeds.hohhot, year=year)
+    accounts = budget_accounts(seeds.hohhot, year)
+    voucher = account_create(code="test:voucher:cap", name="voucher")
+    entry_post(
+        actor=None,
+        idempotency_key="t:cap:issue",
+        lines=[(accounts.budget_account, "debit", 30_000_000 * YUAN), (voucher, "credit", 30_000_000 * YUAN)],
+    )
+    # when a new version raises the cap to 60,000,000 元, then another cuts it to 40,000,000 元
+    services.program_update(actor=None, program=seeds.hohhot, rules={"annual_cap": "60000000.00"})
+    raised = budget_figures(FiscalYearBudget.objects.get(program=seeds.hohhot, year=year))
+    services.program_update(actor=None, program=seeds.hohhot, rules={"annual_cap": "40000000.00"})
+    cut = budget_figures(FiscalYearBudget.objects.get(program=seeds.hohhot, year=year))
+    # then the ledger follows, and issued stays what was issued
+    assert (raised.cap, raised.issued, raised.remaining) == (60_000_000 * YUAN, 30_000_000 * YUAN, 30_000_000 * YUAN)
+    assert (cut.cap, cut.issued, cut.remaining, cut.returned) == (
+        40_000_000 * YUAN,
+        30_000_000 * YUAN,
+        10_000_000 * YUAN,
+        0,
+    )
+    assert FiscalYearBudget.objects.get(program=seeds.hohhot, year=year).version.number == 3
+
+
+def test_a_cap_cut_below_what_is_issued_is_refused_and_changes_nothing(seeds):
+    # given Hohhot's budget for this year with 30,000,000 元 issued
+    year = timezone.localdate().year
+    budget_open(actor=None, program=seeds.hohhot, year=year)
+    accounts = budget_accounts(seeds.hohhot, year)
+    voucher = account_create(code="test:voucher:cut", name="voucher")
+    entry_post(
+        actor=None,
+        idempotency_key="t:cut:issue",
+        lines=[(accounts.budget_account, "debit", 30_000_000 * YUAN), (voucher, "credit", 30_000_000 * YUAN)],
+    )
+    before = ledger_counts() | {"versions": seeds.hohhot.versions.count()}
+    # when a version would cut the cap to 20,000,000 元
+    with pytest.raises(LimitExceeded):
+        services.program_update(actor=None, program=seeds.hohhot, rules={"annual_cap": "20000000.00"})
+    # then the ledger refused it and no version, entry or audit event was written
+    assert ledger_counts() | {"versions": seeds.hohhot.versions.count()} == before
+    assert budget_figures(accounts.budget).cap == 50_000_000 * YUAN
