@@ -91,6 +91,36 @@ def account_create(
     return account
 
 
+def account_get_or_create(
+    *,
+    code: str,
+    name: str,
+    currency: str = DEFAULT_CURRENCY,
+    owner: models.Model | None = None,
+    debits_must_not_exceed_credits: bool = False,
+    credits_must_not_exceed_debits: bool = False,
+) -> tuple[Account, bool]:
+    """The account with this code, created if missing; safe when two callers race (savepoint + retry read)."""
+    existing = Account.objects.filter(code=code).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            return (
+                account_create(
+                    code=code,
+                    name=name,
+                    currency=currency,
+                    owner=owner,
+                    debits_must_not_exceed_credits=debits_must_not_exceed_credits,
+                    credits_must_not_exceed_debits=credits_must_not_exceed_debits,
+                ),
+                True,
+            )
+    except IntegrityError:
+        return Account.objects.get(code=code), False
+
+
 # --- Journal entries ---------------------------------------------------------------------------------------
 
 

@@ -157,3 +157,14 @@ def test_account_owner_is_a_generic_reference(user):
     # then
     assert account.owner == user
     assert list(selectors.accounts_for_owner(user)) == [account]
+
+
+def test_account_get_or_create_returns_the_existing_account():
+    # given
+    first, created = services.account_get_or_create(code="program-1:budget", name="budget")
+    # when
+    again, created_again = services.account_get_or_create(code="program-1:budget", name="other name")
+    # then
+    assert (created, created_again) == (True, False)
+    assert again.pk == first.pk
+    assert again.name == "budget"

@@ -1,0 +1,53 @@
+"""The invariant migration is reversible: its reverse SQL drops the triggers, its forward SQL restores them.
+
+The SQL is run directly inside the test's transaction (PostgreSQL DDL is transactional and rolled back),
+rather than through ``migrate ledger 0001``, which would also unapply other apps' migrations that depend
+on the ledger and disturb the rest of the test session.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from django.db import connection
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+invariants = importlib.import_module("ledger.migrations.0002_database_invariants")
+
+LEDGER_TRIGGERS = {
+    "ledger_journalentry_append_only",
+    "ledger_posting_append_only",
+    "ledger_posting_entry_balanced",
+    "ledger_entry_has_balanced_postings",
+}
+
+
+def ledger_triggers() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tgname FROM pg_trigger WHERE tgname LIKE 'ledger_%%' AND NOT tgisinternal")
+        return {name for (name,) in cursor.fetchall()}
+
+
+def execute(sql: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+
+
+def test_invariant_sql_round_trip():
+    # given
+    assert ledger_triggers() == LEDGER_TRIGGERS
+    # when
+    execute(invariants.REVERSE_SQL)
+    # then
+    assert ledger_triggers() == set()
+    # when
+    execute(invariants.FORWARD_SQL)
+    # then
+    assert ledger_triggers() == LEDGER_TRIGGERS
+
+
+def test_migration_operations_are_reversible():
+    operations = invariants.Migration.operations
+    assert all(op.reversible for op in operations)
