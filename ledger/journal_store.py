@@ -24,13 +24,16 @@ from ledger.hashing import chain_hash, entry_body_digest
 from ledger.models import Account, ChainHead, JournalEntry, Posting
 
 BALANCE_FIELDS = ["posted_debits", "posted_credits", "pending_debits", "pending_credits", "version"]
+# PostgreSQL allows 65,535 bind parameters per statement; each posting and each account takes six. A larger
+# entry (a bulk issuance) takes the portable path, whose ORM writes are batched.
+MAX_ROWS_IN_ONE_STATEMENT = 4_000
 
 
 def append_entry(entry: JournalEntry, postings: Sequence[Posting], accounts: Sequence[Account]) -> bool:
     """Chain and write ``entry`` (its id, prev_hash and hash are filled in here) with its postings and the
     locked ``accounts``' new balances. Returns False, writing nothing, when the idempotency key is taken."""
     body_digest = entry_body_digest(entry, postings)
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and len(postings) + len(accounts) <= MAX_ROWS_IN_ONE_STATEMENT:
         written = _append_postgresql(entry, postings, accounts, body_digest)
         if written is None:
             # The head row is missing (a flushed test database): create it and try once more.

@@ -205,6 +205,7 @@ def hold_create(
     if timezone.is_naive(expires_at) or expires_at <= now:
         raise errors.InvalidEntry("A hold's expiry must be an aware datetime in the future.")
     metadata = _checked_metadata(metadata)
+    memo = str(memo)
     fingerprint = _fingerprint(
         "hold",
         debit=debit_id,
@@ -395,6 +396,7 @@ def _draft_entry(
 ) -> EntryDraft:
     if not idempotency_key:
         raise errors.InvalidEntry("An idempotency key is required.")
+    memo = str(memo)  # a lazy translation is fine as a memo; it is stored (and hashed) as text
     if effective_at is not None and timezone.is_naive(effective_at):
         raise errors.InvalidEntry("effective_at must be timezone-aware.")
     metadata = _checked_metadata(metadata)

@@ -168,3 +168,35 @@ def test_account_get_or_create_returns_the_existing_account():
     assert (created, created_again) == (True, False)
     assert again.pk == first.pk
     assert again.name == "budget"
+
+
+def test_a_lazy_translation_is_accepted_as_memo(make_account):
+    from django.utils.translation import gettext_lazy
+
+    a, b = make_account(), make_account()
+    entry = services.entry_post(
+        actor=None, idempotency_key="lazy", lines=[(a, "debit", 1), (b, "credit", 1)], memo=gettext_lazy("Sale")
+    )
+    assert isinstance(entry.memo, str)
+
+
+@pytest.mark.parametrize("one_statement", [True, False], ids=["one-statement", "batched-orm"])
+def test_a_large_entry_posts_and_verifies(make_account, monkeypatch, one_statement):
+    # given: one budget paying 300 vouchers at once, on both write paths
+    from ledger import journal_store
+    from ledger.verification import verify_ledger
+
+    if not one_statement:
+        monkeypatch.setattr(journal_store, "MAX_ROWS_IN_ONE_STATEMENT", 2)
+    budget = make_account()
+    vouchers = [make_account() for _ in range(300)]
+    # when
+    services.entry_post(
+        actor=None,
+        idempotency_key="issue-300",
+        lines=[(budget, "debit", 300 * 50)] + [(voucher, "credit", 50) for voucher in vouchers],
+    )
+    # then
+    assert selectors.balance(budget) == -15_000
+    assert selectors.balance(vouchers[-1]) == 50
+    assert verify_ledger().ok
