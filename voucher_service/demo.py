@@ -57,15 +57,16 @@ DEMO_ORGS = [
     DemoOrg("nx_idc", "宁夏西部云基地算力有限公司", OrganizationKind.PROVIDER, "640500", "", "91640500MA76UJ1X8M"),
 ]
 
+# The main cast works in Baoding, whose program is in force (2024-01-25 to 2027-01-24); Ningxia's ended in 2025.
 DEMO_USERS = [
-    DemoUser("demo_applicant", "nx_sme", "applicant", "files applications and redemption claims for 宁夏智算科技"),
-    DemoUser("demo_reviewer", "nx_drc", "reviewer", "first-stage reviewer (初审) at the Ningxia DRC"),
-    DemoUser("demo_reviewer2", "nx_drc", "reviewer", "second-stage reviewer (复审); never the same person"),
-    DemoUser("demo_finance", "nx_drc", "finance", "finance stage (财政) and payouts"),
-    DemoUser("demo_program_admin", "nx_drc", "program_admin", "publishes programs, registers entities"),
-    DemoUser("demo_auditor", "nx_drc", "auditor", "reads ledger reports, verifies the journal"),
-    DemoUser("demo_bd_admin", "bd_drc", "program_admin", "program administrator in Baoding"),
-    DemoUser("demo_bd_applicant", "bd_ai", "applicant", "applicant for 保定智能模型 (settled 2026)"),
+    DemoUser("demo_applicant", "bd_ai", "applicant", "applies and files claims for 保定智能模型 (settled 2026)"),
+    DemoUser("demo_reviewer", "bd_drc", "reviewer", "first-stage reviewer (初审) at the Baoding DRC"),
+    DemoUser("demo_reviewer2", "bd_drc", "reviewer", "second-stage reviewer (复审); never the same person"),
+    DemoUser("demo_finance", "bd_drc", "finance", "finance stage (财政) and payouts"),
+    DemoUser("demo_program_admin", "bd_drc", "program_admin", "publishes programs, grants awards, bulk-issues"),
+    DemoUser("demo_auditor", "bd_drc", "auditor", "reads ledger reports, verifies the journal"),
+    DemoUser("demo_nx_admin", "nx_drc", "program_admin", "program administrator in Ningxia"),
+    DemoUser("demo_nx_applicant", "nx_sme", "applicant", "applicant for 宁夏智算科技"),
 ]
 
 
