@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import threading
-import uuid
 from collections.abc import Iterator
 from typing import Any, cast
 
@@ -45,14 +44,18 @@ def _forget_result_backend() -> None:
 
 
 def test_ping_round_trips_through_a_real_worker(redis_app):
-    # A queue of our own: a worker of another test run or of `make run` on the same Redis cannot take the task.
-    queue = f"test-ping-{uuid.uuid4().hex}"
+    # A queue of its own, so that no other worker on the same Redis (a deployment's, `make run`'s) takes the
+    # task. A fixed name, not a random one: kombu keeps a queue's bindings in Redis after the worker stops,
+    # and one stale binding is better than one per run. (Concurrent test runs share it harmlessly: every
+    # worker on it runs this same task code into the same result backend.)
+    queue = "voucher_service-test-ping"
     threads_before = set(threading.enumerate())
     with start_worker(app, pool="solo", concurrency=1, queues=[queue], perform_ping_check=False, shutdown_timeout=10):
         result = ping.apply_async(("round-trip",), queue=queue)
         assert not isinstance(result, EagerResult), "the task ran inline, not through the broker"
         assert result.get(timeout=10) == "round-trip"
         assert result.successful()
+        result.forget()
 
     # start_worker stops and joins its thread on exit; nothing of the worker may outlive the test.
     assert set(threading.enumerate()) <= threads_before
