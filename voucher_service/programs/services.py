@@ -196,10 +196,8 @@ def _program_create(
     return program
 
 
-@transaction.atomic(durable=True)
-def program_create(**kwargs: Any) -> Program:
-    """Create a draft program with version 1 of its rules (api form: money in yuan). See ``_program_create``."""
-    return _program_create(**kwargs)
+# Create a draft program with an unpublished version 1 of its rules (api form: money in yuan).
+program_create = transaction.atomic(durable=True)(_program_create)
 
 
 def _program_update(

@@ -193,7 +193,9 @@ class _ProgramFields(RejectUnknownFields):
 class ProgramCreateSerializer(_ProgramFields):
     code = serializers.SlugField(max_length=64)
     jurisdiction = serializers.SlugRelatedField(slug_field="code", queryset=Jurisdiction.objects.all())
-    issuing_agency = serializers.PrimaryKeyRelatedField(queryset=Organization.objects.filter(kind="agency"))
+    issuing_agency = serializers.PrimaryKeyRelatedField(
+        queryset=Organization.objects.filter(kind=OrganizationKind.AGENCY)
+    )
 
 
 class ProgramUpdateSerializer(_ProgramFields):
