@@ -56,7 +56,7 @@ from django.utils.translation import gettext as _
 
 from accounts.audit import audit_record
 from ledger.models import Account
-from ledger.services import account_create, entry_post
+from ledger.services import account_get_or_create, entry_post
 from voucher_service.programs.errors import ProgramError, ProgramErrorCode
 from voucher_service.programs.models import (
     BudgetFundingSource,
@@ -65,6 +65,7 @@ from voucher_service.programs.models import (
     ProgramStatus,
     ProgramVersion,
 )
+from voucher_service.programs.rules import ProgramRules
 from voucher_service.programs.selectors import program_current_version, program_window_touches_year
 
 OPENABLE_STATUSES = (ProgramStatus.PUBLISHED, ProgramStatus.SUSPENDED)
@@ -81,47 +82,14 @@ def opening_idempotency_key(program_id: int, year: int) -> str:
 # --- Writes -------------------------------------------------------------------------------------------------
 
 
-def _ensure_account(program: Program, code: str, name: str, *, limit: bool = False) -> Account:
-    # Reuse an account left by an opening that failed after creating it (codes are unique in the ledger).
-    existing = Account.objects.filter(code=code).first()
-    if existing is not None:
-        return existing
-    return account_create(code=code, name=name, owner=program, debits_must_not_exceed_credits=limit)
-
-
 def budget_ensure_open(*, actor: Any, program: Program, year: int) -> FiscalYearBudget:
     """``budget_open`` inside the caller's transaction (issuance may open the year lazily). Idempotent."""
     locked = Program.objects.select_for_update().get(pk=program.pk)  # serialises concurrent openings
     existing = FiscalYearBudget.objects.filter(program=locked, year=year).first()
     if existing is not None:
         return existing
-    if locked.status not in OPENABLE_STATUSES or not program_window_touches_year(locked, year):
-        raise ProgramError(
-            ProgramErrorCode.INVALID_TRANSITION,
-            _("Only a published program in force during %(year)d can open that year.") % {"year": year},
-        )
-    version = program_current_version(locked)
-    rules = version.parsed() if version is not None else None
-    if version is None or rules is None or rules.annual_cap is None:
-        raise ProgramError(ProgramErrorCode.INVALID_TRANSITION, _("The program has no annual cap."))
-    label = f"{locked.code} {year}"
-
-    def code(role: str) -> str:
-        return account_code(locked.pk, year, role)
-
-    budget = FiscalYearBudget.objects.create(
-        program=locked,
-        year=year,
-        version=version,
-        cap=rules.annual_cap,
-        appropriation_account=_ensure_account(locked, code("appropriation"), f"{label} appropriation"),
-        budget_account=_ensure_account(locked, code("budget"), f"{label} budget", limit=True),
-        lapsed_account=_ensure_account(locked, code("lapsed"), f"{label} lapsed"),
-        opened_by=actor,
-    )
-    for payer in rules.payers():
-        account = _ensure_account(locked, code(f"funding:{payer}"), f"{label} funding {payer}")
-        BudgetFundingSource.objects.create(budget=budget, payer=payer.value, account=account)
+    version, rules, cap = _openable_rules(locked, year)
+    budget = _create_budget(locked, year, version, rules, cap, actor=actor)
     entry = entry_post(
         actor=actor,
         idempotency_key=opening_idempotency_key(locked.pk, year),
@@ -137,6 +105,44 @@ def budget_ensure_open(*, actor: Any, program: Program, year: int) -> FiscalYear
         after={"program": locked.pk, "year": year, "cap": budget.cap, "version": version.number},
         detail={"entry": entry.pk, "payers": [p.value for p in rules.payers()]},
     )
+    return budget
+
+
+def _openable_rules(program: Program, year: int) -> tuple[ProgramVersion, ProgramRules, int]:
+    if program.status not in OPENABLE_STATUSES or not program_window_touches_year(program, year):
+        raise ProgramError(
+            ProgramErrorCode.INVALID_TRANSITION,
+            _("Only a published program in force during %(year)d can open that year.") % {"year": year},
+        )
+    version = program_current_version(program)
+    rules = version.parsed() if version is not None else None
+    if version is None or rules is None or rules.annual_cap is None:
+        raise ProgramError(ProgramErrorCode.INVALID_TRANSITION, _("The program has no annual cap."))
+    return version, rules, rules.annual_cap
+
+
+def _create_budget(
+    program: Program, year: int, version: ProgramVersion, rules: ProgramRules, cap: int, *, actor: Any
+) -> FiscalYearBudget:
+    """The budget row and its accounts (reusing any left by an opening that failed after creating them)."""
+
+    def account(role: str, *, limit: bool = False) -> Account:
+        code = account_code(program.pk, year, role)
+        name = f"{program.code} {year} {role}"
+        return account_get_or_create(code=code, name=name, owner=program, debits_must_not_exceed_credits=limit)[0]
+
+    budget = FiscalYearBudget.objects.create(
+        program=program,
+        year=year,
+        version=version,
+        cap=cap,
+        appropriation_account=account("appropriation"),
+        budget_account=account("budget", limit=True),
+        lapsed_account=account("lapsed"),
+        opened_by=actor,
+    )
+    for payer in rules.payers():
+        BudgetFundingSource.objects.create(budget=budget, payer=payer.value, account=account(f"funding:{payer}"))
     return budget
 
 
