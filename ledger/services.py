@@ -20,9 +20,9 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from ledger import errors
-from ledger.concurrency import ledger_operation, lock_in_pk_order
+from ledger.concurrency import ledger_operation
 from ledger.hashing import canonical_json, iso_utc, sha256_hex
-from ledger.journal_store import BALANCE_FIELDS, append_entry
+from ledger.journal_store import BALANCE_FIELDS, append_entry, fingerprint_for_key, lock_accounts
 from ledger.models import (
     DEFAULT_CURRENCY,
     Account,
@@ -457,7 +457,7 @@ def _bump_versions_and_check_limits(accounts: Iterable[Account]) -> None:
 
 def _lock_accounts(account_ids: Iterable[int]) -> dict[int, Account]:
     ids = set(account_ids)
-    accounts = {account.pk: account for account in lock_in_pk_order(Account, ids)}
+    accounts = {account.pk: account for account in lock_accounts(ids)}
     missing = ids - accounts.keys()
     if missing:
         raise errors.InvalidEntry(f"Unknown account(s): {sorted(missing)}.")
@@ -465,15 +465,16 @@ def _lock_accounts(account_ids: Iterable[int]) -> dict[int, Account]:
 
 
 def _replay(model: type[Keyed], idempotency_key: str, fingerprint: str) -> Keyed | None:
-    existing = model.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is None:
+    found = fingerprint_for_key(model._meta.db_table, idempotency_key)
+    if found is None:
         return None
-    if existing.request_fingerprint != fingerprint:
+    pk, stored_fingerprint = found
+    if stored_fingerprint != fingerprint:
         raise errors.IdempotencyConflict(
             f"Idempotency key {idempotency_key!r} was already used for a different request.",
             idempotency_key=idempotency_key,
         )
-    return existing
+    return model.objects.get(pk=pk)
 
 
 def _write_entry(draft: EntryDraft, accounts: dict[int, Account]) -> JournalEntry:
