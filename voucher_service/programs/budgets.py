@@ -64,6 +64,7 @@ from voucher_service.programs.models import (
     Program,
     ProgramStatus,
     ProgramVersion,
+    actor_user,
 )
 from voucher_service.programs.rules import ProgramRules
 from voucher_service.programs.selectors import program_current_version, program_window_touches_year
@@ -139,7 +140,7 @@ def _create_budget(
         appropriation_account=account("appropriation"),
         budget_account=account("budget", limit=True),
         lapsed_account=account("lapsed"),
-        opened_by=actor,
+        opened_by=actor_user(actor),
     )
     for payer in rules.payers():
         BudgetFundingSource.objects.create(budget=budget, payer=payer.value, account=account(f"funding:{payer}"))

@@ -21,6 +21,11 @@ from accounts.models import Jurisdiction, Organization
 from voucher_service.programs.rules import ProgramRules, rules_from_document
 
 
+def actor_user(actor: Any) -> Any:
+    """The user to store as "who" (created_by, changed_by…): None for the system actor (``accounts.audit.SYSTEM``)."""
+    return actor if getattr(actor, "pk", None) else None
+
+
 class ProgramStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     PUBLISHED = "published", _("Published")

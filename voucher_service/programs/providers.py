@@ -15,11 +15,17 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from accounts.audit import audit_record, snapshot
+from accounts.audit import SYSTEM, audit_record, snapshot
 from accounts.models import Jurisdiction, Organization, OrganizationKind
 from accounts.selectors import can_manage_organizations_in
 from voucher_service.programs.errors import ProgramError, ProgramErrorCode
-from voucher_service.programs.models import ListingStatus, ProviderListing, ProviderStatusChange, ServiceType
+from voucher_service.programs.models import (
+    ListingStatus,
+    ProviderListing,
+    ProviderStatusChange,
+    ServiceType,
+    actor_user,
+)
 
 LISTING_AUDIT_FIELDS = ["organization", "jurisdiction", "service_types", "valid_from", "valid_until", "status"]
 EDITABLE_FIELDS = frozenset({"jurisdiction", "platforms", "service_types", "valid_from", "valid_until"})
@@ -34,7 +40,7 @@ def listing_snapshot(listing: ProviderListing) -> dict[str, Any]:
 
 
 def _require_manager(actor: Any, jurisdiction: Jurisdiction) -> None:
-    if actor is None:  # the system (a management command)
+    if actor is SYSTEM:  # a management command or a scheduled task
         return
     if not can_manage_organizations_in(actor, jurisdiction):
         raise ProgramError(
@@ -116,7 +122,7 @@ def provider_list(
     )
     listing.platforms.set(platforms)
     ProviderStatusChange.objects.create(
-        listing=listing, to_status=ListingStatus.LISTED, reason=reason or _("Registered."), changed_by=actor
+        listing=listing, to_status=ListingStatus.LISTED, reason=reason or _("Registered."), changed_by=actor_user(actor)
     )
     _audit(actor, "provider.list", listing, None, listing_snapshot(listing))
     return listing
@@ -167,7 +173,7 @@ def provider_set_status(*, actor: Any, listing: ProviderListing, status: str, re
         raise ValidationError(errors)
     before = listing_snapshot(locked)
     change = ProviderStatusChange.objects.create(
-        listing=locked, from_status=locked.status, to_status=status, reason=reason, changed_by=actor
+        listing=locked, from_status=locked.status, to_status=status, reason=reason, changed_by=actor_user(actor)
     )
     locked.status = status
     locked.save(update_fields=["status", "updated_at"])

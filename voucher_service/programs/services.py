@@ -1,9 +1,9 @@
 """Writes about programs: create, edit (a rules change is a new version), publish, suspend, extend, expire.
 
 Every public function is one durable transaction, takes ``actor=`` and writes an audit event with the before and
-after values. ``actor=None`` means the system itself (a management command or a scheduled task); the API always
-passes the authenticated user. The ``_``-prefixed variants do the same work inside a caller's transaction: the
-policy loader (``loader.py``) uses them to load a whole fixture atomically.
+after values. ``actor=accounts.audit.SYSTEM`` is the system itself (a management command or a scheduled task),
+fully authorised; the API always passes the authenticated user. The ``_``-prefixed variants do the same work
+inside a caller's transaction: the policy loader (``loader.py``) uses them to load a whole fixture atomically.
 """
 
 from __future__ import annotations
@@ -19,11 +19,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.audit import audit_record, snapshot
+from accounts.audit import SYSTEM, audit_record, snapshot
 from accounts.models import Jurisdiction, Organization, OrganizationKind
 from voucher_service.programs.budgets import budget_sync_cap
 from voucher_service.programs.errors import ProgramError, ProgramErrorCode
-from voucher_service.programs.models import Program, ProgramExtension, ProgramStatus, ProgramVersion, VersionSource
+from voucher_service.programs.models import (
+    Program,
+    ProgramExtension,
+    ProgramStatus,
+    ProgramVersion,
+    VersionSource,
+    actor_user,
+)
 from voucher_service.programs.rules import ProgramRules, parse_rules
 from voucher_service.programs.selectors import (
     program_latest_version,
@@ -63,7 +70,7 @@ def program_snapshot(program: Program, version: ProgramVersion | None = None) ->
 
 
 def _require_admin(actor: Any, program: Program) -> None:
-    if actor is None:  # the system: a management command run by an operator, or a scheduled task
+    if actor is SYSTEM:  # a management command run by an operator, or a scheduled task
         return
     if not user_can_manage_program(actor, program):
         raise ProgramError(
@@ -126,7 +133,7 @@ def _add_version(
         rules=rules.to_document(),
         note=note,
         source=source,
-        created_by=actor,
+        created_by=actor_user(actor),
         published_at=timezone.now() if publish else None,
     )
 
@@ -358,7 +365,7 @@ def _program_extend(
         new_end=new_end,
         reason=reason,
         legal_reference=legal_reference,
-        created_by=actor,
+        created_by=actor_user(actor),
     )
     locked.valid_until = new_end
     if locked.status == ProgramStatus.EXPIRED and (new_end is None or new_end >= today):
@@ -399,7 +406,7 @@ def program_extend(
 
 
 @transaction.atomic(durable=True)
-def programs_expire_due(*, actor: Any = None, today: date | None = None) -> list[int]:
+def programs_expire_due(*, actor: Any = SYSTEM, today: date | None = None) -> list[int]:
     """Mark expired every published or suspended program whose end date has passed. Idempotent."""
     today = today or timezone.localdate()
     expired = []

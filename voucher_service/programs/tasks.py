@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from accounts.audit import SYSTEM
 from voucher_service.programs.budgets import budget_open, budgets_open_year, current_fiscal_year
 from voucher_service.programs.models import Program
 from voucher_service.programs.services import programs_expire_due
@@ -12,7 +13,7 @@ from voucher_service.programs.services import programs_expire_due
 @shared_task(name="programs.open_fiscal_year", acks_late=True)
 def open_fiscal_year(year: int | None = None) -> list[int]:
     """Open the fiscal year (default: the current one) for every published program; re-running adds nothing."""
-    return [budget.pk for budget in budgets_open_year(actor=None, year=year or current_fiscal_year())]
+    return [budget.pk for budget in budgets_open_year(actor=SYSTEM, year=year or current_fiscal_year())]
 
 
 @shared_task(name="programs.open_program_year", acks_late=True)
@@ -21,10 +22,10 @@ def open_program_year(program_id: int, year: int) -> int | None:
     program = Program.objects.filter(pk=program_id).first()
     if program is None:
         return None
-    return budget_open(actor=None, program=program, year=year).pk
+    return budget_open(actor=SYSTEM, program=program, year=year).pk
 
 
 @shared_task(name="programs.expire_programs", acks_late=True)
 def expire_programs() -> list[int]:
     """Mark expired the programs whose end date has passed; a second run finds nothing to do."""
-    return programs_expire_due()
+    return programs_expire_due(actor=SYSTEM)

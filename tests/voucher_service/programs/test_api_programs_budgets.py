@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from accounts.audit import SYSTEM
 from ledger.services import account_create, entry_post
 from tests.factories import client_for
 from voucher_service.programs.budgets import budget_accounts, budgets_open_year
@@ -17,12 +18,12 @@ def url(program) -> str:
 
 def test_budgets_list_each_year_in_yuan(seeds, program_admin):
     # given Ningxia's 2024 and 2025 budgets, with 1,234,567.89 元 issued in 2025
-    budgets_open_year(actor=None, year=2024)
-    budgets_open_year(actor=None, year=2025)
+    budgets_open_year(actor=SYSTEM, year=2024)
+    budgets_open_year(actor=SYSTEM, year=2025)
     accounts = budget_accounts(seeds.ningxia, 2025)
     voucher = account_create(code="test:voucher", name="voucher")
     entry_post(
-        actor=None,
+        actor=SYSTEM,
         idempotency_key="t:issue",
         lines=[(accounts.budget_account, "debit", 123_456_789), (voucher, "credit", 123_456_789)],
     )
@@ -46,7 +47,7 @@ def test_budgets_list_each_year_in_yuan(seeds, program_admin):
 
 
 def test_budgets_follow_program_visibility(seeds, foreign_admin, applicant):
-    budgets_open_year(actor=None, year=2025)
+    budgets_open_year(actor=SYSTEM, year=2025)
     assert client_for(foreign_admin).get(url(seeds.ningxia)).status_code == 404
     assert client_for(applicant).get(url(seeds.yinchuan)).status_code == 404
     assert client_for(applicant).get(url(seeds.hohhot)).json()[0]["cap"] == "50000000.00"

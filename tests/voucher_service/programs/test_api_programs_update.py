@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
+from accounts.audit import SYSTEM
 from accounts.models import AuditEvent
 from ledger.services import account_create, entry_post
 from tests.factories import client_for
@@ -141,10 +142,10 @@ def test_a_cap_below_what_this_year_issued_is_a_409(seeds, program_admin):
     # given Ningxia extended over this year, its budget open and 1,000 元 issued
     year = timezone.localdate().year
     services.program_extend(actor=program_admin, program=seeds.ningxia, new_end=None, reason="长期有效")
-    budget_open(actor=None, program=seeds.ningxia, year=year)
+    budget_open(actor=SYSTEM, program=seeds.ningxia, year=year)
     voucher = account_create(code="test:voucher:api", name="voucher")
     entry_post(
-        actor=None,
+        actor=SYSTEM,
         idempotency_key="t:api:issue",
         lines=[(budget_accounts(seeds.ningxia, year).budget_account, "debit", 100_000), (voucher, "credit", 100_000)],
     )

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from django.utils import translation
 
+from accounts.audit import SYSTEM
 from accounts.models import OrganizationKind
 from tests.factories import client_for, make_org
 from voucher_service.programs.providers import provider_list, provider_set_status
@@ -22,10 +23,10 @@ def listings(db):
     suspended = make_org(OrganizationKind.PROVIDER, jurisdiction="640106", name="金凤超算")
     with translation.override("en"):  # the default registration reason is stored in the writer's language
         a = provider_list(
-            actor=None, organization=listed, service_types=["gpu", "storage"], valid_from=date(2024, 1, 1)
+            actor=SYSTEM, organization=listed, service_types=["gpu", "storage"], valid_from=date(2024, 1, 1)
         )
-        b = provider_list(actor=None, organization=suspended, service_types=["cpu"], valid_from=date(2024, 1, 1))
-    provider_set_status(actor=None, listing=b, status="suspended", reason="核查")
+        b = provider_list(actor=SYSTEM, organization=suspended, service_types=["cpu"], valid_from=date(2024, 1, 1))
+    provider_set_status(actor=SYSTEM, listing=b, status="suspended", reason="核查")
     return a, b
 
 

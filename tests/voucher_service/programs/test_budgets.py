@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from accounts.audit import SYSTEM
 from accounts.models import AuditEvent, Jurisdiction
 from ledger.errors import LimitExceeded
 from ledger.models import Account, JournalEntry
@@ -69,14 +70,14 @@ def test_opening_is_idempotent(seeds):
     before = ledger_counts()
     # when it is opened again, by the command and by the task's service
     open_year(2025)
-    budgets_open_year(actor=None, year=2025)
+    budgets_open_year(actor=SYSTEM, year=2025)
     # then nothing new is written: no account, no entry, no budget, no audit event
     assert ledger_counts() == before
 
 
 def test_funding_sources_follow_the_split_rules(seeds):
     # when 2025 is opened
-    budgets_open_year(actor=None, year=2025)
+    budgets_open_year(actor=SYSTEM, year=2025)
     # then Baoding has a funding account per payer its split names (city, district, county); Ningxia the default
     assert set(budget_accounts(seeds.baoding, 2025).funding) == {"city", "district", "county"}
     assert set(budget_accounts(seeds.ningxia, 2025).funding) == {"program"}
@@ -84,24 +85,24 @@ def test_funding_sources_follow_the_split_rules(seeds):
 
 def test_the_ledger_refuses_issuance_over_the_cap(seeds):
     # given Baoding's 2025 budget of 10,000,000 元 and a voucher account
-    accounts = budget_accounts(budget_open(actor=None, program=seeds.baoding, year=2025).program, 2025)
+    accounts = budget_accounts(budget_open(actor=SYSTEM, program=seeds.baoding, year=2025).program, 2025)
     voucher = account_create(code="test:voucher:1", name="voucher")
     # when the whole cap is issued
     entry_post(
-        actor=None,
+        actor=SYSTEM,
         idempotency_key="t:issue:1",
         lines=[(accounts.budget_account, "debit", 10_000_000 * YUAN), (voucher, "credit", 10_000_000 * YUAN)],
     )
     # then one more fen, posted or held, is refused by the ledger itself
     with pytest.raises(LimitExceeded):
         entry_post(
-            actor=None,
+            actor=SYSTEM,
             idempotency_key="t:issue:2",
             lines=[(accounts.budget_account, "debit", 1), (voucher, "credit", 1)],
         )
     with pytest.raises(LimitExceeded):
         hold_create(
-            actor=None,
+            actor=SYSTEM,
             idempotency_key="t:hold:1",
             debit_account=accounts.budget_account,
             credit_account=voucher,
@@ -112,17 +113,17 @@ def test_the_ledger_refuses_issuance_over_the_cap(seeds):
 
 def test_budget_figures_reconcile_with_the_ledger(seeds):
     # given Baoding's 2025 budget and a voucher of 3,000,000 元 issued from it, 1,000,000 元 held
-    budget_open(actor=None, program=seeds.baoding, year=2025)
+    budget_open(actor=SYSTEM, program=seeds.baoding, year=2025)
     accounts = budget_accounts(seeds.baoding, 2025)
     rules = budget_accounts(seeds.baoding, 2025).budget.version.parsed()
     voucher = account_create(code="test:voucher:2", name="voucher")
 
     def move(key, debit, credit, amount):
-        entry_post(actor=None, idempotency_key=key, lines=[(debit, "debit", amount), (credit, "credit", amount)])
+        entry_post(actor=SYSTEM, idempotency_key=key, lines=[(debit, "debit", amount), (credit, "credit", amount)])
 
     move("t:issue", accounts.budget_account, voucher, 3_000_000 * YUAN)
     hold_create(
-        actor=None,
+        actor=SYSTEM,
         idempotency_key="t:hold",
         debit_account=accounts.budget_account,
         credit_account=voucher,
@@ -133,7 +134,7 @@ def test_budget_figures_reconcile_with_the_ledger(seeds):
     district = Jurisdiction.objects.get(code="130602")
     split = rules.split_amount(100_000_100, district.admin_type)
     entry_post(
-        actor=None,
+        actor=SYSTEM,
         idempotency_key="t:redeem",
         lines=[(voucher, "debit", 100_000_100)] + [(accounts.funding[p], "credit", fen) for p, fen in split],
     )
@@ -160,28 +161,28 @@ def test_a_year_that_is_not_open_or_a_draft_is_refused(seeds):
         budget_accounts(seeds.baoding, 2025)
     assert not_open.value.code == ProgramErrorCode.BUDGET_NOT_OPEN
     with pytest.raises(ProgramError):
-        budget_open(actor=None, program=seeds.yinchuan, year=2025)
+        budget_open(actor=SYSTEM, program=seeds.yinchuan, year=2025)
     # Baoding ends 2027-01-24: 2028 is outside its window
     with pytest.raises(ProgramError):
-        budget_open(actor=None, program=seeds.baoding, year=2028)
+        budget_open(actor=SYSTEM, program=seeds.baoding, year=2028)
     assert not FiscalYearBudget.objects.exists()
 
 
 def test_a_published_cap_change_moves_this_years_budget(seeds):
     # given Hohhot's budget for this year (50,000,000 元) with 30,000,000 元 issued
     year = timezone.localdate().year
-    budget_open(actor=None, program=seeds.hohhot, year=year)
+    budget_open(actor=SYSTEM, program=seeds.hohhot, year=year)
     accounts = budget_accounts(seeds.hohhot, year)
     voucher = account_create(code="test:voucher:cap", name="voucher")
     entry_post(
-        actor=None,
+        actor=SYSTEM,
         idempotency_key="t:cap:issue",
         lines=[(accounts.budget_account, "debit", 30_000_000 * YUAN), (voucher, "credit", 30_000_000 * YUAN)],
     )
     # when a new version raises the cap to 60,000,000 元, then another cuts it to 40,000,000 元
-    services.program_update(actor=None, program=seeds.hohhot, rules={"annual_cap": "60000000.00"})
+    services.program_update(actor=SYSTEM, program=seeds.hohhot, rules={"annual_cap": "60000000.00"})
     raised = budget_figures(FiscalYearBudget.objects.get(program=seeds.hohhot, year=year))
-    services.program_update(actor=None, program=seeds.hohhot, rules={"annual_cap": "40000000.00"})
+    services.program_update(actor=SYSTEM, program=seeds.hohhot, rules={"annual_cap": "40000000.00"})
     cut = budget_figures(FiscalYearBudget.objects.get(program=seeds.hohhot, year=year))
     # then the ledger follows, and issued stays what was issued
     assert (raised.cap, raised.issued, raised.remaining) == (60_000_000 * YUAN, 30_000_000 * YUAN, 30_000_000 * YUAN)
@@ -197,18 +198,18 @@ def test_a_published_cap_change_moves_this_years_budget(seeds):
 def test_a_cap_cut_below_what_is_issued_is_refused_and_changes_nothing(seeds):
     # given Hohhot's budget for this year with 30,000,000 元 issued
     year = timezone.localdate().year
-    budget_open(actor=None, program=seeds.hohhot, year=year)
+    budget_open(actor=SYSTEM, program=seeds.hohhot, year=year)
     accounts = budget_accounts(seeds.hohhot, year)
     voucher = account_create(code="test:voucher:cut", name="voucher")
     entry_post(
-        actor=None,
+        actor=SYSTEM,
         idempotency_key="t:cut:issue",
         lines=[(accounts.budget_account, "debit", 30_000_000 * YUAN), (voucher, "credit", 30_000_000 * YUAN)],
     )
     before = ledger_counts() | {"versions": seeds.hohhot.versions.count()}
     # when a version would cut the cap to 20,000,000 元
     with pytest.raises(LimitExceeded):
-        services.program_update(actor=None, program=seeds.hohhot, rules={"annual_cap": "20000000.00"})
+        services.program_update(actor=SYSTEM, program=seeds.hohhot, rules={"annual_cap": "20000000.00"})
     # then the ledger refused it and no version, entry or audit event was written
     assert ledger_counts() | {"versions": seeds.hohhot.versions.count()} == before
     assert budget_figures(accounts.budget).cap == 50_000_000 * YUAN

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from accounts.audit import SYSTEM
 from accounts.models import AuditEvent
 from ledger.models import JournalEntry
 from tests.race_condition import race
@@ -16,7 +17,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 def test_racing_openings_of_a_year_open_it_once(seeds):
     # given eight workers opening Baoding's 2025 at the same instant (beat, a retry, the on-commit task…)
-    outcomes = race([lambda: budget_open(actor=None, program=seeds.baoding, year=2025) for _ in range(8)])
+    outcomes = race([lambda: budget_open(actor=SYSTEM, program=seeds.baoding, year=2025) for _ in range(8)])
     # then all succeed with the same budget, funded once
     assert all(o.ok for o in outcomes), [o.error for o in outcomes if not o.ok]
     assert len({o.value.pk for o in outcomes}) == 1

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from django.db import DatabaseError, connection, transaction
 
+from accounts.audit import SYSTEM
 from accounts.models import OrganizationKind
 from tests.factories import make_org
 from voucher_service.programs import services
@@ -22,7 +23,7 @@ def test_extension_and_status_rows_are_append_only(seeds, program_admin):
         actor=program_admin, program=seeds.ningxia, new_end=date(2026, 12, 31), reason="延续"
     )
     listing = provider_list(
-        actor=None,
+        actor=SYSTEM,
         organization=make_org(OrganizationKind.PROVIDER, jurisdiction="640104"),
         service_types=["gpu"],
         valid_from=date(2024, 1, 1),

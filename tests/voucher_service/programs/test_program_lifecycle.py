@@ -7,9 +7,10 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
+from accounts.audit import SYSTEM
 from accounts.models import AuditEvent
 from voucher_service.programs import services
-from voucher_service.programs.errors import ProgramErrorCode, ProgramNotIssuable
+from voucher_service.programs.errors import ProgramError, ProgramErrorCode, ProgramNotIssuable
 from voucher_service.programs.models import ImmutableRecordError, ProgramStatus, ProgramVersion
 from voucher_service.programs.selectors import (
     program_can_issue,
@@ -122,3 +123,13 @@ def test_the_version_in_force_follows_publication(seeds, foreign_admin):
     # and an edit that does not change the rules adds no version
     services.program_update(actor=foreign_admin, program=seeds.baoding, rules={"annual_cap": "11000000.00"})
     assert seeds.baoding.versions.count() == 2
+
+
+def test_no_actor_is_not_the_system(seeds):
+    # a forgotten actor (None) is refused; only accounts.audit.SYSTEM stands for the system itself
+    with pytest.raises(ProgramError) as caught:
+        services.program_suspend(actor=None, program=seeds.baoding, reason="x")
+    assert caught.value.code == ProgramErrorCode.PERMISSION_DENIED
+    suspended = services.program_suspend(actor=SYSTEM, program=seeds.baoding, reason="x")
+    assert suspended.status == ProgramStatus.SUSPENDED
+    assert AuditEvent.objects.get(action="program.suspend").detail["system"] is True

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from django.utils import timezone, translation
 
+from accounts.audit import SYSTEM
 from accounts.models import Organization, OrganizationKind
 from tests.factories import make_org
 from voucher_service.programs.models import ServiceType
@@ -23,7 +24,7 @@ ON = date(2025, 6, 1)
 def listed_provider(jurisdiction: str, *, platforms=(), services=(ServiceType.GPU,), valid_from=date(2023, 1, 1)):
     provider = make_org(OrganizationKind.PROVIDER, jurisdiction=jurisdiction)
     provider_list(
-        actor=None,
+        actor=SYSTEM,
         organization=provider,
         service_types=list(services),
         valid_from=valid_from,
@@ -71,7 +72,7 @@ def test_a_delisting_applies_from_the_day_it_happens(seeds):
     # given an in-region provider delisted today
     version = program_current_version(seeds.ningxia)
     provider = listed_provider("640104")
-    provider_set_status(actor=None, listing=provider.provider_listing, status="delisted", reason="资质过期")
+    provider_set_status(actor=SYSTEM, listing=provider.provider_listing, status="delisted", reason="资质过期")
     # then purchases before today stay in scope and from today on they are not
     assert provider_in_scope(version, provider, ON)
     assert not provider_in_scope(version, provider, timezone.localdate())

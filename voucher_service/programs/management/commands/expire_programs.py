@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from accounts.audit import SYSTEM
 from voucher_service.programs.services import programs_expire_due
 
 
@@ -13,5 +14,5 @@ class Command(BaseCommand):
     help = "Mark expired every published or suspended program whose end date has passed."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        expired = programs_expire_due()
+        expired = programs_expire_due(actor=SYSTEM)
         self.stdout.write(f"Expired {len(expired)} program(s).")

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from accounts.audit import SYSTEM
 from voucher_service.programs.loader import DEFAULT_FIXTURE, policies_load, read_fixture
 
 
@@ -19,7 +20,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            report = policies_load(actor=None, document=read_fixture(options["file"]))
+            report = policies_load(actor=SYSTEM, document=read_fixture(options["file"]))
         except ValidationError as exc:
             raise CommandError(f"The policy fixture is not valid: {exc.message_dict}") from exc
         for warning in report.warnings:

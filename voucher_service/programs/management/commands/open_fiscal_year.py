@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from accounts.audit import SYSTEM
 from ledger.money import fen_to_yuan
 from voucher_service.programs.budgets import budgets_open_year
 
@@ -17,5 +18,5 @@ class Command(BaseCommand):
         parser.add_argument("year", type=int)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        for budget in budgets_open_year(actor=None, year=options["year"]):
+        for budget in budgets_open_year(actor=SYSTEM, year=options["year"]):
             self.stdout.write(f"{budget.program.code} {budget.year}: cap {fen_to_yuan(budget.cap)} yuan")
