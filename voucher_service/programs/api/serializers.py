@@ -117,6 +117,18 @@ class VersionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class VersionDetailSerializer(VersionSerializer):
+    rules = serializers.SerializerMethodField(help_text=_("The rules of this version (money in yuan)."))
+
+    class Meta(VersionSerializer.Meta):
+        fields = [*VersionSerializer.Meta.fields, "source", "rules"]
+        read_only_fields = fields
+
+    @extend_schema_field(RulesDoc)
+    def get_rules(self, version: ProgramVersion) -> Any:
+        return version.parsed().to_api()
+
+
 class ProgramSerializer(serializers.ModelSerializer):
     jurisdiction: serializers.Field = serializers.SlugRelatedField(slug_field="code", read_only=True)
     extensions = ExtensionSerializer(many=True, read_only=True)

@@ -78,6 +78,13 @@ class ProgramViewSet(
         services.program_extend(actor=request.user, program=program, **data.validated_data)
         return self._respond(program)
 
+    @extend_schema(request=None, responses=s.VersionDetailSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_fields=[])
+    def versions(self, request: Request, pk: str | None = None) -> Response:
+        """Every version of the rules, oldest first: what each claim was evaluated under stays readable."""
+        versions = self.get_object().versions.order_by("number")
+        return Response(s.VersionDetailSerializer(versions, many=True).data)
+
     @extend_schema(request=None, responses=s.BudgetSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None, filterset_fields=[])
     def budgets(self, request: Request, pk: str | None = None) -> Response:
