@@ -22,7 +22,8 @@ from accounts.models import Jurisdiction, Membership, Organization, Organization
 
 
 def user_memberships(user: Any) -> QuerySet[Membership]:
-    if not getattr(user, "is_authenticated", False):
+    # Anonymous users and the system actor (no user row) belong to no organisation.
+    if not getattr(user, "is_authenticated", False) or getattr(user, "pk", None) is None:
         return Membership.objects.none()
     return Membership.objects.filter(user=user, organization__is_active=True).select_related(
         "organization__jurisdiction"
