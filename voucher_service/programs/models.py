@@ -294,7 +294,7 @@ class FiscalYearBudget(models.Model):
 
     program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="budgets")
     year = models.PositiveSmallIntegerField(_("fiscal year"))
-    # The version whose annual cap funded the year, and that cap (fen) as opened.
+    # The version whose annual cap is in force for the year, and that cap (fen); the ledger holds the same amount.
     version = models.ForeignKey(ProgramVersion, on_delete=models.PROTECT, related_name="+")
     cap = models.BigIntegerField(_("annual cap (fen)"))
     appropriation_account = models.OneToOneField(
