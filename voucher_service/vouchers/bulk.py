@@ -88,7 +88,7 @@ def _decode(content: bytes) -> str:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise _file_error(
-            _("The file is not UTF-8 text (row %(row)d). Save it as \u201cCSV UTF-8\u201d and upload it again.")
+            _("The file is not UTF-8 text (row %(row)d). Save it as “CSV UTF-8” and upload it again.")
             % {"row": content[: exc.start].count(b"\n") + 1},
             "encoding",
         ) from exc

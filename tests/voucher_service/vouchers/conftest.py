@@ -77,6 +77,8 @@ def _ledger_stays_consistent(request):
     assert report.ok, report.render()
 
 
-def apply(client: Any, program: Any, entity: Any, amount: str = "100.00", **extra: Any) -> Any:
+def apply(
+    client: Any, program: Any, entity: Any, amount: str = "100.00", HTTP_ACCEPT_LANGUAGE: str = "zh-hans", **extra: Any
+) -> Any:
     body = {"program": program.pk, "entity": entity.pk, "amount": amount, "purpose": "模型训练", **extra}
-    return client.post("/api/v1/voucher-applications/", body, format="json")
+    return client.post("/api/v1/voucher-applications/", body, format="json", HTTP_ACCEPT_LANGUAGE=HTTP_ACCEPT_LANGUAGE)

@@ -141,3 +141,11 @@ def test_a_request_over_the_entity_cap_is_refused_at_submission(program, applica
     response = apply(client_for(applicant), program, entity, "300.01")
     assert response.status_code == 400
     assert [c["check"] for c in response.json()["error"]["checks"] if not c["ok"]] == ["entity_cap"]
+
+
+@pytest.mark.django_db
+def test_eligibility_reasons_follow_the_language(program, applicant, entity):
+    zh = apply(client_for(applicant), program, entity, "300.01")
+    en = apply(client_for(applicant), program, entity, "300.01", HTTP_ACCEPT_LANGUAGE="en")
+    assert zh.json()["error"]["message"] == "该主体今年最多还能获得 300.00 元。"
+    assert en.json()["error"]["message"] == "The entity may receive only 300.00 yuan more this year."
