@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+
+from voucher_service.errors import DomainError
 
 
 class ProgramErrorCode(StrEnum):
@@ -28,12 +29,8 @@ HTTP_STATUS = {
 }
 
 
-class ProgramError(Exception):
-    def __init__(self, code: ProgramErrorCode, message: Any, **extra: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.http_status = HTTP_STATUS[code]
-        self.extra = extra
+class ProgramError(DomainError):
+    http_statuses = HTTP_STATUS
 
 
 class ProgramNotIssuable(ProgramError):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+
+from voucher_service.errors import DomainError
 
 
 class VoucherErrorCode(StrEnum):
@@ -27,11 +28,5 @@ HTTP_STATUS = {
 }
 
 
-class VoucherError(Exception):
-    def __init__(self, code: VoucherErrorCode, message: Any, **extra: Any) -> None:
-        super().__init__(message)
-        self.code = code
-        self.http_status = HTTP_STATUS[code]
-        # Per-field errors render under "fields" like any validation error; the rest (e.g. "checks") beside it.
-        self.fields = extra.pop("fields", None)
-        self.extra = extra
+class VoucherError(DomainError):
+    http_statuses = HTTP_STATUS
