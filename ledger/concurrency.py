@@ -13,6 +13,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar, overload
 
 from django.db import OperationalError, models, transaction
@@ -22,6 +23,29 @@ logger = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 M = TypeVar("M", bound=models.Model)
+
+# True while code runs directly in the durable transaction a ledger operation opened for itself.
+_owns_transaction: ContextVar[bool] = ContextVar("ledger_owns_transaction", default=False)
+# Cleared for the re-run that follows a RerunTransaction, so the second attempt takes the ordinary path.
+_early_commit_allowed: ContextVar[bool] = ContextVar("ledger_early_commit_allowed", default=True)
+
+
+class RerunTransaction(Exception):
+    """The transaction committed early but wrote nothing (e.g. its idempotency key was taken meanwhile).
+
+    Raised by the ledger's write path; ``retry_on_db_conflict`` runs the operation again from the start in
+    a fresh transaction, without early commit, so it sees the committed state and replays or refuses.
+    """
+
+
+def owns_transaction() -> bool:
+    """True when the caller may commit the transaction together with its last statement.
+
+    That is only when a ledger operation opened a durable transaction for itself (no caller transaction
+    around it, no savepoint open): then nothing can follow the last statement but COMMIT.
+    """
+    return _owns_transaction.get() and _early_commit_allowed.get() and not transaction.get_connection().savepoint_ids
+
 
 # PostgreSQL: deadlock_detected, serialization_failure. Both mean "nothing was done, run it again".
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
@@ -66,24 +90,41 @@ def retry_on_db_conflict(func: Callable[P, R] | None = None, *, max_attempts: in
         @functools.wraps(inner)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             if transaction.get_connection().in_atomic_block:
-                with transaction.atomic():
-                    return inner(*args, **kwargs)
-            for attempt in range(1, max_attempts + 1):
+                joined = _owns_transaction.set(False)
                 try:
-                    with transaction.atomic(durable=True):
+                    with transaction.atomic():
                         return inner(*args, **kwargs)
-                except OperationalError as exc:
-                    if attempt == max_attempts or not is_retryable_conflict(exc):
-                        raise
-                    logger.info("retrying %s after %s (attempt %d)", inner.__qualname__, exc, attempt)
-                    _backoff(attempt)
-            raise AssertionError("unreachable")  # pragma: no cover
+                finally:
+                    _owns_transaction.reset(joined)
+            owned, allowed = _owns_transaction.set(True), _early_commit_allowed.set(True)
+            try:
+                return _run_with_retries(inner, args, kwargs, max_attempts)
+            finally:
+                _early_commit_allowed.reset(allowed)
+                _owns_transaction.reset(owned)
 
         return wrapper
 
     if func is not None:
         return decorate(func)
     return decorate
+
+
+def _run_with_retries(inner: Callable[..., R], args: Any, kwargs: Any, max_attempts: int) -> R:
+    for attempt in range(1, max_attempts + 1):
+        try:
+            with transaction.atomic(durable=True):
+                return inner(*args, **kwargs)
+        except RerunTransaction:
+            _early_commit_allowed.set(False)
+        except OperationalError as exc:
+            if attempt == max_attempts or not is_retryable_conflict(exc):
+                raise
+            logger.info("retrying %s after %s (attempt %d)", inner.__qualname__, exc, attempt)
+            _backoff(attempt)
+    # Only reachable when the last attempt asked for a re-run: give it one more, without early commit.
+    with transaction.atomic(durable=True):
+        return inner(*args, **kwargs)
 
 
 # The name the ledger uses for its public operations; the same decorator serves the domain's services.

@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 from django.db import connection
 
-from ledger.concurrency import lock_in_pk_order
+from ledger.concurrency import RerunTransaction, lock_in_pk_order
 from ledger.hashing import chain_hash, entry_body_digest
 from ledger.models import Account, ChainHead, JournalEntry, Posting
 
@@ -75,11 +75,23 @@ def fingerprint_for_key(table: str, idempotency_key: str) -> tuple[int, str] | N
     return None if row is None else (row[0], row[1])
 
 
-def append_entry(entry: JournalEntry, postings: Sequence[Posting], accounts: Sequence[Account]) -> bool:
+def append_entry(
+    entry: JournalEntry, postings: Sequence[Posting], accounts: Sequence[Account], *, commit: bool = False
+) -> bool:
     """Chain and write ``entry`` (its id, prev_hash and hash are filled in here) with its postings and the
-    locked ``accounts``' new balances. Returns False, writing nothing, when the idempotency key is taken."""
+    locked ``accounts``' new balances. Returns False, writing nothing, when the idempotency key is taken.
+
+    ``commit=True`` (only when this is the transaction's last statement, see ``owns_transaction``) sends
+    COMMIT in the same round trip on PostgreSQL, so the chain-head lock is not held while the reply travels
+    to the client and the client gets scheduled to send COMMIT. If that early commit wrote nothing, it raises
+    ``RerunTransaction`` and the operation runs again normally.
+    """
     body_digest = entry_body_digest(entry, postings)
     if connection.vendor == "postgresql" and len(postings) + len(accounts) <= MAX_ROWS_IN_ONE_STATEMENT:
+        if commit:
+            if not _append_postgresql(entry, postings, accounts, body_digest, commit=True):
+                raise RerunTransaction
+            return True
         written = _append_postgresql(entry, postings, accounts, body_digest)
         if written is None:
             # The head row is missing (a flushed test database): create it and try once more.
@@ -151,21 +163,33 @@ def _append_sql(posting_count: int, account_count: int) -> str:
     """  # noqa: S608 - only placeholders are interpolated; every value is a bound parameter
 
 
-def _execute_server_bound(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+def _execute_server_bound(sql: str, params: Sequence[Any], *, commit: bool) -> tuple[Any, ...] | None:
     """Run one statement with server-side parameters, so psycopg prepares it after a few runs.
 
     Django's cursors bind parameters on the client (the query is re-sent and re-planned every time); the
     append statement is the hottest and most complex one, and a prepared plan saves both client and server
-    CPU. Database errors are still translated to ``django.db`` exceptions.
+    CPU. With ``commit`` the statement and COMMIT go out together (pipeline mode). Database errors are still
+    translated to ``django.db`` exceptions, so the retry logic sees deadlocks as usual.
     """
     connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, params)
+    pg_connection = connection.connection
+    with connection.wrap_database_errors, psycopg.Cursor(pg_connection) as cursor:
+        if not commit:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+        with pg_connection.pipeline():
+            cursor.execute(sql, params)
+            pg_connection.commit()
         return cursor.fetchone()
 
 
 def _append_postgresql(
-    entry: JournalEntry, postings: Sequence[Posting], accounts: Sequence[Account], body_digest: str
+    entry: JournalEntry,
+    postings: Sequence[Posting],
+    accounts: Sequence[Account],
+    body_digest: str,
+    *,
+    commit: bool = False,
 ) -> bool | None:
     """True when written, False when the key was taken, None when there is no head row to lock."""
     params: list[Any] = [ChainHead.SINGLETON_ID]
@@ -177,7 +201,9 @@ def _append_postgresql(
     for a in accounts:
         params += [a.pk, a.posted_debits, a.posted_credits, a.pending_debits, a.pending_credits, a.version]
     params.append(ChainHead.SINGLETON_ID)
-    row = _execute_server_bound(_append_sql(len(postings), len(accounts)), params)
+    row = _execute_server_bound(_append_sql(len(postings), len(accounts)), params, commit=commit)
+    if row is None and commit:
+        return False  # committed already: no further query in this transaction
     with connection.cursor() as cursor:
         if row is None:
             # Nothing written: either the key exists or there was no head row (then the insert had no source).

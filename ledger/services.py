@@ -20,7 +20,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from ledger import errors
-from ledger.concurrency import ledger_operation
+from ledger.concurrency import ledger_operation, owns_transaction
 from ledger.hashing import canonical_json, iso_utc, sha256_hex
 from ledger.journal_store import BALANCE_FIELDS, append_entry, fingerprint_for_key, lock_accounts
 from ledger.models import (
@@ -146,7 +146,7 @@ def entry_post(
         effective_at=effective_at,
     )
     accounts = _lock_accounts(line.account_id for line in draft.lines)
-    return _write_entry(draft, accounts)
+    return _write_entry(draft, accounts, last_statement=True)
 
 
 @ledger_operation
@@ -176,7 +176,7 @@ def entry_reverse(
         reverses_id=entry.pk,
     )
     accounts = _lock_accounts(line.account_id for line in draft.lines)
-    return _write_entry(draft, accounts)
+    return _write_entry(draft, accounts, last_statement=True)
 
 
 # --- Holds -------------------------------------------------------------------------------------------------
@@ -477,7 +477,7 @@ def _replay(model: type[Keyed], idempotency_key: str, fingerprint: str) -> Keyed
     return model.objects.get(pk=pk)
 
 
-def _write_entry(draft: EntryDraft, accounts: dict[int, Account]) -> JournalEntry:
+def _write_entry(draft: EntryDraft, accounts: dict[int, Account], *, last_statement: bool = False) -> JournalEntry:
     """Write an entry whose balance rows are locked; the chain-head lock is taken last (``journal_store``).
 
     The idempotency key is checked once the balance rows are locked: a racing twin of the same request locks
@@ -516,7 +516,8 @@ def _write_entry(draft: EntryDraft, accounts: dict[int, Account]) -> JournalEntr
         )
         for line in draft.lines
     ]
-    if append_entry(entry, postings, list(accounts.values())):
+    commit = last_statement and owns_transaction()
+    if append_entry(entry, postings, list(accounts.values()), commit=commit):
         return entry
     replayed = _replay(JournalEntry, draft.idempotency_key, draft.fingerprint)
     if replayed is None:  # pragma: no cover - the insert found the key taken, so its entry exists

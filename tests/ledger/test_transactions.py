@@ -171,3 +171,98 @@ def test_posting_path_stays_lean(make_account):
     # PostgreSQL: savepoint, lock accounts, key check, one statement that locks the head and writes
     # everything, release. SQLite: head, a key check under it and four separate writes instead.
     assert len(queries.captured_queries) <= (5 if connection.vendor == "postgresql" else 10)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rerun_request_runs_the_operation_again_without_early_commit():
+    # given
+    seen = []
+
+    @retry_on_db_conflict
+    def work() -> str:
+        seen.append(concurrency.owns_transaction())
+        if len(seen) == 1:
+            raise concurrency.RerunTransaction
+        return "done"
+
+    # when
+    result = work()
+    # then
+    assert result == "done"
+    assert seen == [True, False]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_only_the_outermost_operation_owns_its_transaction():
+    @retry_on_db_conflict
+    def inner() -> bool:
+        return concurrency.owns_transaction()
+
+    @retry_on_db_conflict
+    def outer() -> tuple[bool, bool]:
+        return concurrency.owns_transaction(), inner()
+
+    assert outer() == (True, False)
+    with transaction.atomic():
+        assert inner() is False
+
+
+@pytest.fixture
+def append_spy(monkeypatch):
+    from ledger import journal_store
+
+    calls: list[bool] = []
+    original = journal_store._execute_server_bound
+
+    def spy(sql, params, *, commit):
+        calls.append(commit)
+        return original(sql, params, commit=commit)
+
+    monkeypatch.setattr(journal_store, "_execute_server_bound", spy)
+    return calls
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_standalone_post_commits_with_its_last_statement(make_account, append_spy):
+    # given
+    a, b = make_account(), make_account()
+    services.entry_post(actor=None, idempotency_key="warm-up", lines=[(a, "debit", 1), (b, "credit", 1)])
+    # when
+    entry = services.entry_post(actor=None, idempotency_key="early", lines=[(a, "debit", 1), (b, "credit", 1)])
+    # then
+    assert append_spy[-1] is True
+    assert JournalEntry.objects.get(idempotency_key="early").hash == entry.hash
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_post_inside_a_caller_transaction_leaves_the_commit_to_the_caller(make_account, append_spy):
+    a, b = make_account(), make_account()
+    with transaction.atomic(durable=True):
+        services.entry_post(actor=None, idempotency_key="inside", lines=[(a, "debit", 1), (b, "credit", 1)])
+        assert connection.in_atomic_block
+    assert append_spy
+    assert not any(append_spy)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_key_taken_after_the_check_is_replayed_after_a_rerun(make_account, monkeypatch):
+    # given: the entry exists, but the pre-lock key check misses it once (as if a twin committed just then)
+    from ledger import services as ledger_services
+
+    a, b = make_account(), make_account()
+    original = services.entry_post(actor=None, idempotency_key="twin", lines=[(a, "debit", 9), (b, "credit", 9)])
+    real_lookup = ledger_services.fingerprint_for_key
+    misses = iter([None])
+    monkeypatch.setattr(
+        ledger_services, "fingerprint_for_key", lambda table, key: next(misses, None) or real_lookup(table, key)
+    )
+    # when
+    again = services.entry_post(actor=None, idempotency_key="twin", lines=[(a, "debit", 9), (b, "credit", 9)])
+    # then
+    assert again.pk == original.pk
+    assert JournalEntry.objects.count() == 1
+    a.refresh_from_db()
+    assert (a.posted_debits, a.version) == (9, 1)
