@@ -15,7 +15,8 @@ how long that lock is held: from locking the head to COMMIT. Two implementations
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -45,6 +46,33 @@ _LOCKED_ACCOUNT_COLUMNS = (
 )
 
 
+_LOCK_ACCOUNTS_SQL = (
+    f"SELECT {', '.join(_LOCKED_ACCOUNT_COLUMNS)} FROM ledger_account "  # noqa: S608 - constant columns
+    "WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE"
+)
+
+
+_NEVER_BY_COUNT = 2**31
+
+
+@contextmanager
+def _prepared_cursor() -> Iterator[psycopg.Cursor]:
+    """A psycopg cursor with server-side parameters, for the few statements of the posting hot path.
+
+    Django binds parameters on the client and disables psycopg's automatic preparation, so every statement
+    is parsed and planned again; ``execute(..., prepare=True)`` on this cursor plans each hot statement once
+    per connection. Errors are translated to ``django.db`` exceptions as usual (the retry logic needs them).
+    """
+    connection.ensure_connection()
+    pg_connection = connection.connection
+    if pg_connection.prepare_threshold is None:
+        # None (Django's default) disables preparing outright, even with prepare=True. Any number re-enables
+        # it; Django's own client-side cursors never prepare, and only this module asks for it.
+        pg_connection.prepare_threshold = _NEVER_BY_COUNT
+    with connection.wrap_database_errors, psycopg.Cursor(pg_connection) as cursor:
+        yield cursor
+
+
 def lock_accounts(account_ids: set[int]) -> list[Account]:
     """``lock_in_pk_order`` for balance rows, as hand-written SQL on PostgreSQL.
 
@@ -54,24 +82,23 @@ def lock_accounts(account_ids: set[int]) -> list[Account]:
     """
     if connection.vendor != "postgresql":
         return lock_in_pk_order(Account, account_ids)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {', '.join(_LOCKED_ACCOUNT_COLUMNS)} FROM ledger_account "  # noqa: S608 - constant columns
-            "WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
-            [sorted(account_ids)],
-        )
+    with _prepared_cursor() as cursor:
+        cursor.execute(_LOCK_ACCOUNTS_SQL, [sorted(account_ids)], prepare=True)
         rows = cursor.fetchall()
     return [Account.from_db(connection.alias, _LOCKED_ACCOUNT_COLUMNS, row) for row in rows]
 
 
 def fingerprint_for_key(table: str, idempotency_key: str) -> tuple[int, str] | None:
     """(id, request fingerprint) of the row holding this idempotency key, if any (plain SQL, both backends)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id, request_fingerprint FROM {connection.ops.quote_name(table)} WHERE idempotency_key = %s",  # noqa: S608
-            [idempotency_key],
-        )
-        row = cursor.fetchone()
+    sql = f"SELECT id, request_fingerprint FROM {connection.ops.quote_name(table)} WHERE idempotency_key = %s"  # noqa: S608
+    if connection.vendor == "postgresql":
+        with _prepared_cursor() as cursor:
+            cursor.execute(sql, [idempotency_key], prepare=True)
+            row = cursor.fetchone()
+    else:
+        with connection.cursor() as django_cursor:
+            django_cursor.execute(sql, [idempotency_key])
+            row = django_cursor.fetchone()
     return None if row is None else (row[0], row[1])
 
 
@@ -164,22 +191,14 @@ def _append_sql(posting_count: int, account_count: int) -> str:
 
 
 def _execute_server_bound(sql: str, params: Sequence[Any], *, commit: bool) -> tuple[Any, ...] | None:
-    """Run one statement with server-side parameters, so psycopg prepares it after a few runs.
-
-    Django's cursors bind parameters on the client (the query is re-sent and re-planned every time); the
-    append statement is the hottest and most complex one, and a prepared plan saves both client and server
-    CPU. With ``commit`` the statement and COMMIT go out together (pipeline mode). Database errors are still
-    translated to ``django.db`` exceptions, so the retry logic sees deadlocks as usual.
-    """
-    connection.ensure_connection()
-    pg_connection = connection.connection
-    with connection.wrap_database_errors, psycopg.Cursor(pg_connection) as cursor:
+    """Run the (prepared) append statement; with ``commit`` it and COMMIT go out together (pipeline mode)."""
+    with _prepared_cursor() as cursor:
         if not commit:
-            cursor.execute(sql, params)
+            cursor.execute(sql, params, prepare=True)
             return cursor.fetchone()
-        with pg_connection.pipeline():
-            cursor.execute(sql, params)
-            pg_connection.commit()
+        with cursor.connection.pipeline():
+            cursor.execute(sql, params, prepare=True)
+            cursor.connection.commit()
         return cursor.fetchone()
 
 
