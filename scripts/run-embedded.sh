@@ -50,15 +50,13 @@ say "Data directory: $DATA_DIR"
 say "Migrating the SQLite database"
 "$PY" manage.py migrate --noinput
 
-# load_policies and load_demo are optional while the project grows: run them when they exist.
-for cmd in load_policies load_demo; do
-    if "$PY" manage.py help "$cmd" >/dev/null 2>&1; then
-        say "manage.py $cmd"
-        "$PY" manage.py "$cmd"
-    else
-        say "Skipping manage.py $cmd (no such command yet)"
-    fi
-done
+say "Loading the seed policies (idempotent)"
+"$PY" manage.py load_policies
+# Budgets open on 1 January by a beat job; a fresh install also needs this year's open now to issue anything.
+say "Opening fiscal year $(date +%Y) for every published program (idempotent)"
+"$PY" manage.py open_fiscal_year "$(date +%Y)"
+say "Demo organisations and users"
+"$PY" manage.py load_demo
 
 say "Collecting static files into $STATIC_ROOT"
 "$PY" manage.py collectstatic --noinput --verbosity 0

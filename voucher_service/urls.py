@@ -2,11 +2,14 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from voucher_service.health import healthz
 
 urlpatterns = [
+    # A person who opens the bare address lands on the API documentation.
+    path("", RedirectView.as_view(pattern_name="api-docs", permanent=False)),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("voucher_service.api.urls")),

@@ -123,3 +123,16 @@ def test_unauthenticated_get_and_head_allowed(client):
 
 def test_post_is_not_allowed(client):
     assert client.post("/healthz").status_code == 405
+
+
+def test_the_bare_address_leads_to_the_api_docs(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response["Location"] == "/api/docs/"
+
+
+def test_the_api_docs_use_local_assets_only(client):
+    # Swagger UI comes from drf-spectacular-sidecar's static files, never from a CDN at run time.
+    page = client.get("/api/docs/").content.decode()
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in page
+    assert "cdn." not in page
