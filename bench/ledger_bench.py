@@ -22,7 +22,6 @@ import platform
 import random
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -93,9 +92,7 @@ def prepare_ledger_db(base_url: str, workers: int) -> dict[str, Any]:
     call_command("migrate", verbosity=0)
     hot = services.account_create(code="hot", name="hot account")
     accounts = {
-        worker: [
-            services.account_create(code=f"w{worker}-{n}", name="bench").pk for n in range(ACCOUNTS_PER_WORKER)
-        ]
+        worker: [services.account_create(code=f"w{worker}-{n}", name="bench").pk for n in range(ACCOUNTS_PER_WORKER)]
         for worker in range(workers)
     }
     from django.db import connection
@@ -241,37 +238,48 @@ def table(results: list[Result], pgbench: dict[int, Result]) -> str:
     return "\n".join(rows)
 
 
+def median_run(runs: list[Result]) -> Result:
+    """The run with the median rate: on a shared host one noisy neighbour should not decide the figure."""
+    return sorted(runs, key=lambda r: r.tps)[len(runs) // 2]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, nargs="*", default=list(CLIENT_COUNTS))
+    parser.add_argument("--repeat", type=int, default=1, help="rounds; the median round of each cell is kept")
     args = parser.parse_args()
     base_url = os.environ.get("DATABASE_URL", "")
     if not base_url.startswith("postgres"):
         raise SystemExit("Set DATABASE_URL to a PostgreSQL server (the bench creates its own databases).")
 
     print(f"machine: {server_facts(base_url)}")
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     prepare_pgbench(base_url)
     setup = prepare_ledger_db(base_url, max(args.clients))
-    pgbench: dict[int, Result] = {}
-    results: list[Result] = []
-    for clients in args.clients:
-        pgbench[clients] = run_pgbench(base_url, clients, args.seconds)
-        print(f"pgbench  c={clients:<3} {pgbench[clients].tps:8.0f} tps", flush=True)
-        for variant in ("spread", "hot"):
-            result = run_ledger(base_url, variant, clients, args.seconds, setup)
-            results.append(result)
-            print(
-                f"{result.label:<14} c={clients:<3} {result.tps:8.0f} entries/s  p50 {result.percentile(0.5):.2f} ms"
-                f"  p99 {result.percentile(0.99):.2f} ms  retries {result.retries}",
-                flush=True,
-            )
-    results.sort(key=lambda r: (r.label, r.clients))
+    runs: dict[tuple[str, int], list[Result]] = {}
+    for round_ in range(1, args.repeat + 1):
+        for clients in args.clients:
+            # pgbench and the ledger alternate, so both see the same conditions on a shared host.
+            reference = run_pgbench(base_url, clients, args.seconds)
+            runs.setdefault(("pgbench", clients), []).append(reference)
+            print(f"round {round_} pgbench        c={clients:<3} {reference.tps:8.0f} tps", flush=True)
+            for variant in ("spread", "hot"):
+                result = run_ledger(base_url, variant, clients, args.seconds, setup)
+                runs.setdefault((variant, clients), []).append(result)
+                print(
+                    f"round {round_} {result.label:<14} c={clients:<3} {result.tps:8.0f} entries/s"
+                    f"  p50 {result.percentile(0.5):.2f} ms  p99 {result.percentile(0.99):.2f} ms"
+                    f"  retries {result.retries}",
+                    flush=True,
+                )
+    pgbench = {clients: median_run(runs[("pgbench", clients)]) for clients in args.clients}
+    results = [median_run(runs[(variant, clients)]) for variant in ("spread", "hot") for clients in args.clients]
     print()
     print(table(results, pgbench))
     print()
     print(verify(base_url))
-    print(f"latency spread: stdev of ledger p50s {statistics.pstdev([r.percentile(0.5) for r in results]):.2f} ms")
+    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":
