@@ -63,6 +63,9 @@ pytest: $(DEV_STAMP) ## Run pytest (PostgreSQL when DATABASE_URL is set, else SQ
 bench-ledger: $(DEV_STAMP) ## Ledger throughput vs pgbench TPC-B (needs PostgreSQL: DATABASE_URL)
 	$(PY) bench/ledger_bench.py
 
+bench-issuance: $(DEV_STAMP) ## Bulk issuance of 10,000 rows and HTTP approvals at 1/16 clients (needs PostgreSQL: DATABASE_URL)
+	$(PY) bench/issuance_bench.py
+
 ci: ## What CI runs: make test against PostgreSQL and Redis (starts them if needed)
 	bash .ci/run
 
