@@ -64,7 +64,7 @@ def snapshot(instance: models.Model, fields: list[str]) -> dict[str, Any]:
 
 
 def audit_record_many(
-    *, actor: Any, action: str, targets: list[models.Model], organization_of: Any = None, detail_of: Any = None
+    *, actor: Any, action: str, targets: list[models.Model], organization_id_of: Any = None, detail_of: Any = None
 ) -> None:
     """One audit event per target in a single INSERT (bulk work such as a 10,000-row issuance)."""
     if not transaction.get_connection().in_atomic_block:
@@ -77,7 +77,7 @@ def audit_record_many(
                 action=action,
                 target_type=target._meta.label_lower,
                 target_id=str(target.pk),
-                organization=organization_of(target) if organization_of else None,
+                organization_id=organization_id_of(target) if organization_id_of else None,
                 detail={**(detail_of(target) if detail_of else {}), **system},
             )
             for target in targets

@@ -66,6 +66,29 @@ class EntryDraft:
 # --- Accounts ----------------------------------------------------------------------------------------------
 
 
+def _account_build(
+    *,
+    code: str,
+    name: str,
+    currency: str,
+    owner_type: ContentType | None,
+    owner_id: Any,
+    debits_must_not_exceed_credits: bool,
+    credits_must_not_exceed_debits: bool,
+) -> Account:
+    if debits_must_not_exceed_credits and credits_must_not_exceed_debits:
+        raise errors.InvalidEntry("An account can carry at most one limit flag.")
+    return Account(
+        code=code,
+        name=name,
+        currency=currency,
+        debits_must_not_exceed_credits=debits_must_not_exceed_credits,
+        credits_must_not_exceed_debits=credits_must_not_exceed_debits,
+        owner_content_type=owner_type,
+        owner_object_id=str(owner_id) if owner_type is not None else "",
+    )
+
+
 def account_create(
     *,
     code: str,
@@ -75,20 +98,45 @@ def account_create(
     debits_must_not_exceed_credits: bool = False,
     credits_must_not_exceed_debits: bool = False,
 ) -> Account:
-    if debits_must_not_exceed_credits and credits_must_not_exceed_debits:
-        raise errors.InvalidEntry("An account can carry at most one limit flag.")
-    account = Account(
+    account = _account_build(
         code=code,
         name=name,
         currency=currency,
+        owner_type=ContentType.objects.get_for_model(owner) if owner is not None else None,
+        owner_id=owner.pk if owner is not None else None,
         debits_must_not_exceed_credits=debits_must_not_exceed_credits,
         credits_must_not_exceed_debits=credits_must_not_exceed_debits,
     )
-    if owner is not None:
-        account.owner_content_type = ContentType.objects.get_for_model(owner)
-        account.owner_object_id = str(owner.pk)
     account.save(force_insert=True)
     return account
+
+
+def accounts_create_many(
+    *,
+    rows: Sequence[tuple[str, str, Any]],
+    owner_model: type[models.Model] | None = None,
+    currency: str = DEFAULT_CURRENCY,
+    debits_must_not_exceed_credits: bool = False,
+    credits_must_not_exceed_debits: bool = False,
+) -> list[Account]:
+    """Create many accounts with the same flags in one INSERT; ``rows`` are ``(code, name, owner_id)``.
+
+    For bulk work (thousands of voucher accounts): the owner is named by id, so no owner row is fetched.
+    """
+    owner_type = ContentType.objects.get_for_model(owner_model) if owner_model is not None else None
+    accounts = [
+        _account_build(
+            code=code,
+            name=name,
+            currency=currency,
+            owner_type=owner_type,
+            owner_id=owner_id,
+            debits_must_not_exceed_credits=debits_must_not_exceed_credits,
+            credits_must_not_exceed_debits=credits_must_not_exceed_debits,
+        )
+        for code, name, owner_id in rows
+    ]
+    return Account.objects.bulk_create(accounts, batch_size=1000)
 
 
 def account_get_or_create(

@@ -278,7 +278,7 @@ def _refresh_counters(bulk_id: int) -> BulkIssuance:
 
 @retry_on_db_conflict
 def _mark_running(bulk_id: int) -> BulkIssuance:
-    bulk = BulkIssuance.objects.select_for_update().select_related("program").get(pk=bulk_id)
+    bulk = BulkIssuance.objects.select_for_update(of=("self",)).select_related("program").get(pk=bulk_id)
     if bulk.status == BulkStatus.QUEUED:
         bulk.status, bulk.started_at = BulkStatus.RUNNING, timezone.now()
         bulk.save(update_fields=["status", "started_at"])
@@ -293,7 +293,12 @@ def _run_chunk(bulk_id: int, all_or_nothing: bool, limit: int | None) -> int:
     ids = list(pending.values_list("pk", flat=True)[:limit] if limit else pending.values_list("pk", flat=True))
     if not ids:
         return 0
-    rows = list(Issuance.objects.select_for_update().select_related("program").filter(pk__in=ids).order_by("bulk_row"))
+    rows = list(
+        Issuance.objects.select_for_update(of=("self",))
+        .select_related("program")
+        .filter(pk__in=ids)
+        .order_by("bulk_row")
+    )
     actor = rows[0].requested_by
     done_before = BulkIssuance.objects.values_list("processed_rows", "succeeded_rows").get(pk=bulk_id)
 

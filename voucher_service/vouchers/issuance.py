@@ -25,7 +25,6 @@ from datetime import date
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -34,7 +33,7 @@ from accounts.models import Organization
 from ledger.concurrency import lock_in_pk_order
 from ledger.errors import LedgerError
 from ledger.models import Account
-from ledger.services import account_create, entry_post
+from ledger.services import accounts_create_many, entry_post
 from voucher_service.programs.budgets import BudgetAccounts, budget_accounts
 from voucher_service.programs.errors import ProgramError
 from voucher_service.programs.models import Program, ProgramVersion
@@ -166,29 +165,30 @@ def _write_vouchers(
     today = timezone.localdate()
     rules = version.parsed()
     serials = serials_allocate(program, year, len(accepted))
-    vouchers = []
-    for issuance, serial in zip(accepted, serials, strict=True):
-        ledger_account = account_create(
-            code=f"vouchers:{serial}",
-            name=f"voucher {serial}",
-            owner=issuance.entity,
-            debits_must_not_exceed_credits=True,
+    ledger_accounts = accounts_create_many(
+        rows=[
+            (f"vouchers:{serial}", f"voucher {serial}", i.entity_id)
+            for i, serial in zip(accepted, serials, strict=True)
+        ],
+        owner_model=Organization,
+        debits_must_not_exceed_credits=True,
+    )
+    vouchers = [
+        Voucher(
+            serial=serial,
+            token=token_new(),
+            program=program,
+            program_version=version,
+            entity_id=issuance.entity_id,
+            fiscal_year=year,
+            face_value=issuance.amount,
+            award_code=issuance.award_code,
+            account=ledger_account,
+            valid_from=today,
+            valid_until=_valid_until(program, rules, today, year),
         )
-        vouchers.append(
-            Voucher(
-                serial=serial,
-                token=token_new(),
-                program=program,
-                program_version=version,
-                entity_id=issuance.entity_id,
-                fiscal_year=year,
-                face_value=issuance.amount,
-                award_code=issuance.award_code,
-                account=ledger_account,
-                valid_from=today,
-                valid_until=_valid_until(program, rules, today, year),
-            )
-        )
+        for issuance, serial, ledger_account in zip(accepted, serials, ledger_accounts, strict=True)
+    ]
     total = sum(i.amount for i in accepted)
     entry_post(
         actor=actor,
@@ -206,11 +206,11 @@ def _record_success(
     accepted: list[Issuance], vouchers: list[Voucher], totals: dict[int, EntityYearTotal], actor: Any
 ) -> None:
     now = timezone.now()
-    per_entity: dict[int, int] = defaultdict(int)
     awards = []
     for issuance, voucher in zip(accepted, vouchers, strict=True):
         issuance.status, issuance.voucher, issuance.completed_at = IssuanceStatus.SUCCEEDED, voucher, now
-        per_entity[issuance.entity_id] += issuance.amount
+        # The totals rows are locked by this transaction (``_lock_totals``), so adding in memory is safe.
+        totals[issuance.entity_id].issued += issuance.amount
         if issuance.award_code:
             awards.append(
                 OneTimeAward(
@@ -222,13 +222,13 @@ def _record_success(
             )
     Issuance.objects.bulk_update(accepted, ["status", "voucher", "completed_at"], batch_size=1000)
     OneTimeAward.objects.bulk_create(awards)
-    for entity_id, amount in per_entity.items():
-        EntityYearTotal.objects.filter(pk=totals[entity_id].pk).update(issued=F("issued") + amount)
+    touched = {issuance.entity_id for issuance in accepted}
+    EntityYearTotal.objects.bulk_update([totals[entity_id] for entity_id in sorted(touched)], ["issued"])
     audit_record_many(
         actor=actor,
         action="voucher.issue",
         targets=list(vouchers),
-        organization_of=lambda voucher: voucher.entity,
+        organization_id_of=lambda voucher: voucher.entity_id,
         detail_of=lambda voucher: {"serial": voucher.serial, "face_value": voucher.face_value},
     )
 

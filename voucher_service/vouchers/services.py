@@ -97,7 +97,7 @@ def application_submit(
 
 
 def _lock_submitted(application: VoucherApplication) -> VoucherApplication:
-    locked = VoucherApplication.objects.select_for_update().select_related("program").get(pk=application.pk)
+    locked = VoucherApplication.objects.select_for_update(of=("self",)).select_related("program").get(pk=application.pk)
     if locked.status != ApplicationStatus.SUBMITTED:
         raise VoucherError(
             VoucherErrorCode.INVALID_STATE,
@@ -219,7 +219,7 @@ def award_grant(*, actor: Any, program: Program, entity: Organization, award_cod
 @retry_on_db_conflict
 def issuance_execute(*, issuance_id: int) -> Issuance:
     """Issue one pending issuance. A second delivery of the same task finds it decided and does nothing."""
-    issuance = Issuance.objects.select_for_update().select_related("program").get(pk=issuance_id)
+    issuance = Issuance.objects.select_for_update(of=("self",)).select_related("program").get(pk=issuance_id)
     if issuance.status != IssuanceStatus.PENDING:
         return issuance
     issue_batch([issuance], actor=issuance.requested_by, all_or_nothing=True)
@@ -272,7 +272,9 @@ def _close(voucher: Voucher, *, actor: Any, status: VoucherStatus, reason: str) 
 
 def _lock_active(voucher_id: int) -> Voucher:
     voucher = (
-        Voucher.objects.select_for_update().select_related("program", "program_version", "entity").get(pk=voucher_id)
+        Voucher.objects.select_for_update(of=("self",))
+        .select_related("program", "program_version", "entity")
+        .get(pk=voucher_id)
     )
     if voucher.status != VoucherStatus.ACTIVE:
         raise VoucherError(
