@@ -1,0 +1,17 @@
+"""A generic double-entry ledger: integer fen, append-only hash-chained journal, holds, verification.
+
+It knows nothing about vouchers, programs or claims, and imports neither ``voucher_service`` nor ``accounts``
+(users are referenced through ``settings.AUTH_USER_MODEL``). The public surface:
+
+* ``ledger.services`` (writes): ``account_create``, ``account_get_or_create``, ``entry_post``,
+  ``entry_reverse``, ``hold_create``, ``hold_post``, ``hold_void``, ``hold_expire``, ``holds_expire_due``.
+* ``ledger.selectors`` (reads): ``balance``, ``account_balance``, ``trial_balance``, ``chain_head`` …
+* ``ledger.concurrency``: ``retry_on_db_conflict`` (alias ``ledger_operation``) and ``lock_in_pk_order``,
+  for the domain's own services too.
+* ``ledger.money``: ``yuan_to_fen``, ``fen_to_yuan``, ``apply_rate_round_down`` (the one rounding rule).
+* ``ledger.errors``: ``LedgerError`` and its subclasses, each with ``code`` and ``http_status``.
+* ``ledger.verification`` / ``manage.py verify_ledger`` / the ``ledger.verify`` task.
+* ``ledger.schedule.BEAT_SCHEDULE``: the periodic jobs (hold expiry, verification).
+
+Sign convention: balances are credits − debits.
+"""
