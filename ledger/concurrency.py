@@ -12,7 +12,8 @@ import functools
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar, overload
 
@@ -28,6 +29,28 @@ M = TypeVar("M", bound=models.Model)
 _owns_transaction: ContextVar[bool] = ContextVar("ledger_owns_transaction", default=False)
 # Cleared for the re-run that follows a RerunTransaction, so the second attempt takes the ordinary path.
 _early_commit_allowed: ContextVar[bool] = ContextVar("ledger_early_commit_allowed", default=True)
+
+
+# Callables to run inside the outermost transaction just before it commits (see ``before_commit``).
+_before_commit_hooks: ContextVar[tuple[Callable[[], None], ...]] = ContextVar("before_commit_hooks", default=())
+
+
+@contextmanager
+def before_commit(hook: Callable[[], None]) -> Iterator[None]:
+    """While this block runs, every outermost ``retry_on_db_conflict`` transaction calls ``hook`` last, inside
+    the transaction, so whatever the hook writes commits (or rolls back) with the work. A hook that raises
+    rolls the whole transaction back. The API uses this to fence idempotency keys to exactly one execution.
+    """
+    token = _before_commit_hooks.set((*_before_commit_hooks.get(), hook))
+    try:
+        yield
+    finally:
+        _before_commit_hooks.reset(token)
+
+
+def _run_before_commit_hooks() -> None:
+    for hook in _before_commit_hooks.get():
+        hook()
 
 
 class RerunTransaction(Exception):
@@ -96,7 +119,9 @@ def retry_on_db_conflict(func: Callable[P, R] | None = None, *, max_attempts: in
                         return inner(*args, **kwargs)
                 finally:
                     _owns_transaction.reset(joined)
-            owned, allowed = _owns_transaction.set(True), _early_commit_allowed.set(True)
+            # A committing-early ledger operation would leave no transaction for the hooks to write in.
+            early = not _before_commit_hooks.get()
+            owned, allowed = _owns_transaction.set(True), _early_commit_allowed.set(early)
             try:
                 return _run_with_retries(inner, args, kwargs, max_attempts)
             finally:
@@ -114,7 +139,9 @@ def _run_with_retries(inner: Callable[..., R], args: Any, kwargs: Any, max_attem
     for attempt in range(1, max_attempts + 1):
         try:
             with transaction.atomic(durable=True):
-                return inner(*args, **kwargs)
+                result = inner(*args, **kwargs)
+                _run_before_commit_hooks()
+                return result
         except RerunTransaction:
             _early_commit_allowed.set(False)
         except OperationalError as exc:
@@ -124,7 +151,9 @@ def _run_with_retries(inner: Callable[..., R], args: Any, kwargs: Any, max_attem
             _backoff(attempt)
     # Only reachable when the last attempt asked for a re-run: give it one more, without early commit.
     with transaction.atomic(durable=True):
-        return inner(*args, **kwargs)
+        result = inner(*args, **kwargs)
+        _run_before_commit_hooks()
+        return result
 
 
 # The name the ledger uses for its public operations; the same decorator serves the domain's services.

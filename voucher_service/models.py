@@ -26,6 +26,12 @@ class IdempotencyRecord(models.Model):
     path = models.CharField(max_length=500)
     fingerprint = models.CharField(max_length=64)
     status = models.CharField(max_length=16, choices=IdempotencyStatus.choices, default=IdempotencyStatus.IN_PROGRESS)
+    # A fencing token: who currently holds the claim. A takeover of a stale claim changes it, and the original
+    # request's transaction then fails to mark the record executed and rolls back (see api/idempotency.py).
+    attempt = models.CharField(max_length=32, default="")
+    # Set inside the operation's own transaction: true means the operation committed, even if its response
+    # was never recorded (the process died in between). Such a key is never run again.
+    executed = models.BooleanField(default=False)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_body = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
     response_headers = models.JSONField(default=dict, blank=True)

@@ -18,6 +18,8 @@ class TransferInput(serializers.Serializer):
     source = serializers.CharField()
     target = serializers.CharField()
     amount = serializers.CharField()
+    # Test hook: another request takes the key over (it went stale) before this one commits.
+    simulate_takeover = serializers.BooleanField(required=False, default=False)
 
     def validate_amount(self, value):
         try:
@@ -34,6 +36,10 @@ class TransferView(APIView):
         source = Account.objects.get(code=data.validated_data["source"])
         target = Account.objects.get(code=data.validated_data["target"])
         amount = data.validated_data["amount"]
+        if data.validated_data["simulate_takeover"]:
+            from voucher_service.models import IdempotencyRecord
+
+            IdempotencyRecord.objects.filter(key=request.headers["Idempotency-Key"]).update(attempt="someone-else")
         entry = entry_post(
             actor=request.user,
             idempotency_key=f"test-transfer:{uuid.uuid4()}",

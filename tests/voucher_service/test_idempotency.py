@@ -128,3 +128,49 @@ def test_concurrent_requests_with_one_key_move_money_once(accounts, applicant):
     assert created
     assert len({r.json()["entry"] for r in created}) == 1
     assert JournalEntry.objects.count() == 1
+
+
+# The crash-safety of the key needs the operation's real transaction (the before-commit fence), so these run with
+# transaction=True: on SQLite and on PostgreSQL alike.
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_executed_request_whose_answer_was_lost_is_never_run_again(accounts, applicant):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from voucher_service.models import IdempotencyRecord
+
+    # given a request that committed, then the process died before recording its answer
+    assert post(applicant, key="lost").status_code == 201
+    record = IdempotencyRecord.objects.get(key="lost")
+    assert record.executed
+    IdempotencyRecord.objects.filter(pk=record.pk).update(
+        status="in_progress", response_body=None, created_at=timezone.now() - timedelta(hours=1)
+    )
+    # when the client retries with the same key, long after
+    retried = post(applicant, key="lost")
+    # then nothing runs again
+    assert retried.status_code == 409
+    assert retried.json()["error"]["code"] == "idempotency_request_executed"
+    assert JournalEntry.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_whose_claim_was_taken_over_rolls_back(accounts, applicant):
+    # when another request takes the key over while this one runs
+    response = post(applicant, {**BODY, "simulate_takeover": True}, key="fenced")
+    # then this one's money movement is rolled back and it says why
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "idempotency_request_superseded"
+    assert JournalEntry.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_fence_marks_the_record_in_the_same_transaction(accounts, applicant):
+    from voucher_service.models import IdempotencyRecord
+
+    assert post(applicant, key="marked").status_code == 201
+    record = IdempotencyRecord.objects.get(key="marked")
+    assert (record.executed, record.status) == (True, "completed")

@@ -4,12 +4,16 @@
   ``Idempotent-Replayed: true``; the operation does not run again.
 * Same key, different body (or another endpoint): 409 ``idempotency_key_reused``.
 * Same key while the first request is still running: 409 ``idempotency_request_in_progress`` with ``Retry-After``.
-* A request that fails (any 4xx/5xx) releases its key: nothing was written, so the client may fix the body and
-  retry with the same key.
+* A request that fails (any 4xx/5xx) before its operation committed releases its key: nothing was written, so
+  the client may fix the body and retry with the same key.
 
-The key is claimed in its own short transaction before the service runs; the service then commits durably.
-If the process dies between the two, the claim goes stale after ``STALE_AFTER`` and a retry runs the operation
-again, which is safe because every money-moving service is itself idempotent (ledger keys, state checks).
+Exactly-once, even across crashes: the key is claimed first, in its own short transaction, with a fencing token
+(``attempt``). The operation's own transaction then marks the record ``executed`` (``ledger.concurrency.
+before_commit``), but only while it still holds that token, so the mark commits or rolls back with the money.
+A claim left by a request that died before committing goes stale after ``STALE_AFTER`` and may be taken over
+under a new token; if the original request was only slow, its transaction loses the token and rolls back.
+A claim whose operation committed but whose response was lost is never run again: the client is told to read
+the resource instead.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -31,6 +36,7 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ledger.concurrency import before_commit
 from voucher_service.api.errors import api_error_response
 from voucher_service.models import IdempotencyRecord, IdempotencyStatus
 
@@ -85,27 +91,56 @@ def _user_id(request: Request) -> int:
 
 def _claim(request: Request, key: str, fingerprint: str) -> tuple[IdempotencyRecord, bool]:
     """Insert the in-progress record, or return the one that already holds the key."""
-    try:
-        with transaction.atomic():
-            record = IdempotencyRecord.objects.create(
-                user_id=_user_id(request),
-                key=key,
-                method=request.method or "",
-                path=request.path,
-                fingerprint=fingerprint,
-            )
-        return record, True
-    except IntegrityError:
-        return IdempotencyRecord.objects.get(user_id=_user_id(request), key=key), False
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    user_id=_user_id(request),
+                    key=key,
+                    method=request.method or "",
+                    path=request.path,
+                    fingerprint=fingerprint,
+                    attempt=uuid.uuid4().hex,
+                )
+            return record, True
+        except IntegrityError:
+            existing = IdempotencyRecord.objects.filter(user_id=_user_id(request), key=key).first()
+            if existing is not None:
+                return existing, False
+            # The holder released the key between our insert and our read: claim it again.
+    raise exceptions.Throttled(wait=1)
 
 
 def _take_over_if_stale(record: IdempotencyRecord) -> bool:
-    """A claim left by a crashed request may be taken over once it is stale; only one retry wins."""
+    """A claim left by a request that died before committing may be taken over once stale; one retry wins."""
     cutoff = timezone.now() - STALE_AFTER
+    new_attempt = uuid.uuid4().hex
     taken = IdempotencyRecord.objects.filter(
-        pk=record.pk, status=IdempotencyStatus.IN_PROGRESS, created_at__lt=cutoff
-    ).update(created_at=timezone.now())
+        pk=record.pk, status=IdempotencyStatus.IN_PROGRESS, executed=False, created_at__lt=cutoff
+    ).update(created_at=timezone.now(), attempt=new_attempt)
+    record.attempt = new_attempt
     return taken == 1
+
+
+class IdempotencyFenced(Exception):
+    """Our claim was taken over while the operation ran: roll it back, the other request owns the key now."""
+
+    code = "idempotency_request_superseded"
+    http_status = 409
+
+    def __init__(self) -> None:
+        super().__init__(_("A newer request with this Idempotency-Key took over; this one was not applied."))
+
+
+def _mark_executed(record: IdempotencyRecord) -> None:
+    """Runs inside the operation's transaction, just before it commits."""
+    if not IdempotencyRecord.objects.filter(pk=record.pk, attempt=record.attempt).update(executed=True):
+        raise IdempotencyFenced()
+
+
+def _release(record: IdempotencyRecord) -> None:
+    """Free the key after a failure, unless the operation did commit (then the key must never run again)."""
+    IdempotencyRecord.objects.filter(pk=record.pk, attempt=record.attempt, executed=False).delete()
 
 
 def _replay(record: IdempotencyRecord) -> Response:
@@ -124,6 +159,12 @@ def _existing_response(record: IdempotencyRecord, fingerprint: str) -> Response 
         )
     if record.status == IdempotencyStatus.COMPLETED:
         return _replay(record)
+    if record.executed:
+        return api_error_response(
+            409,
+            "idempotency_request_executed",
+            _("The request with this Idempotency-Key was carried out but its answer was lost; read the resource."),
+        )
     if _take_over_if_stale(record):
         return None
     response = api_error_response(
@@ -139,7 +180,13 @@ def _complete(record: IdempotencyRecord, response: Response) -> None:
     record.response_body = json.loads(json.dumps(response.data, cls=DjangoJSONEncoder))
     record.response_headers = {h: response[h] for h in REPLAYED_HEADERS if response.has_header(h)}
     record.completed_at = timezone.now()
-    record.save(update_fields=["status", "response_status", "response_body", "response_headers", "completed_at"])
+    IdempotencyRecord.objects.filter(pk=record.pk, attempt=record.attempt).update(
+        status=record.status,
+        response_status=record.response_status,
+        response_body=record.response_body,
+        response_headers=record.response_headers,
+        completed_at=record.completed_at,
+    )
 
 
 def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
@@ -160,14 +207,15 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
         if not created and (answer := _existing_response(record, fingerprint)) is not None:
             return answer
         try:
-            response = view_method(self, request, *args, **kwargs)
+            with before_commit(functools.partial(_mark_executed, record)):
+                response = view_method(self, request, *args, **kwargs)
         except BaseException:
-            record.delete()  # nothing was written: the key is free for a corrected retry
+            _release(record)
             raise
         if 200 <= response.status_code < 300:
             _complete(record, response)
         else:
-            record.delete()
+            _release(record)
         return response
 
     return wrapper
