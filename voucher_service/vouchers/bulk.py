@@ -249,7 +249,8 @@ def bulk_issuance_create(*, actor: Any, program: Program, content: bytes, file_n
     )
     from voucher_service.vouchers.tasks import run_bulk_issuance
 
-    transaction.on_commit(lambda: run_bulk_issuance.delay(bulk.pk))
+    # robust: a broker outage must not turn the committed upload into a 500; the sweeper re-sends it.
+    transaction.on_commit(lambda: run_bulk_issuance.delay(bulk.pk), robust=True)
     return bulk
 
 

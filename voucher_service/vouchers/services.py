@@ -6,7 +6,7 @@ in that transaction. Issuance itself runs in a Celery task enqueued with ``trans
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -29,6 +29,8 @@ from voucher_service.vouchers.errors import VoucherError, VoucherErrorCode
 from voucher_service.vouchers.issuance import issue_batch
 from voucher_service.vouchers.models import (
     ApplicationStatus,
+    BulkIssuance,
+    BulkStatus,
     EntityYearTotal,
     Issuance,
     IssuanceKind,
@@ -63,7 +65,8 @@ def _require_eligible(program: Program, entity: Organization, amount: int, year:
 def _enqueue_issuance(issuance: Issuance) -> None:
     from voucher_service.vouchers.tasks import issue_voucher
 
-    transaction.on_commit(lambda: issue_voucher.delay(issuance.pk))
+    # robust: a broker outage must not turn the committed approval into a 500; the sweeper re-sends it.
+    transaction.on_commit(lambda: issue_voucher.delay(issuance.pk), robust=True)
 
 
 # --- Applications (申领) -------------------------------------------------------------------------------------
@@ -314,3 +317,26 @@ def vouchers_expire_due(*, actor: Any, today: date | None = None) -> int:
     today = today or timezone.localdate()
     due = Voucher.objects.filter(status=VoucherStatus.ACTIVE, valid_until__lt=today).values_list("pk", flat=True)
     return sum(voucher_expire(actor=actor, voucher_id=pk, today=today) for pk in list(due))
+
+
+# --- Stalled work ------------------------------------------------------------------------------------------------
+
+ISSUANCE_STALL_AFTER = timedelta(minutes=2)
+BULK_STALL_AFTER = timedelta(minutes=10)
+
+
+def stalled_work(now: datetime | None = None) -> tuple[list[int], list[int]]:
+    """Issuances and bulk uploads whose task never ran or died (broker outage, worker crash): ids to re-send.
+
+    Re-sending is always safe: the tasks are idempotent and a decided row is skipped.
+    """
+    now = now or timezone.now()
+    issuances = Issuance.objects.filter(
+        status=IssuanceStatus.PENDING, bulk__isnull=True, created_at__lt=now - ISSUANCE_STALL_AFTER
+    ).values_list("pk", flat=True)
+    bulks = (
+        BulkIssuance.objects.filter(status__in=[BulkStatus.QUEUED, BulkStatus.RUNNING])
+        .filter(created_at__lt=now - BULK_STALL_AFTER)
+        .values_list("pk", flat=True)
+    )
+    return list(issuances[:1000]), list(bulks[:100])

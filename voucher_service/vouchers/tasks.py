@@ -30,3 +30,14 @@ def run_bulk_issuance(bulk_id: int) -> str:
 @shared_task(name="vouchers.expire_vouchers", acks_late=True)
 def expire_vouchers() -> int:
     return services.vouchers_expire_due(actor=SYSTEM)
+
+
+@shared_task(name="vouchers.requeue_stalled", acks_late=True)
+def requeue_stalled() -> dict[str, int]:
+    """Re-send issuance and bulk tasks that never ran (e.g. the broker was down at commit time)."""
+    issuance_ids, bulk_ids = services.stalled_work()
+    for issuance_id in issuance_ids:
+        issue_voucher.delay(issuance_id)
+    for bulk_id in bulk_ids:
+        run_bulk_issuance.delay(bulk_id)
+    return {"issuances": len(issuance_ids), "bulks": len(bulk_ids)}
