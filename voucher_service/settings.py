@@ -201,6 +201,12 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": True,
     # Password-for-token exchanges are the brute-force target; everything else is behind a token.
     "DEFAULT_THROTTLE_RATES": {"auth": os.environ.get("AUTH_THROTTLE_RATE", "30/min"), "verify": "120/min"},
+    # Throttles count per client address. X-Forwarded-For is written by whoever sends the request, so it is
+    # believed only as far as our own proxies go: NUM_PROXIES is how many of them append to it (the client is
+    # that many entries from the right). 0 (no proxy; gunicorn faces clients) means REMOTE_ADDR only.
+    # Never leave it unset: DRF would then key on the whole client-supplied header, and every login attempt
+    # with a new made-up X-Forwarded-For would get a fresh allowance.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
 
 SPECTACULAR_SETTINGS = {

@@ -130,3 +130,66 @@ def test_a_malformed_header_is_401():
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Bearer a b")
     assert client.get("/api/v1/me/").status_code == 401
+
+
+# --- Rate limit on password guessing ------------------------------------------------------------------------
+# tests/conftest.py gives each test a fresh cache, so every test starts with the whole allowance.
+
+
+def _login_allowance() -> int:
+    """Logins one client may attempt per window (AUTH_THROTTLE_RATE, 30/min unless the environment says)."""
+    from rest_framework.throttling import ScopedRateThrottle
+
+    throttle = ScopedRateThrottle()
+    allowed, _period = throttle.parse_rate(throttle.THROTTLE_RATES["auth"])
+    return allowed
+
+
+def _login(password, *, remote_addr, forwarded_for=None):
+    extra = {"REMOTE_ADDR": remote_addr}
+    if forwarded_for is not None:
+        extra["HTTP_X_FORWARDED_FOR"] = forwarded_for
+    return client_for(None).post(URL, {"username": "yc_applicant", "password": password}, **extra)
+
+
+@pytest.mark.django_db
+def test_a_made_up_x_forwarded_for_does_not_reset_the_login_rate_limit(applicant):
+    # given one machine that spent its allowance on wrong passwords, claiming a new address with each one
+    spent = [
+        _login("wrong", remote_addr="203.0.113.7", forwarded_for=f"198.51.100.{attempt}")
+        for attempt in range(_login_allowance())
+    ]
+    # when it tries again, claiming yet another address
+    response = _login("wrong", remote_addr="203.0.113.7", forwarded_for="192.0.2.99")
+    # then it is throttled in the API's error format, and even the right password waits for the window
+    assert {answer.status_code for answer in spent} == {401}
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "throttled"
+    assert "Retry-After" in response
+    assert _login(DEFAULT_PASSWORD, remote_addr="203.0.113.7", forwarded_for="192.0.2.100").status_code == 429
+    assert not ApiToken.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_login_rate_limit_counts_per_connecting_address(applicant):
+    # given one address that spent its allowance
+    for _attempt in range(_login_allowance() + 1):
+        _login("wrong", remote_addr="203.0.113.7")
+    # when another address logs in
+    response = _login(DEFAULT_PASSWORD, remote_addr="203.0.113.8")
+    # then it is not held back by the first one
+    assert response.status_code == 201, response.json()
+
+
+@pytest.mark.django_db
+def test_behind_one_proxy_the_address_it_appended_is_the_client(applicant, settings):
+    # given NUM_PROXIES=1: one proxy that appends the address it saw to X-Forwarded-For
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    # when one client spends the allowance through the proxy, putting a new made-up address in front each time
+    for attempt in range(_login_allowance()):
+        _login("wrong", remote_addr="10.0.0.2", forwarded_for=f"198.51.100.{attempt}, 203.0.113.7")
+    blocked = _login("wrong", remote_addr="10.0.0.2", forwarded_for="192.0.2.99, 203.0.113.7")
+    other_client = _login(DEFAULT_PASSWORD, remote_addr="10.0.0.2", forwarded_for="203.0.113.8")
+    # then the client is the proxy's entry: that one is throttled, another client behind the same proxy is not
+    assert blocked.status_code == 429
+    assert other_client.status_code == 201, other_client.json()
