@@ -11,6 +11,15 @@ import re
 from decimal import ROUND_FLOOR, Decimal, localcontext
 
 FEN_PER_YUAN = 100
+# Ten trillion yuan: far above any real budget, far below a 64-bit column. Anything larger is a typo or an attack,
+# and refusing it here turns it into a clear 400 instead of a database overflow.
+MAX_FEN = 10**15
+
+
+class AmountTooLarge(ValueError):
+    """The amount is above ``MAX_FEN``."""
+
+
 # Enough digits that no realistic amount or rate product is ever rounded by the decimal context itself.
 _PRECISION = 60
 _PLAIN_DECIMAL = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
@@ -25,7 +34,7 @@ def yuan_to_fen(value: str | Decimal | int) -> int:
     if isinstance(value, bool) or not isinstance(value, (str, Decimal, int)):
         raise ValueError(f"Amount must be a decimal string, Decimal or int, not {type(value).__name__}.")
     if isinstance(value, int):
-        return value * FEN_PER_YUAN
+        value = Decimal(value)
     if isinstance(value, str):
         if not _PLAIN_DECIMAL.fullmatch(value.strip()):
             raise ValueError(f"Amount {value!r} is not a plain decimal number such as 1234.50.")
@@ -35,6 +44,10 @@ def yuan_to_fen(value: str | Decimal | int) -> int:
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -2:
         raise ValueError(f"Amount {value!r} has more than two decimal places; the smallest unit is 0.01 yuan.")
+    if abs(value) > Decimal(MAX_FEN) / FEN_PER_YUAN:
+        raise AmountTooLarge(
+            f"Amount {value!r} is larger than the largest amount accepted ({MAX_FEN // FEN_PER_YUAN} yuan)."
+        )
     with localcontext() as context:
         context.prec = _PRECISION
         return int(value * FEN_PER_YUAN)

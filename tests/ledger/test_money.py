@@ -120,3 +120,13 @@ def test_splitting_by_a_rate_never_creates_money(fen, rate):
     share = apply_rate_round_down(fen, rate)
     rest = apply_rate_round_down(fen, Decimal(1) - rate)
     assert share + rest <= fen
+
+
+@pytest.mark.parametrize("value", ["10000000000000.01", "9" * 30, "1" + "0" * 70, -(10**14)])
+def test_yuan_to_fen_refuses_amounts_beyond_the_largest(value):
+    with pytest.raises(ValueError, match="larger than the largest"):
+        yuan_to_fen(value)
+
+
+def test_the_largest_amount_is_accepted():
+    assert yuan_to_fen("10000000000000.00") == 10**15

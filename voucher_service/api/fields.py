@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ledger.money import fen_to_yuan, yuan_to_fen
+from ledger.money import AmountTooLarge, fen_to_yuan, yuan_to_fen
 
 
 @extend_schema_field({"type": "string", "pattern": r"^\d+(\.\d{1,2})?$", "example": "500000.00"})
@@ -21,6 +21,7 @@ class YuanField(serializers.Field):
     default_error_messages = {
         "invalid": _('Send an amount in yuan as a decimal string with at most two decimals, such as "1000.00".'),
         "min_value": _("The amount must be more than zero."),
+        "max_value": _("The amount is larger than any budget: at most 10,000,000,000,000.00 yuan."),
     }
 
     def __init__(self, *, allow_zero: bool = False, **kwargs: Any) -> None:
@@ -32,6 +33,8 @@ class YuanField(serializers.Field):
             self.fail("invalid")
         try:
             fen = yuan_to_fen(data if isinstance(data, int) else str(data).strip())
+        except AmountTooLarge:
+            self.fail("max_value")
         except (ValueError, TypeError):
             self.fail("invalid")
         if fen < 0 or (fen == 0 and not self.allow_zero):

@@ -28,12 +28,13 @@ from stdnum import exceptions as stdnum_errors
 from stdnum.cn import uscc as uscc_number
 
 from accounts.audit import audit_record
-from accounts.models import Organization, OrganizationKind, Role
+from accounts.models import Organization, Role
 from ledger.concurrency import retry_on_db_conflict
 from ledger.money import yuan_to_fen
 from voucher_service.programs.budgets import current_fiscal_year
 from voucher_service.programs.models import Program
 from voucher_service.programs.selectors import program_issuance_refusal, program_version_in_force
+from voucher_service.vouchers.eligibility import entity_category_ok, entity_place_ok
 from voucher_service.vouchers.errors import VoucherError, VoucherErrorCode
 from voucher_service.vouchers.issuance import issue_batch
 from voucher_service.vouchers.models import (
@@ -78,7 +79,7 @@ class ParsedFile:
 
 
 def _file_error(message: str, code: str = "invalid") -> VoucherError:
-    return VoucherError(VoucherErrorCode.NOT_ELIGIBLE, message, fields={"file": [{"code": code, "message": message}]})
+    return VoucherError(VoucherErrorCode.INVALID, message, fields={"file": [{"code": code, "message": message}]})
 
 
 def _decode(content: bytes) -> str:
@@ -95,6 +96,13 @@ def _decode(content: bytes) -> str:
 
 
 def _reader(text: str) -> Iterator[dict[str, str]]:
+    try:
+        yield from _rows(text)
+    except csv.Error as exc:  # e.g. a field over the csv module's size limit, or a stray NUL byte
+        raise _file_error(_("The file is not a well-formed CSV: %(error)s") % {"error": exc}) from exc
+
+
+def _rows(text: str) -> Iterator[dict[str, str]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [name.strip().lower() for name in (reader.fieldnames or [])]
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
@@ -145,10 +153,9 @@ def _check_eligibility(rows: list[ParsedRow], program: Program, parsed: ParsedFi
     rules = version.parsed() if version else None
     kept = []
     for row in rows:
-        entity = row.entity
-        if rules is None or not rules.category_eligible(entity.category) or entity.kind != OrganizationKind.ENTITY:
+        if rules is None or not entity_category_ok(rules, row.entity):
             parsed.add_error(row.row, "uscc", "not_eligible", _("This entity's category is not eligible."))
-        elif not program.jurisdiction.covers(entity.jurisdiction):
+        elif not entity_place_ok(program, row.entity):
             parsed.add_error(row.row, "uscc", "not_eligible", _("The entity is outside the program's jurisdiction."))
         else:
             kept.append(row)
@@ -205,7 +212,7 @@ def bulk_issuance_create(*, actor: Any, program: Program, content: bytes, file_n
     parsed = parse_csv(content, program)
     if parsed.errors and (mode == BulkMode.ALL_OR_NOTHING or not parsed.rows):
         raise VoucherError(
-            VoucherErrorCode.NOT_ELIGIBLE, _("Some rows are not valid; nothing was issued."), fields=parsed.errors
+            VoucherErrorCode.INVALID, _("Some rows are not valid; nothing was issued."), fields=parsed.errors
         )
     year = current_fiscal_year()
     bulk = BulkIssuance.objects.create(

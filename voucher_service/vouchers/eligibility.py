@@ -47,6 +47,16 @@ class EligibilityReport:
         return [check.as_dict() for check in self.checks]
 
 
+def entity_category_ok(rules: ProgramRules, entity: Organization) -> bool:
+    """An active entity (not an agency or provider) of a category the program accepts. The one definition used by
+    submission, bulk upload and issuance alike."""
+    return entity.kind == OrganizationKind.ENTITY and entity.is_active and rules.category_eligible(entity.category)
+
+
+def entity_place_ok(program: Program, entity: Organization) -> bool:
+    return program.jurisdiction.covers(entity.jurisdiction)
+
+
 def fixed_award(rules: ProgramRules, award_code: str) -> FixedAward | None:
     return next((award for award in rules.fixed_awards if award.condition.code == award_code), None)
 
@@ -72,9 +82,8 @@ def _program_checks(program: Program, on: date) -> tuple[list[Check], ProgramRul
 
 
 def _entity_checks(program: Program, entity: Organization, rules: ProgramRules) -> list[Check]:
-    is_entity = entity.kind == OrganizationKind.ENTITY and entity.is_active
-    category_ok = is_entity and rules.category_eligible(entity.category)
-    place_ok = program.jurisdiction.covers(entity.jurisdiction)
+    category_ok = entity_category_ok(rules, entity)
+    place_ok = entity_place_ok(program, entity)
     return [
         Check(
             "entity_category",

@@ -8,6 +8,7 @@ from voucher_service.errors import DomainError
 
 
 class VoucherErrorCode(StrEnum):
+    INVALID = "invalid"  # bad input: the same code as any validation error, with per-field messages
     PERMISSION_DENIED = "permission_denied"
     NOT_ELIGIBLE = "not_eligible"
     INVALID_STATE = "invalid_state"
@@ -18,6 +19,7 @@ class VoucherErrorCode(StrEnum):
 
 
 HTTP_STATUS = {
+    VoucherErrorCode.INVALID: 400,
     VoucherErrorCode.PERMISSION_DENIED: 403,
     VoucherErrorCode.NOT_ELIGIBLE: 400,
     VoucherErrorCode.INVALID_STATE: 409,

@@ -39,7 +39,7 @@ from voucher_service.programs.errors import ProgramError
 from voucher_service.programs.models import Program, ProgramVersion
 from voucher_service.programs.rules import ConditionCheck, ProgramRules, condition_met_by_records
 from voucher_service.programs.selectors import program_ensure_can_issue
-from voucher_service.vouchers.eligibility import fixed_award
+from voucher_service.vouchers.eligibility import entity_category_ok, entity_place_ok, fixed_award
 from voucher_service.vouchers.errors import VoucherErrorCode
 from voucher_service.vouchers.models import (
     EntityYearTotal,
@@ -104,9 +104,9 @@ def _budget_left(accounts: BudgetAccounts) -> int:
 def _refusal(
     issuance: Issuance, entity: Organization, rules: ProgramRules, program: Program, limits: RunningLimits
 ) -> tuple[str, str] | None:
-    if not (entity.is_active and rules.category_eligible(entity.category)):
+    if not entity_category_ok(rules, entity):
         return VoucherErrorCode.NOT_ELIGIBLE, _("This program is not open to this entity's category.")
-    if not program.jurisdiction.covers(entity.jurisdiction):
+    if not entity_place_ok(program, entity):
         return VoucherErrorCode.NOT_ELIGIBLE, _("The entity is not located in the program's jurisdiction.")
     if issuance.award_code:
         refusal = _award_refusal(issuance, entity, rules, limits)

@@ -1,8 +1,11 @@
 """Voucher serial numbers and public verification tokens.
 
-A serial reads ``<PREFIX>-<YEAR>-<SEQUENCE>-<CHECK>``, e.g. ``NINGXIA-2026-000042-7``: the program's prefix (from
-its code), the fiscal year, a per-program-year sequence, and an ISO 7064 MOD 37,36 check character (python-stdnum)
-that catches any single mistyped character and most transpositions when a serial is read out or typed.
+A serial reads ``<PREFIX>-<YEAR>-<SEQUENCE>-<CHECK>``, e.g. ``BAODIN3-2026-000042-7``: the program's prefix, the
+fiscal year, a per-program-year sequence, and an ISO 7064 MOD 37,36 check character (python-stdnum) that catches
+any single mistyped character and most transpositions when a serial is read out or typed.
+
+The prefix is up to six letters of the program's code followed by the program's id. Letters then digits cannot
+run into each other, so two programs never share a prefix (and so never a serial), even with similar codes.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ from stdnum.iso7064 import mod_37_36
 from voucher_service.programs.models import Program
 from voucher_service.vouchers.models import SerialCounter
 
-PREFIX_LENGTH = 10
+PREFIX_LETTERS = 6
 TOKEN_BYTES = 24  # 192 bits: unguessable, and short enough for a QR code
 
 
 def serial_prefix(program: Program) -> str:
-    return re.sub(r"[^A-Z0-9]", "", program.code.upper())[:PREFIX_LENGTH] or "V"
+    letters = re.sub(r"[^A-Z]", "", program.code.upper())[:PREFIX_LETTERS] or "V"
+    return f"{letters}{program.pk}"
 
 
 def serial_format(prefix: str, year: int, sequence: int) -> str:

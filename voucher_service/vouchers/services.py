@@ -128,7 +128,7 @@ def application_approve(*, actor: Any, application: VoucherApplication, amount: 
     amount = locked.requested_amount if amount is None else amount
     if amount > locked.requested_amount:
         raise VoucherError(
-            VoucherErrorCode.NOT_ELIGIBLE,
+            VoucherErrorCode.INVALID,
             _("The approved amount cannot be larger than the requested amount."),
             fields={"amount": [{"code": "max_value", "message": _("At most the requested amount.")}]},
         )
@@ -189,7 +189,7 @@ def award_grant(*, actor: Any, program: Program, entity: Organization, award_cod
     award = fixed_award(version.parsed(), award_code) if version is not None else None
     if award is None:
         raise VoucherError(
-            VoucherErrorCode.NOT_ELIGIBLE,
+            VoucherErrorCode.INVALID,
             _("This program has no award %(code)s.") % {"code": award_code},
             fields={"award_code": [{"code": "invalid_choice", "message": _("Unknown award.")}]},
         )
@@ -295,7 +295,7 @@ def voucher_revoke(*, actor: Any, voucher: Voucher, reason: str) -> Voucher:
     )
     if not reason.strip():
         raise VoucherError(
-            VoucherErrorCode.NOT_ELIGIBLE,
+            VoucherErrorCode.INVALID,
             _("A revocation needs a reason."),
             fields={"reason": [{"code": "required", "message": _("A revocation needs a reason.")}]},
         )
