@@ -5,7 +5,15 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from voucher_service.api import errors
 from voucher_service.health import healthz
+
+# Under /api/ errors that no API view handled (an unknown path, a bug) answer in the API's JSON error format too;
+# everywhere else these fall back to Django's own pages.
+handler400 = errors.bad_request
+handler403 = errors.permission_denied
+handler404 = errors.page_not_found
+handler500 = errors.server_error
 
 urlpatterns = [
     # A person who opens the bare address lands on the API documentation.

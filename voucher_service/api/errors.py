@@ -17,9 +17,10 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.encoding import force_str
 from django.utils.translation import gettext as _
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -110,4 +111,58 @@ def api_error_response(http_status: int, code: str, message: str, **extra: Any) 
     return Response(error_body(http_status, code, message, **extra), status=http_status)
 
 
-__all__ = ["api_error_response", "error_body", "exception_handler", "status"]
+# --- Errors raised outside any API view --------------------------------------------------------------------
+# An unknown /api/ path never reaches DRF (the URL resolver fails first), and an exception that no handler above
+# turns into a response ends in Django's handler500. urls.py installs these as Django's error handlers: under
+# /api/ they answer in the format above, anywhere else (admin, the docs' static pages) with Django's own pages.
+# The messages are DRF's, which already carry their translations.
+
+
+def is_api_path(request: HttpRequest) -> bool:
+    return request.path_info.startswith("/api/")
+
+
+def _json_error(http_status: int, code: str, message: Any) -> JsonResponse:
+    return JsonResponse(
+        error_body(http_status, code, force_str(message)), status=http_status, json_dumps_params={"ensure_ascii": False}
+    )
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler400: a disallowed Host header, a request body over the size limits and the like."""
+    if is_api_path(request):
+        return _json_error(400, "bad_request", exceptions.ParseError.default_detail)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler403: Django's PermissionDenied raised outside a DRF view."""
+    if is_api_path(request):
+        return _json_error(403, exceptions.PermissionDenied.default_code, exceptions.PermissionDenied.default_detail)
+    return defaults.permission_denied(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: no URL matched (an unknown endpoint, or an id that is not a number)."""
+    if is_api_path(request):
+        return _json_error(404, exceptions.NotFound.default_code, exceptions.NotFound.default_detail)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: a bug. Django has already logged it with its traceback; the caller learns nothing more."""
+    if is_api_path(request):
+        return _json_error(500, "server_error", exceptions.APIException.default_detail)
+    return defaults.server_error(request)
+
+
+__all__ = [
+    "api_error_response",
+    "bad_request",
+    "error_body",
+    "exception_handler",
+    "page_not_found",
+    "permission_denied",
+    "server_error",
+    "status",
+]
