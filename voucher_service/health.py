@@ -1,10 +1,13 @@
 """/healthz: is the database answering, and can we reach the Celery broker?
 
-Load balancers and orchestrators call this without credentials, so it reveals only up/down and a short reason.
+Load balancers and orchestrators call this without credentials, so it reveals only up/down and, for a failing
+check, the exception's type (``OperationalError``). The exception itself, whose text can name hosts, ports, users
+and paths, goes to the server log with its traceback.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -15,6 +18,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from voucher_service.celery import app as celery_app
+
+logger = logging.getLogger(__name__)
 
 BROKER_TIMEOUT_SECONDS = 2
 
@@ -51,19 +56,20 @@ def _check_filesystem_broker(options: dict) -> None:
 CHECKS: dict[str, Callable[[], None]] = {"database": check_database, "broker": check_broker}
 
 
-def _run(check: Callable[[], None]) -> dict[str, object]:
+def _run(name: str, check: Callable[[], None]) -> dict[str, object]:
     started = time.monotonic()
     try:
         check()
     except Exception as exc:  # a health check reports every failure instead of raising it
-        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+        logger.warning("health check %s failed: %s: %s", name, type(exc).__name__, exc, exc_info=True)
+        return {"ok": False, "error": type(exc).__name__}
     return {"ok": True, "latency_ms": round((time.monotonic() - started) * 1000, 1)}
 
 
 @never_cache
 @require_safe  # GET and HEAD: some load balancers probe with HEAD
 def healthz(request: HttpRequest) -> JsonResponse:
-    results = {name: _run(check) for name, check in CHECKS.items()}
+    results = {name: _run(name, check) for name, check in CHECKS.items()}
     healthy = all(result["ok"] for result in results.values())
     return JsonResponse(
         {"status": "ok" if healthy else "unavailable", "checks": results}, status=200 if healthy else 503
