@@ -4,9 +4,10 @@ One function serves a single issuance (a batch of one) and a chunk of a bulk upl
 transaction it:
 
 1. refuses everything if the program cannot issue today or the year's budget is not open;
-2. locks, in this global order, the entity-year totals (pk order), then the year's budget account (pk order,
-   via ``lock_in_pk_order``); every issuer and every revocation takes them in the same order, so they cannot
-   deadlock;
+2. takes its locks in the project's global order: the program row (shared), the entity-year totals (pk order),
+   the ledger accounts it debits (pk order), then the program-year serial counter, then the ledger's chain head.
+   Revocation and expiry take the same order (totals, then the voucher and budget accounts together in pk
+   order), so no two writers can wait on each other in a cycle;
 3. decides each issuance in order against the running remainders of the budget and of each entity's cap, and
    against one-time awards already granted (including earlier in the same batch);
 4. posts one balanced ledger entry (budget → each new voucher account) and writes the vouchers.
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -34,7 +35,7 @@ from ledger.concurrency import lock_in_pk_order
 from ledger.errors import LedgerError
 from ledger.models import Account
 from ledger.services import accounts_create_many, entry_post
-from voucher_service.programs.budgets import BudgetAccounts, budget_accounts
+from voucher_service.programs.budgets import BudgetAccounts, budget_accounts, current_fiscal_year
 from voucher_service.programs.errors import ProgramError
 from voucher_service.programs.models import Program, ProgramVersion
 from voucher_service.programs.rules import ConditionCheck, ProgramRules, condition_met_by_records
@@ -76,6 +77,17 @@ class RunningLimits:
         return total.cap + total.returned - total.issued - self.used_now[entity_id]
 
 
+def _hold_program_steady(program: Program) -> Program:
+    """Share-lock the program row and re-read it: a suspension (which takes the row FOR UPDATE) then waits for
+    running issuances, and an issuance that starts after it sees the new status. Issuances do not block each
+    other on it. SQLite serialises writers anyway."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {Program._meta.db_table} WHERE id = %s FOR SHARE", [program.pk])  # noqa: S608
+    program.refresh_from_db()
+    return program
+
+
 def _lock_totals(program: Program, year: int, entity_ids: list[int], rules: ProgramRules) -> dict[int, EntityYearTotal]:
     existing = set(
         EntityYearTotal.objects.filter(program=program, fiscal_year=year, entity_id__in=entity_ids).values_list(
@@ -93,7 +105,22 @@ def _lock_totals(program: Program, year: int, entity_ids: list[int], rules: Prog
     ids = EntityYearTotal.objects.filter(program=program, fiscal_year=year, entity_id__in=entity_ids).values_list(
         "pk", flat=True
     )
-    return {total.entity_id: total for total in lock_in_pk_order(EntityYearTotal, ids)}
+    totals = {total.entity_id: total for total in lock_in_pk_order(EntityYearTotal, ids)}
+    _apply_current_cap(list(totals.values()), rules.per_entity_annual_cap)
+    return totals
+
+
+def _apply_current_cap(totals: list[EntityYearTotal], cap: int | None) -> None:
+    """A published change of the per-entity cap applies from then on, also within the year. A cut below what an
+    entity already holds leaves it exactly full (no more room), rather than breaking the row's CHECK."""
+    changed = []
+    for total in totals:
+        wanted = None if cap is None else max(cap, total.issued - total.returned)
+        if total.cap != wanted:
+            total.cap = wanted
+            changed.append(total)
+    if changed:
+        EntityYearTotal.objects.bulk_update(changed, ["cap"])
 
 
 def _budget_left(accounts: BudgetAccounts) -> int:
@@ -220,7 +247,7 @@ def _record_success(
                     voucher=voucher,
                 )
             )
-    Issuance.objects.bulk_update(accepted, ["status", "voucher", "completed_at"], batch_size=1000)
+    Issuance.objects.bulk_update(accepted, ["status", "voucher", "completed_at", "fiscal_year"], batch_size=1000)
     OneTimeAward.objects.bulk_create(awards)
     touched = {issuance.entity_id for issuance in accepted}
     EntityYearTotal.objects.bulk_update([totals[entity_id] for entity_id in sorted(touched)], ["issued"])
@@ -245,7 +272,9 @@ def _record_failures(
         issuance.status, issuance.completed_at = IssuanceStatus.FAILED, now
         issuance.failure_code, issuance.failure_message = str(reason[0]), str(reason[1])[:500]
         failed.append(issuance)
-    Issuance.objects.bulk_update(failed, ["status", "completed_at", "failure_code", "failure_message"], batch_size=1000)
+    Issuance.objects.bulk_update(
+        failed, ["status", "completed_at", "failure_code", "failure_message", "fiscal_year"], batch_size=1000
+    )
 
 
 def _fail_all(issuances: list[Issuance], code: str, message: str) -> int:
@@ -264,7 +293,12 @@ def issue_batch(
     """
     if not issuances:
         return 0
-    program, year = issuances[0].program, issuances[0].fiscal_year
+    program = _hold_program_steady(issuances[0].program)
+    # The fiscal year is the year of issuance (the annual cap limits what is *issued* in a year), whatever year
+    # the request was queued in: an approval of 31 December issued on 1 January draws on the new year's budget.
+    year = current_fiscal_year()
+    for issuance in issuances:
+        issuance.fiscal_year = year
     try:
         version = program_ensure_can_issue(program, timezone.localdate())
         accounts = budget_accounts(program, year)

@@ -241,12 +241,14 @@ def _close(voucher: Voucher, *, actor: Any, status: VoucherStatus, reason: str) 
     ).first()
     if total is not None:
         lock_in_pk_order(EntityYearTotal, [total.pk])
-    (account,) = lock_in_pk_order(Account, [voucher.account_id])
-    unused = account.posted_credits - account.posted_debits - account.pending_debits
     accounts = budget_accounts(voucher.program, voucher.fiscal_year)
     returned = rules.unused_amounts == UnusedAmounts.RETURN_TO_BUDGET
+    target = accounts.budget_account if returned else accounts.lapsed
+    # Both accounts at once, in pk order: the global lock order (see issuance.py), whichever pk is lower.
+    locked = {a.pk: a for a in lock_in_pk_order(Account, [voucher.account_id, target.pk])}
+    account = locked[voucher.account_id]
+    unused = account.posted_credits - account.posted_debits - account.pending_debits
     if unused > 0:
-        target = accounts.budget_account if returned else accounts.lapsed
         entry_post(
             actor=actor,
             idempotency_key=f"vouchers:close:{voucher.pk}",
