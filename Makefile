@@ -9,9 +9,11 @@ PORT ?= 8000
 # Pytest arguments, e.g. `make test PYTEST_ARGS="-k ledger -x"`.
 PYTEST_ARGS ?=
 
-# Settings refuse to load without a SECRET_KEY when DATABASE_URL is set (production mode). Tools that import
-# settings (mypy's Django plugin, makemigrations, pytest) get a throwaway key unless one is already set.
-WITH_KEY := SECRET_KEY=$${SECRET_KEY:-test-only-secret-key-not-for-production-use-0123456789abcdef}
+# Settings refuse to load without SECRET_KEY and PERSONAL_ID_HMAC_KEY when DATABASE_URL is set (production
+# mode). Tools that import settings (mypy's Django plugin, makemigrations, pytest, the benchmarks) get throwaway
+# keys unless they are already set.
+WITH_KEY := SECRET_KEY=$${SECRET_KEY:-test-only-secret-key-not-for-production-use-0123456789abcdef} \
+	PERSONAL_ID_HMAC_KEY=$${PERSONAL_ID_HMAC_KEY:-test-only-personal-id-hmac-key-not-for-production-0123456789}
 
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
@@ -61,10 +63,10 @@ pytest: $(DEV_STAMP) ## Run pytest (PostgreSQL when DATABASE_URL is set, else SQ
 	$(WITH_KEY) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench-ledger: $(DEV_STAMP) ## Ledger throughput vs pgbench TPC-B (needs PostgreSQL: DATABASE_URL)
-	$(PY) bench/ledger_bench.py
+	$(WITH_KEY) $(PY) bench/ledger_bench.py
 
 bench-issuance: $(DEV_STAMP) ## Bulk issuance of 10,000 rows and HTTP approvals at 1/16 clients (needs PostgreSQL: DATABASE_URL)
-	$(PY) bench/issuance_bench.py
+	$(WITH_KEY) $(PY) bench/issuance_bench.py
 
 ci: ## What CI runs: make test against PostgreSQL and Redis (starts them if needed)
 	bash .ci/run

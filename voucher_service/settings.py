@@ -284,8 +284,16 @@ LOGGING = {
 
 # --- Identity numbers ----------------------------------------------------------------------------------
 # Key for the HMAC of makers' personal ID numbers. Kept apart from SECRET_KEY so that rotating SECRET_KEY
-# (sessions, signing) does not orphan every stored digest.
-PERSONAL_ID_HMAC_KEY = os.environ.get("PERSONAL_ID_HMAC_KEY", "") or SECRET_KEY
+# (sessions, signing) does not orphan every stored digest: a fallback to SECRET_KEY would make that rotation
+# silently break duplicate-maker detection, so production must name the key itself.
+PERSONAL_ID_HMAC_KEY = os.environ.get("PERSONAL_ID_HMAC_KEY", "")
+if not PERSONAL_ID_HMAC_KEY:
+    if EMBEDDED or DEBUG:
+        PERSONAL_ID_HMAC_KEY = SECRET_KEY
+    else:
+        raise ImproperlyConfigured(
+            "PERSONAL_ID_HMAC_KEY must be set when DATABASE_URL is set (production), and never change once set."
+        )
 
 # --- Cache ---------------------------------------------------------------------------------------------------
 # Shared between web and worker processes: live progress of bulk issuances and API throttling counters.

@@ -111,7 +111,7 @@ def test_env_example_documents_every_variable_settings_read():
 def test_production_services_get_the_essential_variables():
     for name, service in APP_SERVICES.items():
         environment = compose_environment(service)
-        for variable in ("DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "ALLOWED_HOSTS"):
+        for variable in ("DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "PERSONAL_ID_HMAC_KEY", "ALLOWED_HOSTS"):
             assert environment.get(variable), f"{name} does not set {variable}"
         assert environment.get("DEBUG", "0") in {"0", "false", "False", ""}, f"{name} runs with DEBUG on"
 
@@ -187,6 +187,7 @@ def test_check_deploy_is_clean_with_production_settings():
         ["check", "--deploy", "--fail-level", "WARNING"],
         DATABASE_URL="postgres://x@127.0.0.1/x",
         SECRET_KEY=secrets.token_urlsafe(50),
+        PERSONAL_ID_HMAC_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="vouchers.example.gov.cn",
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -198,3 +199,36 @@ def test_production_without_secret_key_refuses_to_start():
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert "SECRET_KEY" in result.stderr
+
+
+def test_production_without_personal_id_hmac_key_refuses_to_start():
+    # given production settings with every other secret
+    # when PERSONAL_ID_HMAC_KEY is missing
+    result = _manage(["check"], DATABASE_URL="postgres://x@127.0.0.1/x", SECRET_KEY=secrets.token_urlsafe(50))
+    # then the settings refuse to load rather than fall back to SECRET_KEY, whose rotation would orphan the digests
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "PERSONAL_ID_HMAC_KEY" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "mode",
+    [{}, {"DATABASE_URL": "postgres://x@127.0.0.1/x", "SECRET_KEY": "debug-only-key", "DEBUG": "1"}],
+    ids=["embedded", "debug"],
+)
+def test_locally_personal_id_hmac_key_falls_back_to_secret_key(mode, tmp_path):
+    # given embedded mode, or DEBUG against a database server, without PERSONAL_ID_HMAC_KEY
+    # when the settings load
+    result = _manage(
+        [
+            "shell",
+            "--no-imports",
+            "-c",
+            "from django.conf import settings; print(settings.PERSONAL_ID_HMAC_KEY == settings.SECRET_KEY)",
+        ],
+        DATA_DIR=str(tmp_path),
+        **mode,
+    )
+    # then they do, keyed with SECRET_KEY
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"
