@@ -45,6 +45,7 @@ from voucher_service.vouchers.models import (
     IssuanceKind,
     IssuanceStatus,
 )
+from voucher_service.vouchers.permissions import require_role
 
 REQUIRED_COLUMNS = ("uscc", "amount")
 OPTIONAL_COLUMNS = ("memo",)
@@ -189,13 +190,12 @@ def parse_csv(content: bytes, program: Program) -> ParsedFile:
 
 
 def _require_uploader(actor: Any, program: Program) -> None:
-    from accounts.selectors import user_has_role
-
-    if not (
-        getattr(actor, "is_staff", False)
-        or user_has_role(actor, program.issuing_agency, (Role.PROGRAM_ADMIN, Role.REVIEWER))
-    ):
-        raise VoucherError(VoucherErrorCode.PERMISSION_DENIED, _("Only the program's agency may issue in bulk."))
+    require_role(
+        actor,
+        program.issuing_agency,
+        (Role.PROGRAM_ADMIN, Role.REVIEWER),
+        _("Only the program's agency may issue in bulk."),
+    )
 
 
 @retry_on_db_conflict

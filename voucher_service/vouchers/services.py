@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 
 from accounts.audit import audit_record
 from accounts.models import Organization, Role
-from accounts.selectors import user_has_role
 from ledger.concurrency import lock_in_pk_order, retry_on_db_conflict
 from ledger.models import Account
 from ledger.services import entry_post
@@ -39,14 +38,9 @@ from voucher_service.vouchers.models import (
     VoucherApplication,
     VoucherStatus,
 )
+from voucher_service.vouchers.permissions import require_independent_of, require_not_self_certified, require_role
 
 AGENCY_ISSUERS = (Role.REVIEWER, Role.PROGRAM_ADMIN)
-
-
-def _require_role(actor: Any, organization: Organization, roles: tuple[str, ...], message: str) -> None:
-    if getattr(actor, "is_staff", False) or user_has_role(actor, organization, roles):
-        return
-    raise VoucherError(VoucherErrorCode.PERMISSION_DENIED, message)
 
 
 def _require_eligible(program: Program, entity: Organization, amount: int, year: int, award_code: str = "") -> list:
@@ -76,7 +70,7 @@ def _enqueue_issuance(issuance: Issuance) -> None:
 def application_submit(
     *, actor: Any, program: Program, entity: Organization, amount: int, purpose: str, award_code: str = ""
 ) -> VoucherApplication:
-    _require_role(actor, entity, (Role.APPLICANT,), _("Only an applicant of this entity may apply for it."))
+    require_role(actor, entity, (Role.APPLICANT,), _("Only an applicant of this entity may apply for it."))
     year = current_fiscal_year()
     checks = _require_eligible(program, entity, amount, year, award_code)
     application = VoucherApplication.objects.create(
@@ -110,7 +104,7 @@ def _lock_submitted(application: VoucherApplication) -> VoucherApplication:
 
 
 def _require_decider(actor: Any, application: VoucherApplication) -> None:
-    _require_role(
+    require_role(
         actor,
         application.program.issuing_agency,
         AGENCY_ISSUERS,
@@ -118,6 +112,7 @@ def _require_decider(actor: Any, application: VoucherApplication) -> None:
     )
     if application.submitted_by_id == getattr(actor, "pk", None):
         raise VoucherError(VoucherErrorCode.SEPARATION_OF_DUTIES, _("You cannot decide your own application."))
+    require_independent_of(actor, application.entity)
 
 
 @retry_on_db_conflict
@@ -182,9 +177,11 @@ def application_reject(*, actor: Any, application: VoucherApplication, reason: s
 @retry_on_db_conflict
 def award_grant(*, actor: Any, program: Program, entity: Organization, award_code: str, memo: str = "") -> Issuance:
     """An agency grants a fixed one-time award (e.g. a settling-in voucher) directly. Issued asynchronously."""
-    _require_role(
+    require_role(
         actor, program.issuing_agency, AGENCY_ISSUERS, _("Only a reviewer of the program's agency may grant awards.")
     )
+    require_independent_of(actor, entity)
+    require_not_self_certified(actor, entity)
     version = program_version_in_force(program, timezone.localdate())
     award = fixed_award(version.parsed(), award_code) if version is not None else None
     if award is None:
@@ -292,7 +289,7 @@ def _lock_active(voucher_id: int) -> Voucher:
 
 @retry_on_db_conflict
 def voucher_revoke(*, actor: Any, voucher: Voucher, reason: str) -> Voucher:
-    _require_role(
+    require_role(
         actor, voucher.program.issuing_agency, (Role.PROGRAM_ADMIN,), _("Only a program administrator may revoke.")
     )
     if not reason.strip():

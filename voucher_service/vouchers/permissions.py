@@ -1,0 +1,54 @@
+"""Who may move voucher money, and the separation of duties around it.
+
+Money operations need a role in the program's agency; being staff (a platform operator, Django admin) is not
+enough, because operators run the platform, they do not decide subsidies. On top of the role:
+
+* nobody decides an application of an entity they belong to (not just their own submission);
+* nobody grants a one-time award whose condition they certified themselves: the person who last recorded the
+  entity's settling-in date (落户日期) cannot also grant the settling-in award.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from accounts.models import AuditEvent, Organization, User
+from accounts.selectors import user_has_role, user_memberships
+from voucher_service.vouchers.errors import VoucherError, VoucherErrorCode
+
+
+def require_role(actor: Any, organization: Organization, roles: tuple[str, ...], message: str) -> None:
+    if not user_has_role(actor, organization, roles):
+        raise VoucherError(VoucherErrorCode.PERMISSION_DENIED, message)
+
+
+def require_independent_of(actor: Any, entity: Organization) -> None:
+    if user_memberships(actor).filter(organization=entity).exists():
+        raise VoucherError(
+            VoucherErrorCode.SEPARATION_OF_DUTIES,
+            _("You belong to this entity, so you cannot decide on its vouchers."),
+        )
+
+
+def settled_on_certified_by(entity: Organization) -> User | None:
+    """Who last recorded a change of the entity's settling-in date (from the audit trail), if anyone."""
+    events = AuditEvent.objects.filter(
+        target_type=Organization._meta.label_lower,
+        target_id=str(entity.pk),
+        action__in=["organization.create", "organization.update"],
+    ).order_by("-id")
+    for event in events.select_related("actor")[:50]:
+        if (event.before or {}).get("settled_on") != (event.after or {}).get("settled_on"):
+            return event.actor
+    return None
+
+
+def require_not_self_certified(actor: Any, entity: Organization) -> None:
+    certifier = settled_on_certified_by(entity)
+    if certifier is not None and certifier.pk == getattr(actor, "pk", None):
+        raise VoucherError(
+            VoucherErrorCode.SEPARATION_OF_DUTIES,
+            _("You recorded this entity's settling-in date; another person must grant the award."),
+        )
