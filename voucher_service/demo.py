@@ -1,9 +1,12 @@
 """Demo data for the embedded default and for DEBUG: organisations across the seed jurisdictions and one user
-per role, all sharing one password. Loading is idempotent; it refuses to run where real people could log in.
+per role, all sharing one password. Loading is idempotent; it refuses to run where real people could log in:
+outside DEBUG and embedded mode, and wherever ALLOWED_HOSTS names a host that another machine could use.
 """
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -103,10 +106,45 @@ def _ensure_user(spec: DemoUser, organization: Organization) -> User:
     return user
 
 
+def _is_local_host(pattern: str) -> bool:
+    """Whether an ALLOWED_HOSTS entry can only ever name this machine.
+
+    Local: ``localhost`` and names under ``.localhost`` (RFC 6761 reserves them for loopback, and browsers resolve
+    them so), and loopback addresses (127.0.0.0/8, ``::1``, bracketed or not). Everything else is not: a real
+    name or address, a ``.example.gov.cn`` suffix, the ``*`` wildcard, a bare single-label name such as
+    ``testserver`` (which an intranet's DNS may well resolve), and ``0.0.0.0``: it is not a loopback address, and
+    whoever lists it is serving on every interface so that other machines can connect.
+    """
+    host = pattern.strip().lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.removeprefix("[").removesuffix("]")).is_loopback
+    except ValueError:
+        return False
+
+
+def non_local_hosts(allowed_hosts: Iterable[str]) -> list[str]:
+    return [pattern for pattern in allowed_hosts if not _is_local_host(pattern)]
+
+
 def demo_load() -> list[DemoUser]:
     """Create (or find) every demo organisation and user. Each write is its own audited service call."""
     if not settings.DEMO_ENABLED:
         raise ImproperlyConfigured("Demo users have a published password: they are only for DEBUG or embedded mode.")
+    # Embedded mode says nothing about who can connect: `make run` binds 127.0.0.1, but the same settings serve
+    # `runserver 0.0.0.0:8000` or a gunicorn on a public address, where a superuser with the password printed in
+    # the README would be an open door. ALLOWED_HOSTS is not a network boundary (any client can send
+    # `Host: localhost`), but it is the operator's statement of who the service is for: naming any host beyond
+    # this machine means other people are meant to reach it, so the published password must not exist there.
+    # (An empty list counts as local: Django then accepts at most localhost and the loopback addresses.)
+    exposed = non_local_hosts(settings.ALLOWED_HOSTS)
+    if exposed:
+        raise ImproperlyConfigured(
+            "Demo users have a published password, and ALLOWED_HOSTS names hosts other machines can reach "
+            f"({', '.join(exposed)}). Load the demo only with ALLOWED_HOSTS limited to localhost, 127.0.0.1 "
+            "and [::1]."
+        )
     orgs = {spec.key: _ensure_org(spec) for spec in DEMO_ORGS}
     for spec in DEMO_USERS:
         _ensure_user(spec, orgs[spec.org])
