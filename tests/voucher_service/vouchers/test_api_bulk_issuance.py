@@ -35,7 +35,9 @@ def test_a_valid_file_is_issued_with_progress(program, entities, program_admin, 
     text = rows(*(f"{e.uscc},{10 + n}.50,第{n}行" for n, e in enumerate(entities)))
     response = upload(program_admin, program, text, capture=django_capture_on_commit_callbacks)
     assert response.status_code == 202, response.json()
-    bulk = client_for(program_admin).get(f"{URL}{response.json()['id']}/").json()
+    assert response["Location"] == response.json()["status_url"]
+    assert response.json()["status_url"].endswith(f"{URL}{response.json()['id']}/")
+    bulk = client_for(program_admin).get(response.json()["status_url"]).json()
     assert (bulk["status"], bulk["total_rows"], bulk["processed_rows"], bulk["succeeded_rows"], bulk["percent"]) == (
         "completed",
         4,
@@ -166,3 +168,28 @@ def test_a_rerun_is_harmless(program, entities, program_admin, django_capture_on
 def test_who_may_upload(request, program, entities, persona, expected):
     response = upload(request.getfixturevalue(persona), program, rows(f"{entities[0].uscc},10,"))
     assert response.status_code == expected, response.json()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("amount", ["99999999999999999999999999999", "1" + "0" * 70])
+def test_an_absurd_amount_is_a_row_error_not_a_crash(program, entities, program_admin, amount):
+    response = upload(program_admin, program, rows(f"{entities[0].uscc},{amount},"))
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["rows.1.amount"][0]["code"] == "invalid"
+
+
+@pytest.mark.django_db
+def test_a_field_too_long_for_csv_is_a_file_error(program, entities, program_admin):
+    response = upload(program_admin, program, rows(f'{entities[0].uscc},1,"{"x" * 200_000}"'))
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["file"][0]["code"] == "invalid"
+
+
+@pytest.mark.django_db
+def test_a_file_over_the_size_limit_is_refused_before_reading(program, program_admin, monkeypatch):
+    from voucher_service.vouchers.api import serializers
+
+    monkeypatch.setattr(serializers, "MAX_BYTES", 10)
+    response = upload(program_admin, program, rows("x,1,"))
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["file"][0]["code"] == "too_large"

@@ -134,3 +134,13 @@ def test_a_valid_voucher_does_not_expire(voucher):
     from voucher_service.vouchers.services import vouchers_expire_due
 
     assert vouchers_expire_due(actor=SYSTEM, today=voucher.valid_until) == 0
+
+
+@pytest.mark.django_db
+def test_a_makers_name_is_masked_on_the_public_verification(voucher):
+    voucher.entity.category = "maker"
+    voucher.entity.uscc = None
+    voucher.entity.name = "张三创客团队"
+    voucher.entity.save()
+    holder = client_for(None).get(f"/api/v1/vouchers/verify/{voucher.token}/").json()["holder"]
+    assert holder == "张*****"

@@ -41,8 +41,8 @@ def test_apply_approve_issue_and_verify(program, applicant, reviewer, entity, dj
     assert verified.status_code == 200
     assert verified.json()["balance"] == "200.00"
     # and the budget moved by exactly that much
-    budget = client_for(reviewer).get(f"/api/v1/programs/{program.pk}/budgets/").json()
-    assert budget, budget
+    (budget,) = client_for(reviewer).get(f"/api/v1/programs/{program.pk}/budgets/").json()
+    assert (budget["cap"], budget["issued"], budget["remaining"]) == ("1000.00", "200.00", "800.00")
     call_command("verify_ledger")
 
 

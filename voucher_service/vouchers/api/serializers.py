@@ -9,10 +9,10 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from accounts.models import Organization
+from accounts.models import EntityCategory, Organization
 from voucher_service.api.fields import YuanField
 from voucher_service.programs.models import Program
-from voucher_service.vouchers.bulk import bulk_progress
+from voucher_service.vouchers.bulk import MAX_BYTES, bulk_progress
 from voucher_service.vouchers.models import BulkIssuance, BulkMode, Issuance, Voucher, VoucherApplication
 from voucher_service.vouchers.selectors import voucher_balance
 
@@ -168,12 +168,15 @@ class VoucherSerializer(serializers.ModelSerializer):
 
 
 class VoucherVerifySerializer(serializers.ModelSerializer):
-    """What anyone holding a voucher may learn from its token: that it is genuine, whose it is, what is left."""
+    """What anyone holding a voucher may learn from its token: that it is genuine, whose it is, what is left.
+
+    A maker is a person, not a company: their name is masked to its first character.
+    """
 
     face_value = YuanField(read_only=True)
     balance = serializers.SerializerMethodField()
     program_name = serializers.CharField(source="program.name", read_only=True)
-    holder = serializers.CharField(source="entity.name", read_only=True)
+    holder = serializers.SerializerMethodField()
 
     class Meta:
         model = Voucher
@@ -183,14 +186,27 @@ class VoucherVerifySerializer(serializers.ModelSerializer):
     def get_balance(self, voucher: Voucher) -> str:
         return YuanField().to_representation(voucher_balance(voucher)["balance"])
 
+    def get_holder(self, voucher: Voucher) -> str:
+        name = voucher.entity.name
+        if voucher.entity.category == EntityCategory.MAKER:
+            return name[:1] + "*" * max(len(name) - 1, 2)
+        return name
+
 
 class BulkCreateSerializer(ScopedChoicesSerializer):
     program = serializers.PrimaryKeyRelatedField(queryset=Program.objects.none(), pk_field=serializers.IntegerField())
     mode = serializers.ChoiceField(choices=BulkMode.choices, default=BulkMode.ALL_OR_NOTHING)
     file = serializers.FileField(help_text=_("UTF-8 CSV with the columns uscc, amount (yuan) and optional memo."))
 
+    def validate_file(self, upload: Any) -> Any:
+        # Refuse by the declared size before anything reads the upload into memory.
+        if upload.size > MAX_BYTES:
+            raise serializers.ValidationError(_("The file is larger than 10 MB."), code="too_large")
+        return upload
+
 
 class BulkSerializer(serializers.ModelSerializer):
+    status_url = serializers.SerializerMethodField()
     processed_rows = serializers.SerializerMethodField()
     succeeded_rows = serializers.SerializerMethodField()
     percent = serializers.SerializerMethodField()
@@ -199,6 +215,7 @@ class BulkSerializer(serializers.ModelSerializer):
         model = BulkIssuance
         fields = [
             "id",
+            "status_url",
             "program",
             "fiscal_year",
             "mode",
@@ -217,6 +234,11 @@ class BulkSerializer(serializers.ModelSerializer):
             "completed_at",
         ]
         read_only_fields = fields
+
+    def get_status_url(self, bulk: BulkIssuance) -> str:
+        path = reverse("bulk-issuance-detail", args=[bulk.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
 
     def get_processed_rows(self, bulk: BulkIssuance) -> int:
         return bulk_progress(bulk)["processed_rows"]

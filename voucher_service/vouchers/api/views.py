@@ -141,7 +141,8 @@ class BulkIssuanceViewSet(
             mode=data.validated_data["mode"],
         )
         created.refresh_from_db()
-        return Response(s.BulkSerializer(created).data, status=status.HTTP_202_ACCEPTED)
+        body = s.BulkSerializer(created, context={"request": request}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["status_url"]})
 
 
 class VoucherViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
