@@ -73,6 +73,7 @@ def setup_django(url: str) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ["DB_POOL"] = "0"
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789abcdef")
+    os.environ.setdefault("PERSONAL_ID_HMAC_KEY", "bench-only-hmac-key-not-for-production")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voucher_service.settings")
     sys.path.insert(0, str(ROOT))
     import django
