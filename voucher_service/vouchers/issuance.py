@@ -35,6 +35,7 @@ from ledger.concurrency import lock_in_pk_order
 from ledger.errors import LedgerError
 from ledger.models import Account
 from ledger.services import accounts_create_many, entry_post
+from voucher_service.db import set_column_by_pk
 from voucher_service.programs.budgets import BudgetAccounts, budget_accounts, current_fiscal_year
 from voucher_service.programs.errors import ProgramError
 from voucher_service.programs.models import Program, ProgramVersion
@@ -247,10 +248,14 @@ def _record_success(
                     voucher=voucher,
                 )
             )
-    Issuance.objects.bulk_update(accepted, ["status", "voucher", "completed_at", "fiscal_year"], batch_size=1000)
+    # The voucher first: the CHECK "succeeded has a voucher" holds after every statement.
+    set_column_by_pk(Issuance, "voucher", {i.pk: i.voucher.pk for i in accepted if i.voucher})
+    Issuance.objects.filter(pk__in=[i.pk for i in accepted]).update(
+        status=IssuanceStatus.SUCCEEDED, completed_at=now, fiscal_year=accepted[0].fiscal_year
+    )
     OneTimeAward.objects.bulk_create(awards)
-    touched = {issuance.entity_id for issuance in accepted}
-    EntityYearTotal.objects.bulk_update([totals[entity_id] for entity_id in sorted(touched)], ["issued"])
+    touched = sorted({issuance.entity_id for issuance in accepted})
+    set_column_by_pk(EntityYearTotal, "issued", {totals[e].pk: totals[e].issued for e in touched})
     audit_record_many(
         actor=actor,
         action="voucher.issue",
