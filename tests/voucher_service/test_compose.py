@@ -162,6 +162,18 @@ def test_dockerfile_default_command_is_the_wsgi_app():
     assert "-c requirements.lock" in dockerfile, "the image must install the pinned versions"
 
 
+def test_the_dockerfile_collectstatic_step_can_load_production_settings():
+    # given the variables the image build sets for `manage.py collectstatic` (production mode: DATABASE_URL)
+    dockerfile = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    [step] = [line for line in dockerfile.splitlines() if line.startswith("RUN ") and "collectstatic" in line]
+    environment = dict(re.findall(r"\b([A-Z][A-Z0-9_]*)=(\S+)", step.partition("manage.py")[0]))
+    assert "DATABASE_URL" in environment
+    # when settings load with only those (`check` needs no database, so nothing connects)
+    result = _manage(["check"], **environment)
+    # then every secret production requires is among them
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_backing_services_have_healthchecks_and_the_app_waits_for_them():
     assert "pg_isready" in json.dumps(SERVICES["postgres"]["healthcheck"]["test"])
     assert "ping" in json.dumps(SERVICES["redis"]["healthcheck"]["test"])
