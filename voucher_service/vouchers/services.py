@@ -14,7 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.audit import audit_record
+from accounts.audit import SYSTEM, audit_record
 from accounts.models import Organization, Role
 from ledger.concurrency import lock_in_pk_order, retry_on_db_conflict
 from ledger.models import Account
@@ -41,6 +41,7 @@ from voucher_service.vouchers.models import (
 from voucher_service.vouchers.permissions import require_independent_of, require_not_self_certified, require_role
 
 AGENCY_ISSUERS = (Role.REVIEWER, Role.PROGRAM_ADMIN)
+ISSUANCE_BATCH = 50
 
 
 def _require_eligible(program: Program, entity: Organization, amount: int, year: int, award_code: str = "") -> list:
@@ -218,11 +219,26 @@ def award_grant(*, actor: Any, program: Program, entity: Organization, award_cod
 
 @retry_on_db_conflict
 def issuance_execute(*, issuance_id: int) -> Issuance:
-    """Issue one pending issuance. A second delivery of the same task finds it decided and does nothing."""
+    """Issue one pending issuance, together with other pending ones of the same program that no other worker holds.
+
+    Every issuance of a program locks the same budget row, so under load they queue on it one commit at a time;
+    taking the waiting ones along (``SKIP LOCKED``: never wait for a row another worker has) turns that queue into
+    batches, each decided row by row under the same locks. A second delivery of a task finds its issuance decided
+    and does nothing.
+    """
     issuance = Issuance.objects.select_for_update(of=("self",)).select_related("program").get(pk=issuance_id)
     if issuance.status != IssuanceStatus.PENDING:
         return issuance
-    issue_batch([issuance], actor=issuance.requested_by, all_or_nothing=True)
+    companions = list(
+        Issuance.objects.select_for_update(of=("self",), skip_locked=True)
+        .filter(status=IssuanceStatus.PENDING, program_id=issuance.program_id, bulk__isnull=True)
+        .exclude(pk=issuance.pk)
+        .order_by("pk")[: ISSUANCE_BATCH - 1]
+    )
+    batch = [issuance, *companions]
+    # A batch is the worker's doing; each approval's own audit event already names its reviewer.
+    actor = issuance.requested_by if not companions else SYSTEM
+    issue_batch(batch, actor=actor, all_or_nothing=False)
     issuance.refresh_from_db()
     return issuance
 

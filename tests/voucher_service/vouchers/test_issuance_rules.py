@@ -68,3 +68,15 @@ def test_an_inactive_entity_is_refused_at_issuance(program):
     entity.is_active = False
     entity.save()
     assert issuance_execute(issuance_id=issuance.pk).failure_code == "not_eligible"
+
+
+@pytest.mark.django_db
+def test_a_worker_takes_the_waiting_issuances_of_the_program_along(program):
+    # given three approvals waiting for the same program's budget
+    waiting = [queue(program, make_org(jurisdiction="640104"), 1_000) for _ in range(3)]
+    # when the first task runs
+    issuance_execute(issuance_id=waiting[0].pk)
+    # then all three are decided, each against the caps, and the other tasks find nothing left to do
+    assert set(Issuance.objects.values_list("status", flat=True)) == {"succeeded"}
+    assert issuance_execute(issuance_id=waiting[2].pk).status == "succeeded"
+    assert Voucher.objects.count() == 3
