@@ -11,7 +11,6 @@ Lock order, the same everywhere: hold row → balance rows (ascending pk) → ch
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -21,7 +20,7 @@ from django.utils import timezone
 
 from ledger import errors
 from ledger.concurrency import ledger_operation, owns_transaction
-from ledger.hashing import canonical_json, iso_utc, sha256_hex
+from ledger.hashing import iso_utc
 from ledger.journal_store import BALANCE_FIELDS, append_entry, fingerprint_for_key, lock_accounts
 from ledger.models import (
     DEFAULT_CURRENCY,
@@ -32,36 +31,20 @@ from ledger.models import (
     JournalEntry,
     Posting,
 )
+from ledger.validation import (
+    EntryDraft,
+    Line,
+    LineInput,
+    account_pk,
+    actor_pk,
+    check_amount,
+    checked_metadata,
+    draft_entry,
+    normalise_lines,
+    request_fingerprint,
+)
 
 Keyed = TypeVar("Keyed", JournalEntry, Hold)
-
-# (account or account id, "debit" | "credit", amount in fen)
-LineInput = tuple[Account | int, str, int]
-
-
-@dataclass(frozen=True)
-class Line:
-    account_id: int
-    direction: Direction
-    amount: int
-
-
-@dataclass
-class EntryDraft:
-    """Everything needed to write one entry, validated and fingerprinted before any lock is taken."""
-
-    idempotency_key: str
-    fingerprint: str
-    lines: list[Line]
-    currency: str
-    memo: str
-    metadata: dict[str, Any]
-    actor_id: int | None
-    effective_at: datetime | None
-    reverses_id: int | None = None
-    # Pending amounts a hold releases in the same change: account id -> (pending debits, pending credits).
-    pending_release: dict[int, tuple[int, int]] = field(default_factory=dict)
-
 
 # --- Accounts ----------------------------------------------------------------------------------------------
 
@@ -184,13 +167,13 @@ def entry_post(
     currency: str = DEFAULT_CURRENCY,
 ) -> JournalEntry:
     """Post a balanced entry. Replays the original entry for a repeated key with the same request."""
-    draft = _draft_entry(
+    draft = draft_entry(
         idempotency_key=idempotency_key,
-        lines=_normalise_lines(lines),
+        lines=normalise_lines(lines),
         currency=currency,
         memo=memo,
         metadata=metadata,
-        actor_id=_actor_id(actor),
+        actor_id=actor_pk(actor),
         effective_at=effective_at,
     )
     accounts = _lock_accounts(line.account_id for line in draft.lines)
@@ -213,13 +196,13 @@ def entry_reverse(
         Line(p.account_id, Direction.CREDIT if p.direction == Direction.DEBIT else Direction.DEBIT, p.amount)
         for p in postings
     ]
-    draft = _draft_entry(
+    draft = draft_entry(
         idempotency_key=idempotency_key,
         lines=mirrored,
         currency=entry.currency,
         memo=memo or f"Reversal of entry #{entry.pk}",
         metadata=metadata,
-        actor_id=_actor_id(actor),
+        actor_id=actor_pk(actor),
         effective_at=effective_at,
         reverses_id=entry.pk,
     )
@@ -246,15 +229,15 @@ def hold_create(
 ) -> Hold:
     """Reserve ``amount``: pending debits on one account, pending credits on the other, until expiry."""
     now = now or timezone.now()
-    debit_id, credit_id = _account_id(debit_account), _account_id(credit_account)
-    _check_amount(amount)
+    debit_id, credit_id = account_pk(debit_account), account_pk(credit_account)
+    check_amount(amount)
     if debit_id == credit_id:
         raise errors.InvalidEntry("A hold needs two different accounts.")
     if timezone.is_naive(expires_at) or expires_at <= now:
         raise errors.InvalidEntry("A hold's expiry must be an aware datetime in the future.")
-    metadata = _checked_metadata(metadata)
+    metadata = checked_metadata(metadata)
     memo = str(memo)
-    fingerprint = _fingerprint(
+    fingerprint = request_fingerprint(
         "hold",
         debit=debit_id,
         credit=credit_id,
@@ -263,7 +246,7 @@ def hold_create(
         expires_at=iso_utc(expires_at),
         memo=memo,
         metadata=metadata,
-        actor=_actor_id(actor),
+        actor=actor_pk(actor),
     )
     accounts = _lock_accounts([debit_id, credit_id])
     existing = _replay(Hold, idempotency_key, fingerprint)
@@ -285,7 +268,7 @@ def hold_create(
         expires_at=expires_at,
         memo=memo,
         metadata=metadata,
-        actor_id=_actor_id(actor),
+        actor_id=actor_pk(actor),
         debit_version_created=debit.version,
         credit_version_created=credit.version,
     )
@@ -310,10 +293,10 @@ def hold_post(
     now = now or timezone.now()
     locked = _lock_open_hold(hold, now)
     amount = locked.amount if amount is None else amount
-    _check_amount(amount)
+    check_amount(amount)
     if amount > locked.amount:
         raise errors.InvalidAmount(f"Cannot post {amount} from a hold of {locked.amount}.", hold=locked.pk)
-    draft = _draft_entry(
+    draft = draft_entry(
         idempotency_key=f"ledger:hold:{locked.pk}:post",
         lines=[
             Line(locked.debit_account_id, Direction.DEBIT, amount),
@@ -322,7 +305,7 @@ def hold_post(
         currency=locked.currency,
         memo=memo or locked.memo,
         metadata=metadata if metadata is not None else locked.metadata,
-        actor_id=_actor_id(actor),
+        actor_id=actor_pk(actor),
         effective_at=None,
     )
     draft.pending_release = {
@@ -363,112 +346,6 @@ def holds_expire_due(*, now: datetime | None = None, hold_ids: Iterable[int] | N
     if hold_ids is not None:
         due = due.filter(pk__in=list(hold_ids))
     return sum(hold_expire(hold_id, now=now) for hold_id in due.values_list("pk", flat=True))
-
-
-# --- Internals: validation ---------------------------------------------------------------------------------
-
-
-def _actor_id(actor: Any) -> int | None:
-    # None, or an actor without a row (the system acting for itself), records no user.
-    pk = getattr(actor, "pk", None)
-    return None if pk is None else int(pk)
-
-
-def _account_id(account: Account | int) -> int:
-    return account.pk if isinstance(account, Account) else int(account)
-
-
-def _check_amount(amount: Any) -> None:
-    if isinstance(amount, bool) or not isinstance(amount, int):
-        raise errors.InvalidAmount(f"Amounts are integer fen, got {type(amount).__name__}.")
-    if amount <= 0:
-        raise errors.InvalidAmount(f"Amounts must be positive, got {amount}.", amount=amount)
-
-
-def _normalise_lines(lines: Sequence[LineInput]) -> list[Line]:
-    if len(lines) < 2:
-        raise errors.InvalidEntry("An entry needs at least two lines.")
-    normalised = []
-    for account, direction, amount in lines:
-        if direction not in Direction.values:
-            raise errors.InvalidEntry(f"Unknown direction {direction!r}.")
-        _check_amount(amount)
-        normalised.append(Line(_account_id(account), Direction(direction), amount))
-    account_ids = [line.account_id for line in normalised]
-    if len(set(account_ids)) != len(account_ids):
-        # One posting per account per entry keeps "the account's version after this posting" unambiguous.
-        raise errors.InvalidEntry("An account may appear only once in an entry.")
-    debits = sum(line.amount for line in normalised if line.direction == Direction.DEBIT)
-    credits = sum(line.amount for line in normalised if line.direction == Direction.CREDIT)
-    if debits != credits:
-        raise errors.UnbalancedEntry(f"Debits {debits} ≠ credits {credits}.", debits=debits, credits=credits)
-    return sorted(normalised, key=lambda line: line.account_id)
-
-
-def _checked_metadata(metadata: dict[str, Any] | None) -> dict[str, Any]:
-    metadata = {} if metadata is None else metadata
-    if not isinstance(metadata, dict):
-        raise errors.InvalidEntry("Metadata must be a JSON object.")
-    _refuse_floats(metadata)
-    return metadata
-
-
-def _refuse_floats(value: Any) -> None:
-    # A float would not survive the JSON round trip bit for bit, and so would break the hash chain.
-    if isinstance(value, float):
-        raise errors.InvalidEntry("Metadata may not contain floats; use strings or integer fen.")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise errors.InvalidEntry("Metadata keys must be strings.")
-            _refuse_floats(item)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            _refuse_floats(item)
-
-
-def _fingerprint(operation: str, **request: Any) -> str:
-    return sha256_hex(canonical_json({"operation": operation, **request}))
-
-
-def _draft_entry(
-    *,
-    idempotency_key: str,
-    lines: list[Line],
-    currency: str,
-    memo: str,
-    metadata: dict[str, Any] | None,
-    actor_id: int | None,
-    effective_at: datetime | None,
-    reverses_id: int | None = None,
-) -> EntryDraft:
-    if not idempotency_key:
-        raise errors.InvalidEntry("An idempotency key is required.")
-    memo = str(memo)  # a lazy translation is fine as a memo; it is stored (and hashed) as text
-    if effective_at is not None and timezone.is_naive(effective_at):
-        raise errors.InvalidEntry("effective_at must be timezone-aware.")
-    metadata = _checked_metadata(metadata)
-    fingerprint = _fingerprint(
-        "entry",
-        lines=[[line.account_id, str(line.direction), line.amount] for line in lines],
-        currency=currency,
-        memo=memo,
-        metadata=metadata,
-        actor=actor_id,
-        effective_at=iso_utc(effective_at) if effective_at else None,
-        reverses=reverses_id,
-    )
-    return EntryDraft(
-        idempotency_key=idempotency_key,
-        fingerprint=fingerprint,
-        lines=lines,
-        currency=currency,
-        memo=memo,
-        metadata=metadata,
-        actor_id=actor_id,
-        effective_at=effective_at,
-        reverses_id=reverses_id,
-    )
 
 
 def _check_currency(accounts: Iterable[Account], currency: str) -> None:
