@@ -266,3 +266,25 @@ def test_a_key_taken_after_the_check_is_replayed_after_a_rerun(make_account, mon
     assert JournalEntry.objects.count() == 1
     a.refresh_from_db()
     assert (a.posted_debits, a.version) == (9, 1)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_database_refusal_in_the_pipelined_append_rolls_back_cleanly(funded, make_account, monkeypatch):
+    # given: the service-level limit check is switched off, so only the database CHECK stands in the way
+    from django.db import IntegrityError
+
+    from ledger import services as ledger_services
+    from tests.ledger.conftest import ledger_snapshot
+
+    _, wallet = funded(100)
+    shop = make_account()
+    before = ledger_snapshot()
+    monkeypatch.setattr(ledger_services, "_limit_breach", lambda account: None)
+    # when
+    with pytest.raises(IntegrityError, match="ledger_account_debits_limit"):
+        services.entry_post(actor=None, idempotency_key="over", lines=[(wallet, "debit", 101), (shop, "credit", 101)])
+    # then: nothing was written and the connection goes on working
+    assert ledger_snapshot() == before
+    services.entry_post(actor=None, idempotency_key="fine", lines=[(wallet, "debit", 100), (shop, "credit", 100)])
+    assert JournalEntry.objects.filter(idempotency_key="fine").exists()
