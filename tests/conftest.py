@@ -39,7 +39,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     reason = "needs " + " and ".join(missing)
     if REQUIRE_ALL_BACKENDS:
         pytest.fail(f"REQUIRE_ALL_BACKENDS=1 but this test {reason}", pytrace=False)
-    pytest.skip(reason)
+    # Named per test, so `make test` on SQLite lists exactly which tests it skipped (not one grouped line).
+    pytest.skip(f"{item.nodeid} {reason}")
 
 
 @pytest.fixture(autouse=True)
