@@ -65,18 +65,33 @@ def test_yinchuan_seed_is_a_draft_with_two_capped_thirty_percent_subsidies(seeds
     assert program.valid_from is None
     assert program.valid_until is None
     assert program_current_version(program) is None
-    # and its two compute subsidies are 30 % capped at 5,000,000 元 and at 2,000,000 元 (once), highest only
+    # and its two compute subsidies are 30 % capped at 5,000,000 元 and at 2,000,000 元 (once); they stack
+    # (同一企业(项目)满足本政策多项奖励条件可同时享受; 就高从优不重复 is only against other city policies)
     by_code = {rule.condition.code: rule for rule in rules.rate_rules}
     assert by_code["large_model_builder"].rate == Decimal("0.30")
     assert by_code["large_model_builder"].cap == 5_000_000 * YUAN
     assert by_code["top_talent"].rate == Decimal("0.30")
     assert by_code["top_talent"].cap == 2_000_000 * YUAN
     assert by_code["top_talent"].once_per_entity is True
-    assert rules.combination == "highest_only"
+    assert rules.combination == "stack"
     # a 20,000,000 元 compute bill of a model builder: 30 % is 6,000,000 元, capped at 5,000,000 元
     assert rules.rate_award(20_000_000 * YUAN, ["large_model_builder"]) == 5_000_000 * YUAN
     # a top-talent team's 10,000,000 元 bill: capped at 2,000,000 元
     assert rules.rate_award(10_000_000 * YUAN, ["top_talent"]) == 2_000_000 * YUAN
+
+
+def test_a_yinchuan_entity_meeting_both_conditions_gets_thirty_percent_under_each_within_each_cap(seeds):
+    # given Yinchuan's rules, and a model builder led by a top-talent team
+    rules = rules_of(seeds.yinchuan)
+    both = ["large_model_builder", "top_talent"]
+    # when it claims a 5,000,000 元 compute bill: 30 % under each rule, both under their caps
+    # then it receives 1,500,000 元 + 1,500,000 元
+    assert rules.rate_award(5_000_000 * YUAN, both) == 3_000_000 * YUAN
+    # and on a 10,000,000 元 bill: 3,000,000 元 under Art. 9 (cap 5,000,000) + 2,000,000 元 under Art. 14 (capped)
+    assert rules.rate_award(10_000_000 * YUAN, both) == 5_000_000 * YUAN
+    # and each rule's cap counts what the entity already received under that rule only
+    received = {"large_model_builder": 4_000_000 * YUAN, "top_talent": 0}
+    assert rules.rate_award(10_000_000 * YUAN, both, received) == (1_000_000 + 2_000_000) * YUAN
 
 
 def test_baoding_seed(seeds, baoding_agency):
