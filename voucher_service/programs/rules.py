@@ -9,7 +9,8 @@ Two renderings of the same document exist, differing only in how money is writte
 * **stored** (``ProgramVersion.rules``): money is integer fen (``4000000000``);
 * **api** (the REST API and the policy fixture): money is a yuan decimal string (``"40000000.00"``).
 
-Rates and shares are always decimal strings (``"0.30"``), never floats. Document shape (api rendering)::
+Rates and shares are always decimal strings with at most 4 decimals (``"0.30"``), never floats; they are
+rendered with exactly 4 (``"0.3000"``). Document shape (api rendering)::
 
     {
       "annual_cap": "40000000.00",                  # face value that may be issued per fiscal year
@@ -19,7 +20,8 @@ Rates and shares are always decimal strings (``"0.30"``), never floats. Document
       "rate_rules": [{"code": "major_project_lead", "description": "…", "check": "reviewer",
                       "rate": "0.60", "cap": "5000000.00" | null, "once_per_entity": false}],
       "fixed_awards": [{"code": "settling_in", "description": "…", "check": "settled_in_fiscal_year",
-                        "amount": "500000.00", "once_per_entity": true}],
+                        "amount": "500000.00", "once_per_entity": true,
+                        "categories": ["enterprise", ...]}],     # [] or absent: any eligible category
       "combination": "highest_only" | "stack",
       "per_entity_annual_cap": "1000000.00" | null,
       "voucher_validity": {"mode": "end_of_fiscal_year" | "months_from_issue", "months": null | 12},
@@ -31,7 +33,8 @@ Rates and shares are always decimal strings (``"0.30"``), never floats. Document
                         {"name": "财政", "role": "finance"}]
     }
 
-``annual_cap`` may be null only while the program is a draft. Every key but ``eligible_categories`` has the
+``annual_cap`` may be null only while the program is a draft (the services refuse it otherwise); when it is set,
+no per-entity cap, rate-rule cap or fixed award may exceed it. Every key but ``eligible_categories`` has the
 default POLICIES.md prescribes where a policy is silent. Validation errors are a ``ValidationError`` keyed by
 dotted paths (``rate_rules.0.rate``), which the API renders as per-field errors.
 """
@@ -113,9 +116,16 @@ class RateRule:
 
 @dataclass(frozen=True)
 class FixedAward:
+    """A one-time amount. ``categories`` narrows who may receive it (empty: any category the program accepts)."""
+
     condition: Condition
     amount: int
     once_per_entity: bool = True
+    categories: tuple[str, ...] = ()
+
+    def category_ok(self, category: str) -> bool:
+        """May an entity of ``category`` receive this award? (The program's own eligibility is checked apart.)"""
+        return not self.categories or category in self.categories
 
 
 @dataclass(frozen=True)
@@ -245,6 +255,15 @@ def condition_met_by_records(condition: Condition, *, settled_on: date | None, f
     return None
 
 
+FRACTION_PLACES = 4  # rates and shares: at most 4 decimal places (0.0001 = 0.01 %)
+FRACTION_QUANTUM = Decimal(1).scaleb(-FRACTION_PLACES)
+
+
+def fraction_text(value: Decimal) -> str:
+    """A rate or share as a fixed-point string with exactly 4 decimals ("0.3000"), never an exponent form."""
+    return f"{value.quantize(FRACTION_QUANTUM):f}"
+
+
 def _money_or_none(value: int | None, render: Callable[[int], Any]) -> Any:
     return None if value is None else render(value)
 
@@ -260,11 +279,12 @@ def _render(rules: ProgramRules, money: Callable[[int], Any]) -> dict[str, Any]:
         "provider_scope": {"mode": rules.provider_scope.mode.value, "platforms": list(rules.provider_scope.platforms)},
         "rate_rules": [
             _condition(r.condition)
-            | {"rate": str(r.rate), "cap": _money_or_none(r.cap, money), "once_per_entity": r.once_per_entity}
+            | {"rate": fraction_text(r.rate), "cap": _money_or_none(r.cap, money), "once_per_entity": r.once_per_entity}
             for r in rules.rate_rules
         ],
         "fixed_awards": [
-            _condition(a.condition) | {"amount": money(a.amount), "once_per_entity": a.once_per_entity}
+            _condition(a.condition)
+            | {"amount": money(a.amount), "once_per_entity": a.once_per_entity, "categories": list(a.categories)}
             for a in rules.fixed_awards
         ],
         "combination": rules.combination.value,
@@ -272,7 +292,7 @@ def _render(rules: ProgramRules, money: Callable[[int], Any]) -> dict[str, Any]:
         "voucher_validity": {"mode": rules.voucher_validity.mode.value, "months": rules.voucher_validity.months},
         "unused_amounts": rules.unused_amounts.value,
         "funding_split": {
-            admin_type: [{"payer": s.payer.value, "share": str(s.share)} for s in shares]
+            admin_type: [{"payer": s.payer.value, "share": fraction_text(s.share)} for s in shares]
             for admin_type, shares in rules.funding_split.items()
         },
         "review_stages": [{"name": s.name, "role": s.role} for s in rules.review_stages],

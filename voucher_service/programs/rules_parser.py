@@ -21,6 +21,8 @@ from voucher_service.programs.rules import (
     AGENCY_REVIEW_ROLES,
     DEFAULT_FUNDING_SPLIT,
     DEFAULT_REVIEW_STAGES,
+    FRACTION_PLACES,
+    FRACTION_QUANTUM,
     ONE,
     Combination,
     Condition,
@@ -112,7 +114,10 @@ class _Parser:
         if not number.is_finite() or number <= 0 or number > ONE:
             self.errors.add(path, _("It must be greater than 0 and at most 1 (100 %)."), "out_of_range")
             return None
-        return number
+        if number != number.quantize(FRACTION_QUANTUM):
+            self.errors.add(path, _("At most %(n)d decimal places.") % {"n": FRACTION_PLACES}, "max_decimal_places")
+            return None
+        return number.quantize(FRACTION_QUANTUM)
 
     def choice(self, value: Any, path: str, enum: type[StrEnum] | Iterable[str], default: Any = None) -> Any:
         if value is None and default is not None:
@@ -181,7 +186,7 @@ class _Parser:
         return tuple(out)
 
     def fixed_awards(self, value: Any, seen: set[str]) -> tuple[FixedAward, ...]:
-        keys = {"code", "description", "check", "amount", "once_per_entity"}
+        keys = {"code", "description", "check", "amount", "once_per_entity", "categories"}
         out = []
         for index, raw in enumerate(self.sequence(value, "fixed_awards")):
             path = f"fixed_awards.{index}"
@@ -189,8 +194,9 @@ class _Parser:
             condition = self.condition(item, path, seen)
             amount = self.amount(item.get("amount"), f"{path}.amount")
             once = self.boolean(item.get("once_per_entity"), f"{path}.once_per_entity", default=True)
+            categories = self.category_list(item.get("categories"), f"{path}.categories", required=False)
             if amount is not None:
-                out.append(FixedAward(condition, amount, once))
+                out.append(FixedAward(condition, amount, once, categories))
         return tuple(out)
 
     def boolean(self, value: Any, path: str, *, default: bool) -> bool:
@@ -201,14 +207,14 @@ class _Parser:
             return default
         return value
 
-    def categories(self, value: Any) -> tuple[str, ...]:
-        items = self.sequence(value, "eligible_categories")
-        if not items:
-            self.errors.add("eligible_categories", _("Name at least one eligible entity category."), "required")
+    def category_list(self, value: Any, path: str, *, required: bool = True) -> tuple[str, ...]:
+        items = self.sequence(value, path)
+        if not items and required:
+            self.errors.add(path, _("Name at least one eligible entity category."), "required")
         for index, item in enumerate(items):
-            self.choice(item, f"eligible_categories.{index}", EntityCategory.values)
+            self.choice(item, f"{path}.{index}", EntityCategory.values)
         if len(set(map(str, items))) != len(items):
-            self.errors.add("eligible_categories", _("A category is listed twice."), "unique")
+            self.errors.add(path, _("A category is listed twice."), "unique")
         return tuple(str(item) for item in items)
 
     def provider_scope(self, value: Any) -> ProviderScope:
@@ -307,7 +313,7 @@ def parse_rules_document(data: Any, *, money: MoneyForm) -> ProgramRules:
     seen: set[str] = set()
     rules = ProgramRules(
         annual_cap=parser.amount(doc.get("annual_cap"), "annual_cap", required=False),
-        eligible_categories=parser.categories(doc.get("eligible_categories")),
+        eligible_categories=parser.category_list(doc.get("eligible_categories"), "eligible_categories"),
         provider_scope=parser.provider_scope(doc.get("provider_scope")),
         rate_rules=parser.rate_rules(doc.get("rate_rules"), seen),
         fixed_awards=parser.fixed_awards(doc.get("fixed_awards"), seen),
@@ -320,5 +326,29 @@ def parse_rules_document(data: Any, *, money: MoneyForm) -> ProgramRules:
         funding_split=parser.funding_split(doc.get("funding_split")),
         review_stages=parser.review_stages(doc.get("review_stages")),
     )
+    _check_against_each_other(rules, parser.errors)
     parser.errors.raise_if_any()
     return rules
+
+
+def _check_against_each_other(rules: ProgramRules, errors: _Errors) -> None:
+    """Cross-field checks: nothing may exceed the annual cap; an award's categories are the program's."""
+    cap = rules.annual_cap
+    over = _("It cannot exceed the annual cap.")
+    if cap is not None:
+        if rules.per_entity_annual_cap is not None and rules.per_entity_annual_cap > cap:
+            errors.add("per_entity_annual_cap", over, "exceeds_annual_cap")
+        for index, rule in enumerate(rules.rate_rules):
+            if rule.cap is not None and rule.cap > cap:
+                errors.add(f"rate_rules.{index}.cap", over, "exceeds_annual_cap")
+        for index, award in enumerate(rules.fixed_awards):
+            if award.amount > cap:
+                errors.add(f"fixed_awards.{index}.amount", over, "exceeds_annual_cap")
+    for index, award in enumerate(rules.fixed_awards):
+        for position, category in enumerate(award.categories):
+            if category in EntityCategory.values and not rules.category_eligible(category):
+                errors.add(
+                    f"fixed_awards.{index}.categories.{position}",
+                    _("The program does not accept this category (see eligible_categories)."),
+                    "not_eligible",
+                )

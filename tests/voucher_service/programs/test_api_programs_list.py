@@ -55,12 +55,17 @@ def test_staff_see_everything(seeds, staff):
 def test_retrieve_shows_rules_in_yuan_and_the_versions(seeds, applicant):
     # when an entity reads Baoding's program
     body = client_for(applicant).get(f"{URL}{seeds.baoding.pk}/").json()
-    # then money is in yuan strings, rates are decimal strings, and version 1 is current
+    # then money is in yuan strings, rates and shares are decimal strings with 4 places, and version 1 is current
     assert body["status"] == "published"
     assert body["rules"]["annual_cap"] == "10000000.00"
     assert body["rules"]["per_entity_annual_cap"] == "1000000.00"
     assert body["rules"]["fixed_awards"][0]["amount"] == "500000.00"
-    assert [r["rate"] for r in body["rules"]["rate_rules"]] == ["0.60", "0.50"]
+    assert body["rules"]["fixed_awards"][0]["categories"] == ["enterprise", "tech_sme", "research_institute"]
+    assert [r["rate"] for r in body["rules"]["rate_rules"]] == ["0.6000", "0.5000"]
+    assert body["rules"]["funding_split"]["city_district"] == [
+        {"payer": "city", "share": "0.5000"},
+        {"payer": "district", "share": "0.5000"},
+    ]
     assert body["current_version"]["number"] == 1
     assert body["valid_from"] == "2024-01-25"
     assert body["valid_until"] == "2027-01-24"

@@ -166,3 +166,124 @@ def test_voucher_validity_in_months_and_settling_condition():
     assert settling.amount == 50_000_000
     assert settling.once_per_entity is True
     assert parse_rules(TWO_RATES, money="yuan").rate_rules[0].rate == Decimal("0.60")
+
+
+SETTLING = {"code": "settling_in", "description": "落户奖励", "check": "settled_in_fiscal_year", "amount": "500000.00"}
+THREE_CATEGORIES = {**BASE, "eligible_categories": ["enterprise", "tech_sme", "research_institute", "maker"]}
+
+
+def test_a_fixed_award_may_name_its_own_categories():
+    # given an award for enterprises and research institutes in a program that also accepts makers
+    rules = parse_rules(
+        {**THREE_CATEGORIES, "fixed_awards": [{**SETTLING, "categories": ["enterprise", "research_institute"]}]},
+        money="yuan",
+    )
+    (award,) = rules.fixed_awards
+    # when the issuance code asks whether a category may receive it
+    # then only the award's categories may, although the program accepts makers for its other rules
+    assert award.categories == ("enterprise", "research_institute")
+    assert award.category_ok("enterprise") is True
+    assert award.category_ok("research_institute") is True
+    assert award.category_ok("maker") is False
+    assert rules.category_eligible("maker") is True
+    # and the categories survive both renderings
+    assert rules.to_api()["fixed_awards"][0]["categories"] == ["enterprise", "research_institute"]
+    assert parse_rules(rules.to_document(), money="fen") == rules
+    assert parse_rules(rules.to_api(), money="yuan") == rules
+
+
+def test_a_fixed_award_without_categories_is_for_any_eligible_category():
+    # given an award with no categories (absent, or an empty list)
+    absent = parse_rules({**THREE_CATEGORIES, "fixed_awards": [SETTLING]}, money="yuan").fixed_awards[0]
+    empty = parse_rules({**THREE_CATEGORIES, "fixed_awards": [{**SETTLING, "categories": []}]}, money="yuan")
+    # then any category passes the award's own check (the program's eligibility is checked apart)
+    assert absent.categories == ()
+    assert absent.category_ok("maker") is True
+    assert empty.fixed_awards[0].category_ok("enterprise") is True
+    assert empty.to_document()["fixed_awards"][0]["categories"] == []
+
+
+@pytest.mark.parametrize(
+    ("categories", "path", "code"),
+    [
+        (["enterprise", "alien"], "fixed_awards.0.categories.1", "invalid_choice"),
+        (["enterprise", "enterprise"], "fixed_awards.0.categories", "unique"),
+        ("enterprise", "fixed_awards.0.categories", "not_a_list"),
+        (["university"], "fixed_awards.0.categories.0", "not_eligible"),  # the program does not accept universities
+    ],
+)
+def test_bad_award_categories_are_refused_on_the_field(categories, path, code):
+    errors = errors_of({**THREE_CATEGORIES, "fixed_awards": [{**SETTLING, "categories": categories}]})
+    assert code in errors[path], errors
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        ({"per_entity_annual_cap": "10000000.01"}, "per_entity_annual_cap"),
+        (
+            {"rate_rules": [{"code": "a", "description": "d", "rate": "0.3", "cap": "20000000.00"}]},
+            "rate_rules.0.cap",
+        ),
+        ({"fixed_awards": [{**SETTLING, "amount": "10000001.00"}]}, "fixed_awards.0.amount"),
+    ],
+)
+def test_nothing_may_exceed_the_annual_cap(change, path):
+    # given a 10,000,000 元 annual cap and an amount above it
+    # when the document is parsed
+    errors = errors_of({**BASE, **change})
+    # then the amount is refused on its own field
+    assert "exceeds_annual_cap" in errors[path], errors
+
+
+def test_amounts_equal_to_the_cap_or_without_a_cap_are_accepted():
+    at_cap = {
+        **BASE,
+        "per_entity_annual_cap": "10000000.00",
+        "fixed_awards": [{**SETTLING, "amount": "10000000.00"}],
+        "rate_rules": [{"code": "a", "description": "d", "rate": "0.3", "cap": "10000000.00"}],
+    }
+    assert parse_rules(at_cap, money="yuan").per_entity_annual_cap == 1_000_000_000
+    # a draft without an annual cap has nothing to compare with yet
+    assert parse_rules({**at_cap, "annual_cap": None}, money="yuan").annual_cap is None
+
+
+@pytest.mark.parametrize(
+    "rate", ["0.00001", "1E-7", "0.12345", "0.300000001"], ids=["5-places", "exponent", "5-places-b", "9-places"]
+)
+def test_rates_and_shares_have_at_most_four_decimal_places(rate):
+    errors = errors_of(
+        {
+            **BASE,
+            "rate_rules": [{"code": "a", "description": "d", "rate": rate}],
+            "funding_split": {
+                "other": [{"payer": "city", "share": "0.33333"}, {"payer": "county", "share": "0.66667"}]
+            },
+        }
+    )
+    assert "max_decimal_places" in errors["rate_rules.0.rate"], errors
+    assert "max_decimal_places" in errors["funding_split.other.0.share"], errors
+
+
+def test_rates_and_shares_are_rendered_with_four_places():
+    # given rates and shares written in several ways
+    rules = parse_rules(
+        {
+            **BASE,
+            "rate_rules": [
+                {"code": "a", "description": "d", "rate": "0.3"},
+                {"code": "b", "description": "d", "rate": "1"},
+                {"code": "c", "description": "d", "rate": "0.1234"},
+                {"code": "e", "description": "d", "rate": "3E-1"},
+                {"code": "f", "description": "d", "rate": "0.300000"},
+            ],
+            "funding_split": {"other": [{"payer": "city", "share": "0.5"}, {"payer": "county", "share": "0.50"}]},
+        },
+        money="yuan",
+    )
+    # then both renderings give fixed-point strings with exactly four decimals, never an exponent
+    api = rules.to_api()
+    assert [r["rate"] for r in api["rate_rules"]] == ["0.3000", "1.0000", "0.1234", "0.3000", "0.3000"]
+    assert [s["share"] for s in api["funding_split"]["other"]] == ["0.5000", "0.5000"]
+    assert rules.to_document()["rate_rules"] == api["rate_rules"]
+    assert parse_rules(rules.to_document(), money="fen") == rules

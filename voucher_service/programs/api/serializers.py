@@ -42,12 +42,17 @@ class _ConditionDoc(serializers.Serializer):
 
 
 class RateRuleDoc(_ConditionDoc):
-    rate = serializers.CharField(help_text=_("Decimal string, 0 < rate <= 1."))
+    rate = serializers.CharField(help_text=_("Decimal string, 0 < rate <= 1, at most 4 decimals."))
     cap = _yuan(required=False)
 
 
 class FixedAwardDoc(_ConditionDoc):
     amount = _yuan()
+    categories = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text=_("Entity categories that may receive the award; empty or absent: any eligible category."),
+    )
 
 
 class ProviderScopeDoc(serializers.Serializer):
