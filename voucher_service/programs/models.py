@@ -52,6 +52,11 @@ class Program(models.Model):
     legal_title = models.CharField(_("document title"), max_length=300, blank=True, default="")
     legal_issuer = models.CharField(_("document issuer"), max_length=200, blank=True, default="")
     status = models.CharField(_("status"), max_length=16, choices=ProgramStatus.choices, default=ProgramStatus.DRAFT)
+    # The status an expired program had when it expired (published or suspended), so an extension restores it
+    # instead of reviving a suspended program as published. Empty unless the program is expired.
+    status_before_expiry = models.CharField(
+        _("status before expiry"), max_length=16, choices=ProgramStatus.choices, blank=True, default=""
+    )
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
     # NULL: no end date (some policies give none). Moved only by a recorded ProgramExtension once published.
     valid_until = models.DateField(_("valid until"), null=True, blank=True)

@@ -239,7 +239,10 @@ def _program_update(
     if responsible is not None:
         locked.responsible_agencies.set(responsible)
     version = latest
-    if new_rules is not None and (latest is None or new_rules.to_document() != latest.rules):
+    if new_rules is not None and locked.status != ProgramStatus.DRAFT:
+        _require_annual_cap(new_rules)
+    # Compared parsed, so a stored document written before a rendering change does not count as a change.
+    if new_rules is not None and (latest is None or new_rules != latest.parsed()):
         # A change of rules is a new version; outside a draft it is in force at once (published now).
         publish = locked.status != ProgramStatus.DRAFT
         version = _add_version(locked, new_rules, actor=actor, note=note, publish=publish, source=source)
@@ -249,6 +252,12 @@ def _program_update(
     if after != before:
         _audit(actor, "program.update", locked, before, after)
     return locked
+
+
+def _require_annual_cap(rules: ProgramRules | None) -> None:
+    """Anything but a draft has an annual cap: the fiscal-year budgets are opened with it."""
+    if rules is None or rules.annual_cap is None:
+        raise ValidationError({"rules.annual_cap": _("A program that is not a draft needs an annual cap.")})
 
 
 def _merged_rules(latest: ProgramVersion | None, changes: Mapping[str, Any] | None) -> ProgramRules | None:
@@ -283,13 +292,23 @@ def _transition_error(program: Program, action: str) -> ProgramError:
     )
 
 
-def _program_publish(*, actor: Any, program: Program) -> Program:
+def _program_publish(*, actor: Any, program: Program, historical: bool = False) -> Program:
+    """``historical``: the policy fixture records a policy that was published in the past (its window may have
+    ended since); an agency publishing now through the API never passes it."""
     locked = _lock(program)
     _require_admin(actor, locked)
     if locked.status not in (ProgramStatus.DRAFT, ProgramStatus.SUSPENDED):
         raise _transition_error(locked, "publish")
     if locked.valid_from is None:
         raise ValidationError({"valid_from": _("A program needs a start date before it is published.")})
+    today = timezone.localdate()
+    if locked.status == ProgramStatus.DRAFT and not historical and locked.valid_until and locked.valid_until < today:
+        raise ValidationError(
+            {
+                "valid_until": _("The window ended on %(day)s: a program cannot be published after it ends.")
+                % {"day": locked.valid_until}
+            }
+        )
     before = program_snapshot(locked)
     latest = program_latest_version(locked)
     if latest is None or latest.parsed().annual_cap is None:
@@ -369,8 +388,10 @@ def _program_extend(
     )
     locked.valid_until = new_end
     if locked.status == ProgramStatus.EXPIRED and (new_end is None or new_end >= today):
-        locked.status = ProgramStatus.PUBLISHED  # an extension revives an expired program
-    locked.save(update_fields=["valid_until", "status", "updated_at"])
+        # An extension revives an expired program in the status it expired in: a suspended one stays suspended.
+        locked.status = locked.status_before_expiry or ProgramStatus.PUBLISHED
+        locked.status_before_expiry = ""
+    locked.save(update_fields=["valid_until", "status", "status_before_expiry", "updated_at"])
     _audit(
         actor,
         "program.extend",
@@ -412,8 +433,8 @@ def programs_expire_due(*, actor: Any = SYSTEM, today: date | None = None) -> li
     expired = []
     for program in programs_due_to_expire(today).select_for_update():
         before = program_snapshot(program)
-        program.status = ProgramStatus.EXPIRED
-        program.save(update_fields=["status", "updated_at"])
+        program.status_before_expiry, program.status = program.status, ProgramStatus.EXPIRED
+        program.save(update_fields=["status", "status_before_expiry", "updated_at"])
         _audit(actor, "program.expire", program, before, program_snapshot(program), today=str(today))
         expired.append(program.pk)
     return expired

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from django.utils import timezone
 
 from accounts.models import AuditEvent
 from tests.factories import client_for
@@ -97,3 +98,24 @@ def test_publishing_resumes_a_suspended_program(seeds, program_admin):
 def test_reviewers_and_auditors_cannot_publish(seeds, request, persona, program_admin, ningxia_agency):
     draft = make_draft(program_admin, ningxia_agency, valid_from="2026-01-01")
     assert publish(request.getfixturevalue(persona), draft["id"]).status_code == 403
+
+
+def test_a_draft_whose_window_has_ended_cannot_be_published(program_admin, ningxia_agency):
+    # given a draft dated 2020
+    draft = make_draft(program_admin, ningxia_agency, valid_from="2020-01-01", valid_until="2020-12-31")
+    before = row_counts()
+    # when its administrator publishes it
+    response = publish(program_admin, draft["id"])
+    # then it is a 400 on valid_until, and it stays a draft with nothing published
+    assert response.status_code == 400, response.json()
+    assert "valid_until" in response.json()["error"]["fields"]
+    assert row_counts() == before
+    program = Program.objects.get(pk=draft["id"])
+    assert program.status == ProgramStatus.DRAFT
+    assert not program.versions.filter(published_at__isnull=False).exists()
+
+
+def test_a_draft_ending_today_can_still_be_published(program_admin, ningxia_agency):
+    today = timezone.localdate().isoformat()
+    draft = make_draft(program_admin, ningxia_agency, valid_from="2020-01-01", valid_until=today)
+    assert publish(program_admin, draft["id"]).status_code == 200

@@ -12,6 +12,7 @@ from tests.factories import client_for
 from voucher_service.programs import services
 from voucher_service.programs.budgets import budget_accounts, budget_open
 from voucher_service.programs.models import ProgramVersion
+from voucher_service.programs.selectors import program_latest_version
 
 from .conftest import row_counts
 
@@ -156,3 +157,68 @@ def test_a_cap_below_what_this_year_issued_is_a_409(seeds, program_admin):
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "ledger_limit_exceeded"
     assert row_counts() == before
+
+
+def test_a_published_program_cannot_lose_its_annual_cap(seeds, program_admin):
+    # given Ningxia, published with a 40,000,000 元 cap
+    before = row_counts()
+    # when its administrator removes the cap
+    response = client_for(program_admin).patch(url(seeds.ningxia), {"rules": {"annual_cap": None}}, format="json")
+    # then it is a 400 on rules.annual_cap, and no version is added
+    assert response.status_code == 400, response.json()
+    assert "rules.annual_cap" in response.json()["error"]["fields"]
+    assert row_counts() == before
+    assert program_latest_version(seeds.ningxia).parsed().annual_cap == 40_000_000 * 100
+
+
+def test_a_suspended_program_cannot_lose_its_annual_cap_either(seeds, program_admin):
+    services.program_suspend(actor=program_admin, program=seeds.ningxia, reason="核查")
+    response = client_for(program_admin).patch(url(seeds.ningxia), {"rules": {"annual_cap": None}}, format="json")
+    assert response.status_code == 400
+    assert "rules.annual_cap" in response.json()["error"]["fields"]
+
+
+@pytest.mark.parametrize(
+    ("rules", "field"),
+    [
+        ({"per_entity_annual_cap": "40000000.01"}, "rules.per_entity_annual_cap"),
+        (
+            {"rate_rules": [{"code": "a", "description": "d", "rate": "0.3", "cap": "50000000.00"}]},
+            "rules.rate_rules.0.cap",
+        ),
+        (
+            {"fixed_awards": [{"code": "a", "description": "d", "amount": "40000001.00"}]},
+            "rules.fixed_awards.0.amount",
+        ),
+        ({"annual_cap": "100.00", "per_entity_annual_cap": "200.00"}, "rules.per_entity_annual_cap"),
+        ({"rate_rules": [{"code": "a", "description": "d", "rate": "0.00001"}]}, "rules.rate_rules.0.rate"),
+    ],
+)
+def test_amounts_above_the_annual_cap_and_over_precise_rates_are_400(seeds, program_admin, rules, field):
+    # given Ningxia's 40,000,000 元 annual cap
+    before = row_counts()
+    # when an edit sets an amount above the cap (or a rate with five decimals)
+    response = client_for(program_admin).patch(url(seeds.ningxia), {"rules": rules}, format="json")
+    # then it is refused on that field and nothing is written
+    assert response.status_code == 400, response.json()
+    assert field in response.json()["error"]["fields"]
+    assert row_counts() == before
+
+
+def test_a_draft_may_still_have_no_cap(program_admin, ningxia_agency):
+    created = client_for(program_admin).post(
+        "/api/v1/programs/",
+        {
+            "code": "draft-cap",
+            "name": "草案",
+            "jurisdiction": "640000",
+            "issuing_agency": ningxia_agency.pk,
+            "rules": {"annual_cap": "500.00", "eligible_categories": ["maker"]},
+        },
+        format="json",
+    )
+    response = client_for(program_admin).patch(
+        f"/api/v1/programs/{created.json()['id']}/", {"rules": {"annual_cap": None}}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["rules"]["annual_cap"] is None

@@ -133,3 +133,24 @@ def test_no_actor_is_not_the_system(seeds):
     suspended = services.program_suspend(actor=SYSTEM, program=seeds.baoding, reason="x")
     assert suspended.status == ProgramStatus.SUSPENDED
     assert AuditEvent.objects.get(action="program.suspend").detail["system"] is True
+
+
+def test_an_extension_keeps_a_suspended_program_suspended_after_it_expired(seeds, program_admin):
+    # given Ningxia suspended, then expired at its end (2025-12-31)
+    services.program_suspend(actor=program_admin, program=seeds.ningxia, reason="资金核查")
+    services.programs_expire_due(today=date(2026, 1, 1))
+    seeds.ningxia.refresh_from_db()
+    assert seeds.ningxia.status == ProgramStatus.EXPIRED
+    # when its administrator extends it by a year
+    services.program_extend(
+        actor=program_admin,
+        program=seeds.ningxia,
+        new_end=timezone.localdate() + timedelta(days=365),
+        reason="政策到期后延续",
+    )
+    # then it is suspended again, not published: the suspension still stands and it cannot issue
+    seeds.ningxia.refresh_from_db()
+    assert seeds.ningxia.status == ProgramStatus.SUSPENDED
+    assert not program_can_issue(seeds.ningxia, timezone.localdate())
+    # and resuming it is still an explicit act of its administrator
+    assert services.program_publish(actor=program_admin, program=seeds.ningxia).status == ProgramStatus.PUBLISHED
