@@ -47,7 +47,9 @@ So ``remaining == cap − issued − held + returned`` always.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from django.db import transaction
@@ -67,9 +69,11 @@ from voucher_service.programs.models import (
     actor_user,
 )
 from voucher_service.programs.rules import ProgramRules
-from voucher_service.programs.selectors import program_current_version, program_window_touches_year
+from voucher_service.programs.selectors import program_version_in_force, program_window_touches_year
 
+logger = logging.getLogger(__name__)
 OPENABLE_STATUSES = (ProgramStatus.PUBLISHED, ProgramStatus.SUSPENDED)
+FIRST_YEAR, LAST_YEAR = 2000, 2200  # FiscalYearBudget's budget_year_range constraint
 
 
 def account_code(program_id: int, year: int, role: str) -> str:
@@ -110,41 +114,78 @@ def budget_ensure_open(*, actor: Any, program: Program, year: int) -> FiscalYear
 
 
 def _openable_rules(program: Program, year: int) -> tuple[ProgramVersion, ProgramRules, int]:
+    """The version in force in ``year`` (at its last day, or at the program's end if earlier) and its cap.
+
+    A past year is opened under the rules that governed it, not today's; a later cap change moves only the
+    budgets of the year it is published in and after (``budget_sync_cap``).
+    """
+    _check_year(year)
     if program.status not in OPENABLE_STATUSES or not program_window_touches_year(program, year):
         raise ProgramError(
             ProgramErrorCode.INVALID_TRANSITION,
             _("Only a published program in force during %(year)d can open that year.") % {"year": year},
         )
-    version = program_current_version(program)
-    rules = version.parsed() if version is not None else None
-    if version is None or rules is None or rules.annual_cap is None:
-        raise ProgramError(ProgramErrorCode.INVALID_TRANSITION, _("The program has no annual cap."))
+    last_day = date(year, 12, 31)
+    if program.valid_until is not None and program.valid_until < last_day:
+        last_day = program.valid_until
+    version = program_version_in_force(program, last_day)
+    if version is None:
+        raise ProgramError(
+            ProgramErrorCode.INVALID_TRANSITION,
+            _("No published version of the program was in force in %(year)d.") % {"year": year},
+        )
+    rules = version.parsed()
+    if rules.annual_cap is None:
+        raise ProgramError(
+            ProgramErrorCode.INVALID_TRANSITION,
+            _("Version %(number)d, in force in %(year)d, has no annual cap.")
+            % {"number": version.number, "year": year},
+        )
     return version, rules, rules.annual_cap
+
+
+def _check_year(year: int) -> None:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ProgramError(
+            ProgramErrorCode.INVALID_TRANSITION,
+            _("A fiscal year is from %(first)d to %(last)d.") % {"first": FIRST_YEAR, "last": LAST_YEAR},
+        )
 
 
 def _create_budget(
     program: Program, year: int, version: ProgramVersion, rules: ProgramRules, cap: int, *, actor: Any
 ) -> FiscalYearBudget:
     """The budget row and its accounts (reusing any left by an opening that failed after creating them)."""
-
-    def account(role: str, *, limit: bool = False) -> Account:
-        code = account_code(program.pk, year, role)
-        name = f"{program.code} {year} {role}"
-        return account_get_or_create(code=code, name=name, owner=program, debits_must_not_exceed_credits=limit)[0]
-
     budget = FiscalYearBudget.objects.create(
         program=program,
         year=year,
         version=version,
         cap=cap,
-        appropriation_account=account("appropriation"),
-        budget_account=account("budget", limit=True),
-        lapsed_account=account("lapsed"),
+        appropriation_account=_account(program, year, "appropriation"),
+        budget_account=_account(program, year, "budget", limit=True),
+        lapsed_account=_account(program, year, "lapsed"),
         opened_by=actor_user(actor),
     )
-    for payer in rules.payers():
-        BudgetFundingSource.objects.create(budget=budget, payer=payer.value, account=account(f"funding:{payer}"))
+    _ensure_funding_sources(budget, rules)
     return budget
+
+
+def _account(program: Program, year: int, role: str, *, limit: bool = False) -> Account:
+    code = account_code(program.pk, year, role)
+    name = f"{program.code} {year} {role}"
+    return account_get_or_create(code=code, name=name, owner=program, debits_must_not_exceed_credits=limit)[0]
+
+
+def _ensure_funding_sources(budget: FiscalYearBudget, rules: ProgramRules) -> list[str]:
+    """A funding-source account for every payer ``rules`` name that ``budget`` lacks (idempotent); the added."""
+    have = set(budget.funding_sources.values_list("payer", flat=True))
+    added = []
+    for payer in rules.payers():
+        if payer.value not in have:
+            account = _account(budget.program, budget.year, f"funding:{payer}")
+            BudgetFundingSource.objects.create(budget=budget, payer=payer.value, account=account)
+            added.append(payer.value)
+    return added
 
 
 @transaction.atomic(durable=True)
@@ -154,15 +195,27 @@ def budget_open(*, actor: Any, program: Program, year: int) -> FiscalYearBudget:
 
 
 def budget_sync_cap(*, actor: Any, program: Program, version: ProgramVersion) -> list[FiscalYearBudget]:
-    """After a published rules change, move the open budgets of this year and later years to the new cap.
+    """After a published rules change, bring the open budgets of this year and later years (the years the new
+    version governs) in line with it: move them to the new cap, and add a funding-source account for any payer
+    the new split rules name that a budget lacks.
 
     Runs inside the caller's transaction (``program_update``). A cut below what is already issued or held is
     refused by the budget account's own limit (``LimitExceeded``), which rolls back the whole rules change.
     """
-    new_cap = version.parsed().annual_cap
+    rules = version.parsed()
+    new_cap = rules.annual_cap
     changed = []
     budgets = FiscalYearBudget.objects.select_for_update().filter(program=program, year__gte=current_fiscal_year())
-    for budget in budgets.select_related("appropriation_account", "budget_account").order_by("year"):
+    for budget in budgets.select_related("program", "appropriation_account", "budget_account").order_by("year"):
+        payers = _ensure_funding_sources(budget, rules)
+        if payers:
+            audit_record(
+                actor=actor,
+                action="budget.funding_sources",
+                target=budget,
+                organization=program.issuing_agency,
+                after={"payers_added": payers, "version": version.number},
+            )
         delta = (new_cap or budget.cap) - budget.cap
         if delta == 0:
             continue
@@ -192,14 +245,32 @@ def budget_sync_cap(*, actor: Any, program: Program, version: ProgramVersion) ->
     return changed
 
 
-def budgets_open_year(*, actor: Any, year: int) -> list[FiscalYearBudget]:
-    """Open ``year`` for every published (or suspended) program in force that year; one transaction each."""
-    programs = Program.objects.filter(status__in=OPENABLE_STATUSES).order_by("pk")
-    return [
-        budget_open(actor=actor, program=program, year=year)
-        for program in programs
-        if program_window_touches_year(program, year)
-    ]
+@dataclass
+class YearOpening:
+    """What ``budgets_open_year`` did: the budgets open (new or already), and each program it could not open."""
+
+    year: int
+    opened: list[FiscalYearBudget] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # program code -> why
+
+
+def budgets_open_year(*, actor: Any, year: int) -> YearOpening:
+    """Open ``year`` for every published (or suspended) program in force that year; one transaction each.
+
+    Each program stands alone: one that cannot be opened is logged and reported in ``failed``, and the others
+    are still opened (so one bad program never stops the 1 January opening of all the rest).
+    """
+    _check_year(year)
+    result = YearOpening(year)
+    for program in Program.objects.filter(status__in=OPENABLE_STATUSES).order_by("pk"):
+        if not program_window_touches_year(program, year):
+            continue
+        try:
+            result.opened.append(budget_open(actor=actor, program=program, year=year))
+        except Exception as exc:  # any failure of one program must not stop the others
+            logger.exception("Opening fiscal year %s of program %s failed", year, program.code)
+            result.failed[program.code] = str(exc) or exc.__class__.__name__
+    return result
 
 
 def current_fiscal_year() -> int:

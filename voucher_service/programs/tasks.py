@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 
 from accounts.audit import SYSTEM
@@ -11,9 +13,13 @@ from voucher_service.programs.services import programs_expire_due
 
 
 @shared_task(name="programs.open_fiscal_year", acks_late=True)
-def open_fiscal_year(year: int | None = None) -> list[int]:
-    """Open the fiscal year (default: the current one) for every published program; re-running adds nothing."""
-    return [budget.pk for budget in budgets_open_year(actor=SYSTEM, year=year or current_fiscal_year())]
+def open_fiscal_year(year: int | None = None) -> dict[str, Any]:
+    """Open the fiscal year (default: the current one) for every published program; re-running adds nothing.
+
+    A program that cannot be opened is logged (``budgets`` logger) and listed under ``failed``; the others open.
+    """
+    result = budgets_open_year(actor=SYSTEM, year=year or current_fiscal_year())
+    return {"year": result.year, "opened": [budget.pk for budget in result.opened], "failed": result.failed}
 
 
 @shared_task(name="programs.open_program_year", acks_late=True)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from io import StringIO
+from unittest import mock
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from accounts.audit import SYSTEM
@@ -29,6 +32,13 @@ from voucher_service.programs.models import FiscalYearBudget
 pytestmark = pytest.mark.django_db
 
 YUAN = 100
+
+
+@contextmanager
+def freeze_published_at(moment):
+    """Act as if it were ``moment`` (so versions are published then): django.utils.timezone.now is patched."""
+    with mock.patch("django.utils.timezone.now", return_value=moment):
+        yield
 
 
 def ledger_counts() -> dict[str, int]:
@@ -213,3 +223,103 @@ def test_a_cap_cut_below_what_is_issued_is_refused_and_changes_nothing(seeds):
     # then the ledger refused it and no version, entry or audit event was written
     assert ledger_counts() | {"versions": seeds.hohhot.versions.count()} == before
     assert budget_figures(accounts.budget).cap == 50_000_000 * YUAN
+
+
+def test_a_payer_added_by_a_later_version_gets_its_account_in_the_open_years(seeds, foreign_admin):
+    # given Baoding's budgets for this year and next open (city, district and county accounts)
+    year = timezone.localdate().year
+    budget_open(actor=SYSTEM, program=seeds.baoding, year=year)
+    services.program_extend(actor=foreign_admin, program=seeds.baoding, new_end=None, reason="长期有效")
+    budget_open(actor=SYSTEM, program=seeds.baoding, year=year + 1)
+    assert set(budget_accounts(seeds.baoding, year).funding) == {"city", "district", "county"}
+    # when a new version makes the province pay a share of "other" projects
+    split = {
+        "city_district": [{"payer": "city", "share": "0.5"}, {"payer": "district", "share": "0.5"}],
+        "province_county": [{"payer": "county", "share": "1"}],
+        "other": [{"payer": "province", "share": "0.2"}, {"payer": "city", "share": "0.8"}],
+    }
+    services.program_update(actor=foreign_admin, program=seeds.baoding, rules={"funding_split": split})
+    # then every open year it governs has a province funding account, under the budget's account code scheme
+    for each in (year, year + 1):
+        accounts = budget_accounts(seeds.baoding, each)
+        assert set(accounts.funding) == {"province", "city", "district", "county"}
+        assert accounts.funding["province"].code == account_code(seeds.baoding.pk, each, "funding:province")
+    assert AuditEvent.objects.filter(action="budget.funding_sources").count() == 2
+    # and publishing yet another version naming the same payers adds nothing (idempotent)
+    before = ledger_counts()
+    services.program_update(actor=foreign_admin, program=seeds.baoding, rules={"per_entity_annual_cap": "900000.00"})
+    assert {k: v for k, v in ledger_counts().items() if k != "audit"} == {
+        k: v for k, v in before.items() if k != "audit"
+    }
+    assert AuditEvent.objects.filter(action="budget.funding_sources").count() == 2
+
+
+def test_a_past_year_is_opened_under_the_version_in_force_that_year(seeds):
+    # given Hohhot's v1 (50,000,000 元), then a v2 published today raising the cap to 60,000,000 元
+    year = timezone.localdate().year
+    services.program_update(actor=SYSTEM, program=seeds.hohhot, rules={"annual_cap": "60000000.00"})
+    # when last year (before v2) and this year are opened
+    past = budget_open(actor=SYSTEM, program=seeds.hohhot, year=year - 1)
+    current = budget_open(actor=SYSTEM, program=seeds.hohhot, year=year)
+    # then last year has v1's cap, in the budget row and in the ledger, and this year has v2's
+    assert (past.version.number, past.cap, budget_figures(past).cap) == (1, 50_000_000 * YUAN, 50_000_000 * YUAN)
+    assert (current.version.number, current.cap, budget_figures(current).cap) == (
+        2,
+        60_000_000 * YUAN,
+        60_000_000 * YUAN,
+    )
+
+
+def test_a_year_is_opened_under_the_version_in_force_at_the_programs_end(seeds, foreign_admin):
+    # given Baoding ending 2027-01-24, and a version published on 2027-01-10 that cuts its cap; opening 2027
+    # uses the version in force on its last day (2027-01-24), not on 31 December
+    with freeze_published_at(datetime(2027, 1, 10, 4, tzinfo=UTC)):
+        services.program_update(actor=foreign_admin, program=seeds.baoding, rules={"annual_cap": "8000000.00"})
+    with freeze_published_at(datetime(2027, 3, 1, 4, tzinfo=UTC)):
+        services.program_update(actor=foreign_admin, program=seeds.baoding, rules={"annual_cap": "7000000.00"})
+    budget = budget_open(actor=SYSTEM, program=seeds.baoding, year=2027)
+    assert (budget.version.number, budget.cap) == (2, 8_000_000 * YUAN)
+
+
+def test_a_year_with_no_published_version_in_force_is_refused_clearly(seeds):
+    # given a program row marked published that has no published version (Yinchuan's draft, forced)
+    from voucher_service.programs.budgets import _openable_rules
+
+    year = timezone.localdate().year
+    seeds.yinchuan.status, seeds.yinchuan.valid_from = "published", timezone.localdate()
+    # when its year is opened
+    with pytest.raises(ProgramError) as caught:
+        _openable_rules(seeds.yinchuan, year)
+    # then it is refused with a typed error that names the year, and nothing is created
+    assert caught.value.code == ProgramErrorCode.INVALID_TRANSITION
+    assert str(year) in str(caught.value)
+    assert not FiscalYearBudget.objects.exists()
+
+
+@pytest.mark.parametrize("year", ["1999", "2201", "20250"])
+def test_open_fiscal_year_refuses_years_outside_2000_to_2200(seeds, year):
+    before = ledger_counts()
+    with pytest.raises(CommandError, match="2000 to 2200"):
+        open_year(int(year))
+    assert ledger_counts() == before
+
+
+def test_the_open_fiscal_year_command_opens_the_others_and_fails_when_one_program_cannot_open(seeds, monkeypatch):
+    # given Hohhot's opening fails
+    from voucher_service.programs import budgets
+
+    real_open = budgets.budget_open
+
+    def failing_for_hohhot(*, actor, program, year):
+        if program.pk == seeds.hohhot.pk:
+            raise ProgramError(ProgramErrorCode.INVALID_TRANSITION, "no cap")
+        return real_open(actor=actor, program=program, year=year)
+
+    monkeypatch.setattr(budgets, "budget_open", failing_for_hohhot)
+    err = StringIO()
+    # when the command opens 2025
+    with pytest.raises(CommandError):
+        call_command("open_fiscal_year", "2025", stdout=StringIO(), stderr=err)
+    # then the other two are open, and the failure is named on stderr
+    assert FiscalYearBudget.objects.filter(year=2025).count() == 2
+    assert f"{seeds.hohhot.code} 2025 was not opened: no cap" in err.getvalue()

@@ -22,9 +22,33 @@ def test_the_beat_schedule_names_registered_tasks():
 def test_the_fiscal_year_task_is_idempotent(seeds):
     first = open_fiscal_year.delay(2025).get()
     second = open_fiscal_year.delay(2025).get()
-    assert len(first) == 3
+    assert len(first["opened"]) == 3
     assert first == second
+    assert first["failed"] == {}
     assert FiscalYearBudget.objects.count() == 3
+
+
+def test_the_fiscal_year_task_opens_the_others_when_one_program_fails(seeds, monkeypatch, caplog):
+    # given Baoding's opening fails (whatever the reason: here the ledger is down for it)
+    from voucher_service.programs import budgets
+
+    real_open = budgets.budget_open
+
+    def failing_for_baoding(*, actor, program, year):
+        if program.pk == seeds.baoding.pk:
+            raise RuntimeError("ledger unavailable")
+        return real_open(actor=actor, program=program, year=year)
+
+    monkeypatch.setattr(budgets, "budget_open", failing_for_baoding)
+    # when the beat task opens 2025
+    result = open_fiscal_year.delay(2025).get()
+    # then Ningxia and Hohhot are opened, Baoding is reported and logged, and the task itself succeeded
+    assert set(FiscalYearBudget.objects.values_list("program__code", flat=True)) == {
+        seeds.ningxia.code,
+        seeds.hohhot.code,
+    }
+    assert result["failed"] == {seeds.baoding.code: "ledger unavailable"}
+    assert seeds.baoding.code in caplog.text
 
 
 def test_a_missing_program_is_a_no_op(db):
