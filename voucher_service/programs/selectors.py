@@ -67,6 +67,24 @@ def user_can_manage_program(user: Any, program: Program) -> bool:
     )
 
 
+def user_can_read_budgets(user: Any, program: Program) -> bool:
+    """Budgets are for staff and members of the agencies concerned: the issuing agency, the responsible agencies
+    and every agency whose jurisdiction covers the program's. Entities may see a program, not its budget."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_staff:
+        return True
+    concerned = {program.issuing_agency_id, *(agency.pk for agency in program.responsible_agencies.all())}
+    agencies = (
+        user_memberships(user)
+        .filter(organization__kind=OrganizationKind.AGENCY)
+        .select_related("organization__jurisdiction")
+    )
+    return any(
+        m.organization_id in concerned or m.organization.jurisdiction.covers(program.jurisdiction) for m in agencies
+    )
+
+
 # --- Versions -----------------------------------------------------------------------------------------------
 
 

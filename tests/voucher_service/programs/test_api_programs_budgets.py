@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from accounts.audit import SYSTEM
+from accounts.models import Organization, OrganizationKind
 from ledger.services import account_create, entry_post
-from tests.factories import client_for
+from tests.factories import client_for, make_user
 from voucher_service.programs.budgets import budget_accounts, budgets_open_year
 
 pytestmark = pytest.mark.django_db
@@ -50,4 +51,48 @@ def test_budgets_follow_program_visibility(seeds, foreign_admin, applicant):
     budgets_open_year(actor=SYSTEM, year=2025)
     assert client_for(foreign_admin).get(url(seeds.ningxia)).status_code == 404
     assert client_for(applicant).get(url(seeds.yinchuan)).status_code == 404
-    assert client_for(applicant).get(url(seeds.hohhot)).json()[0]["cap"] == "50000000.00"
+
+
+@pytest.mark.parametrize("persona", ["program_admin", "reviewer", "finance", "auditor"])
+def test_members_of_the_issuing_agency_read_the_budgets(seeds, request, persona):
+    # given Ningxia's 2025 budget
+    budgets_open_year(actor=SYSTEM, year=2025)
+    # when any member of its issuing agency reads it
+    response = client_for(request.getfixturevalue(persona)).get(url(seeds.ningxia))
+    # then they get the figures
+    assert response.status_code == 200
+    assert response.json()[0]["cap"] == "40000000.00"
+
+
+def test_an_agency_whose_jurisdiction_covers_the_program_and_staff_read_the_budgets(seeds, reviewer, staff):
+    # given Yinchuan's program (640100), inside the Ningxia agency's jurisdiction (640000), and Hohhot's
+    # then a member of the Ningxia agency may read Yinchuan's budgets, and staff anyone's
+    assert client_for(reviewer).get(url(seeds.yinchuan)).status_code == 200
+    assert client_for(staff).get(url(seeds.hohhot)).status_code == 200
+
+
+def test_a_responsible_agency_reads_the_budgets(seeds):
+    # given a member of 保定市财政局, one of Baoding's responsible agencies (not its issuing agency)
+    finance_bureau = Organization.objects.get(name="保定市财政局", kind=OrganizationKind.AGENCY)
+    member = make_user(finance_bureau, "finance", username="bd_finance")
+    budgets_open_year(actor=SYSTEM, year=2025)
+    # when they read Baoding's budgets
+    response = client_for(member).get(url(seeds.baoding))
+    # then they get them
+    assert response.status_code == 200
+    assert response.json()[0]["cap"] == "10000000.00"
+
+
+@pytest.mark.parametrize("persona", ["applicant", "outsider"])
+def test_entities_see_the_program_but_not_its_budget(seeds, request, persona):
+    # given Hohhot's and Ningxia's published programs with their 2025 budgets, which an entity can see
+    budgets_open_year(actor=SYSTEM, year=2025)
+    client = client_for(request.getfixturevalue(persona))
+    assert client.get(f"/api/v1/programs/{seeds.hohhot.pk}/").status_code == 200
+    # when an entity's user asks for the budgets
+    # then they are refused with 403, and no figure is disclosed
+    for program in (seeds.hohhot, seeds.ningxia):
+        response = client.get(url(program))
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == "permission_denied"
+        assert "cap" not in response.content.decode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -10,6 +11,7 @@ from rest_framework.response import Response
 
 from voucher_service.programs import budgets, providers, selectors, services
 from voucher_service.programs.api import serializers as s
+from voucher_service.programs.errors import ProgramError, ProgramErrorCode
 from voucher_service.programs.models import Program, ProviderListing
 
 WRITE_METHODS = ["get", "post", "patch", "head", "options"]
@@ -89,8 +91,14 @@ class ProgramViewSet(
     @action(detail=True, methods=["get"], pagination_class=None, filterset_fields=[])
     def budgets(self, request: Request, pk: str | None = None) -> Response:
         """Each opened fiscal year with its cap, issued, held, spent, returned, lapsed and remaining amounts,
-        read from the ledger (yuan strings)."""
-        figures = budgets.program_budget_figures(self.get_object())
+        read from the ledger (yuan strings). For staff and members of the agencies concerned (issuing,
+        responsible, or with a jurisdiction covering the program's); others who can see the program get 403."""
+        program = self.get_object()  # 404 outside the caller's scope
+        if not selectors.user_can_read_budgets(request.user, program):
+            raise ProgramError(
+                ProgramErrorCode.PERMISSION_DENIED, _("Only the agencies concerned and staff may read the budgets.")
+            )
+        figures = budgets.program_budget_figures(program)
         return Response(s.BudgetSerializer(figures, many=True).data)
 
 
