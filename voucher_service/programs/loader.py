@@ -1,8 +1,14 @@
 """Loading the policy fixture (``fixtures/policies.yaml``): the seed programs as data.
 
-One durable transaction for the whole file, so a bad fixture changes nothing. Idempotent: organisations are
-matched by (kind, name, jurisdiction) and programs by ``code``; a second run with the same file writes nothing,
-and a changed ``rules`` block adds exactly one version (see ``services._program_update``).
+One durable transaction for the file, with a savepoint per program: organisations load first (a bad one stops
+everything), then each program loads or fails on its own. A program the services or the ledger refuse
+(``ValidationError``, ``DomainError``, ``LedgerError``) is rolled back and reported in ``LoadReport.failed``; the
+others still load, and ``load_policies`` exits non-zero.
+
+Idempotent: organisations are matched by (kind, name, jurisdiction) and programs by ``code``; a second run with
+the same file writes nothing, and a changed ``rules`` block adds exactly one version (``services._program_update``).
+A changed ``rules`` block is *not* applied when the program's newest version was made by an agency through the
+API: the loader warns and leaves the agency's rules in force rather than silently reverting them.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from django.db import transaction
 
 from accounts.audit import audit_record, snapshot
 from accounts.models import Jurisdiction, Organization
+from ledger.errors import LedgerError
+from voucher_service.errors import DomainError
 from voucher_service.programs import services
 from voucher_service.programs.models import Program, ProgramExtension, ProgramStatus, VersionSource
 
@@ -42,10 +50,20 @@ class LoadReport:
     published: list[str] = field(default_factory=list)
     extensions_added: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # program code -> why it was not loaded
 
     @property
     def changed_anything(self) -> bool:
-        return any(bool(value) for name, value in vars(self).items() if name != "warnings")
+        return any(bool(value) for name, value in vars(self).items() if name not in NOT_CHANGES)
+
+    def merge(self, other: LoadReport) -> None:
+        for name, value in vars(other).items():
+            if isinstance(value, list):
+                getattr(self, name).extend(value)
+        self.failed.update(other.failed)
+
+
+NOT_CHANGES = frozenset({"warnings", "failed"})
 
 
 def read_fixture(path: Path = DEFAULT_FIXTURE) -> dict[str, Any]:
@@ -63,12 +81,28 @@ def policies_load(*, actor: Any, document: Mapping[str, Any]) -> LoadReport:
         item["key"]: _ensure_organization(actor, item, report) for item in document.get("organizations", [])
     }
     for item in document.get("programs", []):
+        code = str(item.get("code"))
+        program_report = LoadReport()
         try:
-            _load_program(actor, item, organizations, report)
+            with transaction.atomic():  # a savepoint: a refused program leaves no trace
+                _load_program(actor, item, organizations, program_report)
         except ValidationError as exc:
-            # Name the program, so an operator knows which block of the file to fix.
-            raise ValidationError({f"programs.{item.get('code')}.{k}": v for k, v in exc.message_dict.items()}) from exc
+            report.failed[code] = _describe(exc)
+        except LedgerError as exc:
+            report.failed[code] = f"the ledger refused it ({exc.code}): {exc}"
+        except DomainError as exc:
+            report.failed[code] = f"{exc.code}: {exc}"
+        else:
+            report.merge(program_report)
+            continue
+        report.warnings.extend(program_report.warnings)
     return report
+
+
+def _describe(exc: ValidationError) -> str:
+    if hasattr(exc, "error_dict"):
+        return "; ".join(f"{key}: {' '.join(messages)}" for key, messages in exc.message_dict.items())
+    return " ".join(exc.messages)
 
 
 def _ensure_organization(actor: Any, item: Mapping[str, Any], report: LoadReport) -> Organization:
@@ -128,7 +162,8 @@ def _load_program(
         _update_program(actor, program, item, texts, responsible, rules, report)
     _apply_extensions(actor, program, item.get("extensions") or [], report)
     if item.get("status") == ProgramStatus.PUBLISHED and program.status == ProgramStatus.DRAFT:
-        services._program_publish(actor=actor, program=program)
+        # The fixture records a policy published in the past; its window may have ended since.
+        services._program_publish(actor=actor, program=program, historical=True)
         report.published.append(code)
 
 
@@ -153,8 +188,16 @@ def _update_program(
         # Once published, a window moves only by a recorded extension (from the API or this file's `extensions`).
         report.warnings.append(f"{program.code}: dates differ from the fixture; record an extension to move them")
     if _fixture_rules_changed(program, rules):
-        changes |= {"rules": rules, "note": "load_policies"}
-        report.versions_added.append(program.code)
+        newest = program.versions.order_by("-number").first()
+        if newest is not None and newest.source != VersionSource.FIXTURE:
+            # An agency changed the rules through the API since the last load: never revert that silently.
+            report.warnings.append(
+                f"{program.code}: the fixture's rules changed, but version {newest.number} was made through the API "
+                "after the last load; the fixture's rules were not applied (change them through the API instead)"
+            )
+        else:
+            changes |= {"rules": rules, "note": "load_policies"}
+            report.versions_added.append(program.code)
     if changes:
         services._program_update(actor=actor, program=program, changes=changes, source=VersionSource.FIXTURE)
         report.programs_changed.append(program.code)
@@ -164,7 +207,13 @@ def _fixture_rules_changed(program: Program, rules: dict[str, Any]) -> bool:
     """Compare with the last version this loader wrote, so a reload keeps an agency's own later versions."""
     versions = program.versions.order_by("-number")
     last_loaded = versions.filter(source=VersionSource.FIXTURE).first() or versions.first()
-    return last_loaded is None or services.parse_rules_field(rules).to_document() != last_loaded.rules
+    if last_loaded is None:
+        return True
+    fixture_rules = services.parse_rules_field(rules)
+    newest = versions.first()
+    if newest is not None and fixture_rules == newest.parsed():
+        return False  # already in force, whoever made it
+    return fixture_rules != last_loaded.parsed()  # parsed: a rendering change of stored documents is no change
 
 
 def _apply_extensions(actor: Any, program: Program, extensions: list[Mapping[str, Any]], report: LoadReport) -> None:

@@ -10,15 +10,20 @@ from pathlib import Path
 import pytest
 import yaml
 from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone
 
+from accounts.audit import SYSTEM
 from accounts.models import AuditEvent, EntityCategory, Jurisdiction, Organization, OrganizationKind
+from ledger.services import account_create, entry_post
 from voucher_service.programs import services
+from voucher_service.programs.budgets import budget_accounts, budget_open
 from voucher_service.programs.loader import DEFAULT_FIXTURE
 from voucher_service.programs.models import Program, ProgramStatus, ProgramVersion
 from voucher_service.programs.rules import Payer, ScopeMode
 from voucher_service.programs.selectors import program_current_version, program_latest_version
 
-from .conftest import BAODING, HORINGER_PLATFORM, NINGXIA, load_policies, row_counts
+from .conftest import BAODING, HOHHOT, HORINGER_PLATFORM, NINGXIA, load_policies, row_counts
 
 pytestmark = pytest.mark.django_db
 
@@ -105,6 +110,13 @@ def test_baoding_seed(seeds, baoding_agency):
     assert settling.amount == 500_000 * YUAN
     assert settling.once_per_entity is True
     assert settling.condition.check == "settled_in_fiscal_year"
+    # and only an AI enterprise (either enterprise category) or a research institute may receive it (落户的人工智能
+    # 企业、科研机构), although makers and universities are eligible for the two rates
+    assert settling.categories == ("enterprise", "tech_sme", "research_institute")
+    assert [settling.category_ok(c) for c in ("enterprise", "tech_sme", "research_institute")] == [True] * 3
+    assert not settling.category_ok(EntityCategory.MAKER)
+    assert not settling.category_ok(EntityCategory.UNIVERSITY)
+    assert rules.category_eligible(EntityCategory.MAKER)
     # and the 60 % major-project rate beats the 50 % local-platform rate: highest only, no stacking
     both = ["major_project_lead", "local_platform"]
     assert rules.rate_award(1_000_000, both) == 600_000
@@ -240,3 +252,71 @@ def test_moving_a_published_window_in_the_fixture_only_warns(seeds, tmp_path: Pa
     seeds.baoding.refresh_from_db()
     assert seeds.baoding.valid_until == date(2027, 1, 24)
     assert row_counts() == before
+
+
+def with_rules(tmp_path: Path, changes: dict[str, dict]) -> str:
+    """The seed fixture with some programs' rules keys changed (``{code: {key: value}}``)."""
+    document = yaml.safe_load(DEFAULT_FIXTURE.read_text(encoding="utf-8"))
+    for item in document["programs"]:
+        item["rules"].update(changes.get(item["code"], {}))
+    path = tmp_path / "policies.yaml"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    return str(path)
+
+
+def run_load(*args: str) -> tuple[str, str, CommandError | None]:
+    out, err = StringIO(), StringIO()
+    try:
+        call_command("load_policies", *args, stdout=out, stderr=err)
+    except CommandError as exc:
+        return out.getvalue(), err.getvalue(), exc
+    return out.getvalue(), err.getvalue(), None
+
+
+def test_a_changed_fixture_does_not_revert_an_agencys_later_api_version(seeds, foreign_admin, tmp_path: Path):
+    # given Baoding's administrator published v2 (cap 9,000,000 元) through the API
+    services.program_update(actor=foreign_admin, program=seeds.baoding, rules={"annual_cap": "9000000.00"})
+    # when a fixture that changes Baoding's rules (cap 12,000,000 元) is loaded
+    _, err, failure = run_load("--file", with_rules(tmp_path, {BAODING: {"annual_cap": "12000000.00"}}))
+    # then the operator is warned, the agency's v2 stays in force and no version is added
+    assert failure is None
+    assert BAODING in err
+    assert "through the API" in err
+    assert seeds.baoding.versions.count() == 2
+    assert program_current_version(seeds.baoding).parsed().annual_cap == 9_000_000 * YUAN
+
+
+def test_a_ledger_refusal_fails_that_program_only_with_a_clear_message(seeds, tmp_path: Path):
+    # given Hohhot's budget this year with 30,000,000 元 issued
+    year = timezone.localdate().year
+    budget_open(actor=SYSTEM, program=seeds.hohhot, year=year)
+    voucher = account_create(code="test:voucher:load", name="voucher")
+    budget = budget_accounts(seeds.hohhot, year).budget_account
+    entry_post(
+        actor=SYSTEM,
+        idempotency_key="t:load:issue",
+        lines=[(budget, "debit", 30_000_000 * YUAN), (voucher, "credit", 30_000_000 * YUAN)],
+    )
+    # when a fixture cuts Hohhot's cap to 20,000,000 元 (below what is issued) and raises Baoding's
+    path = with_rules(tmp_path, {HOHHOT: {"annual_cap": "20000000.00"}, BAODING: {"annual_cap": "12000000.00"}})
+    out, err, failure = run_load("--file", path)
+    # then the command exits non-zero naming Hohhot, without a traceback, and writes nothing for it
+    assert failure is not None
+    assert HOHHOT in str(failure)
+    assert f"program {HOHHOT} was not loaded" in err
+    assert "Traceback" not in err
+    assert seeds.hohhot.versions.count() == 1
+    # and Baoding's change was loaded all the same
+    assert program_current_version(seeds.baoding).parsed().annual_cap == 12_000_000 * YUAN
+    assert "versions added: " + BAODING in out
+
+
+def test_an_invalid_program_block_fails_only_that_program(seeds, tmp_path: Path):
+    # given a fixture whose Hohhot per-entity cap exceeds its annual cap
+    path = with_rules(tmp_path, {HOHHOT: {"per_entity_annual_cap": "60000000.00"}})
+    # when it is loaded
+    _, err, failure = run_load("--file", path)
+    # then the field is named, the command fails, and Hohhot keeps its version
+    assert failure is not None
+    assert "per_entity_annual_cap" in err
+    assert seeds.hohhot.versions.count() == 1
