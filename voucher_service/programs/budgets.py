@@ -23,8 +23,10 @@ role (code suffix)     limit flag                          what moves it
 =====================  ==================================  ====================================================
 
 The opening entry (idempotency key ``programs:<P.pk>:<Y>:open``) debits ``appropriation`` and credits ``budget``
-with the year's annual cap; a published rules change that moves the cap posts the difference
-(``programs:<P.pk>:<Y>:cap:v<N>``). Because ``budget`` may never have more debits (posted + pending) than credits,
+with the annual cap of the version in force that year (at 31 December, or at the program's end if earlier); a
+published rules change that moves the cap posts the difference (``programs:<P.pk>:<Y>:cap:v<N>``) in the open years
+it governs (this year and later), and adds a ``funding:<payer>`` account for any payer its split newly names.
+Because ``budget`` may never have more debits (posted + pending) than credits,
 **the ledger itself refuses** an issuance (entry or hold) that would take the year over its cap, and a cap cut
 below what is already issued.
 

@@ -7,6 +7,9 @@ Visibility (anything outside it is absent, so the API answers 404):
   agency's jurisdiction or below it (drafts included);
 * members of any other organisation (entities, providers, platforms) see programs that are not drafts.
 
+Budgets (``user_can_read_budgets``) are narrower: staff and members of the issuing agency, a responsible agency
+or an agency whose jurisdiction covers the program's; an entity that can see a program gets 403 on its budgets.
+
 What the voucher and claim code calls:
 
 * ``program_version_in_force(program, at)`` / ``program_current_version(program)`` — the version to evaluate a
