@@ -113,7 +113,14 @@ def _award_checks(
             "award_amount",
             amount == award.amount,
             _("The award is %(amount)s yuan.") % {"amount": fen_to_yuan(award.amount)},
-        )
+        ),
+        Check(
+            "award_category",
+            award.category_ok(entity.category),
+            _("This award is open to %(category)s.") % {"category": entity.get_category_display()}
+            if award.category_ok(entity.category)
+            else _("This award is not open to %(category)s.") % {"category": entity.get_category_display() or "—"},
+        ),
     ]
     if award.condition.check == ConditionCheck.SETTLED_IN_FISCAL_YEAR:
         settled = condition_met_by_records(award.condition, settled_on=entity.settled_on, fiscal_year=year)

@@ -154,6 +154,8 @@ def _award_refusal(
     award = fixed_award(rules, issuance.award_code)
     if award is None or award.amount != issuance.amount:
         return VoucherErrorCode.NOT_ELIGIBLE, _("The program has no such award of this amount.")
+    if not award.category_ok(entity.category):
+        return VoucherErrorCode.NOT_ELIGIBLE, _("This award is not open to this entity's category.")
     if award.condition.check == ConditionCheck.SETTLED_IN_FISCAL_YEAR and not condition_met_by_records(
         award.condition, settled_on=entity.settled_on, fiscal_year=issuance.fiscal_year
     ):

@@ -80,3 +80,25 @@ def test_only_the_agency_grants(request, program, newcomer, persona, expected):
     response = grant(request.getfixturevalue(persona), program, newcomer)
     assert response.status_code == expected
     assert not Issuance.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_award_limited_to_some_categories_refuses_the_others(program_admin, ningxia_agency, newcomer, reviewer):
+    # given a settling-in award only for universities, and a newcomer that is a tech SME
+    from tests.voucher_service.vouchers.conftest import make_program
+
+    award = {
+        "code": "settling_in",
+        "description": "落户的高校",
+        "check": "settled_in_fiscal_year",
+        "amount": "100.00",
+        "once_per_entity": True,
+        "categories": ["university"],
+    }
+    program = make_program(program_admin, ningxia_agency, code="nx-institutes", fixed_awards=[award])
+    # when
+    response = grant(reviewer, program, newcomer)
+    # then
+    assert response.status_code == 400
+    assert [c["check"] for c in response.json()["error"]["checks"] if not c["ok"]] == ["award_category"]
+    assert not Issuance.objects.exists()
