@@ -5,7 +5,8 @@ retries when called alone, a savepoint inside the caller's transaction otherwise
 request in memory, locks the touched balance rows in primary-key order, checks idempotency and limits, and
 only then writes, so a refusal (a ``LedgerError``) leaves no trace.
 
-Lock order, the same everywhere: hold row → balance rows (ascending pk) → chain-head row.
+Lock order, the same everywhere: hold row → balance rows (ascending pk). Posting takes no global lock: the
+hash chain is appended afterwards by the sealer (``ledger.sealing``), which locks only the chain-head row.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ledger.models import (
     JournalEntry,
     Posting,
 )
+from ledger.sealing import request_seal
 from ledger.validation import (
     EntryDraft,
     Line,
@@ -403,12 +405,12 @@ def _replay(model: type[Keyed], idempotency_key: str, fingerprint: str) -> Keyed
 
 
 def _write_entry(draft: EntryDraft, accounts: dict[int, Account], *, last_statement: bool = False) -> JournalEntry:
-    """Write an entry whose balance rows are locked; the chain-head lock is taken last (``journal_store``).
+    """Write an entry whose balance rows are locked (``journal_store``); a seal is requested on commit.
 
     The idempotency key is checked once the balance rows are locked: a racing twin of the same request locks
     the same rows, so by then its entry is committed and visible (READ COMMITTED), and the replay happens
     before the limit check (a replay must not be refused because the balance has moved since). A twin on
-    other accounts is caught at insert time by ``ON CONFLICT DO NOTHING`` under the chain-head lock.
+    other accounts is caught at insert time by the unique key (``ON CONFLICT DO NOTHING`` on PostgreSQL).
     """
     _check_currency(accounts.values(), draft.currency)
     existing = _replay(JournalEntry, draft.idempotency_key, draft.fingerprint)
@@ -442,6 +444,9 @@ def _write_entry(draft: EntryDraft, accounts: dict[int, Account], *, last_statem
         for line in draft.lines
     ]
     commit = last_statement and owns_transaction()
+    # Registered before a possible early COMMIT: Django runs it when the outermost atomic block exits after
+    # a commit, and drops it on rollback. Harmless after a replay (the seal finds nothing to do).
+    request_seal()
     if append_entry(entry, postings, list(accounts.values()), commit=commit):
         return entry
     replayed = _replay(JournalEntry, draft.idempotency_key, draft.fingerprint)

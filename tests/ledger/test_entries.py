@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from ledger import errors, selectors, services
+from ledger.hashing import chain_hash, entry_body_digest
 from ledger.models import Account, Direction, JournalEntry, Posting
+from ledger.sealing import seal_pending
 from tests.ledger.conftest import ledger_snapshot
 
 pytestmark = pytest.mark.django_db
@@ -22,8 +24,12 @@ def test_post_writes_entry_postings_and_balances(make_account, user):
         memo="sale",
         metadata={"order": "A-1"},
     )
-    # then
-    assert entry.pk == 1
+    # then: written with its body digest; it joins the chain when sealed (at the next position, here 1)
+    assert entry.body_digest == entry_body_digest(entry, Posting.objects.filter(entry=entry))
+    assert entry.hash is None
+    assert seal_pending() == 1
+    assert entry.link is not None
+    assert entry.link.position == 1
     assert entry.actor_id == user.pk
     assert entry.metadata == {"order": "A-1"}
     postings = {p.account_id: p for p in Posting.objects.filter(entry=entry)}
@@ -42,11 +48,31 @@ def test_entries_form_a_hash_chain(make_account):
     # when
     first = services.entry_post(actor=None, idempotency_key="k1", lines=[(a, "debit", 1), (b, "credit", 1)])
     second = services.entry_post(actor=None, idempotency_key="k2", lines=[(b, "debit", 1), (a, "credit", 1)])
-    # then
+    # then: nothing is chained before the seal; the seal links them in commit (id) order at positions 1, 2
+    assert (first.hash, second.hash, selectors.chain_head().height) == (None, None, 0)
+    assert seal_pending() == 2
     assert first.prev_hash == "0" * 64
     assert second.prev_hash == first.hash
-    assert second.pk == first.pk + 1
+    assert second.pk > first.pk
+    assert [first.link.position, second.link.position] == [1, 2]  # type: ignore[union-attr]
+    assert first.hash == chain_hash("0" * 64, 1, first.body_digest)
     assert selectors.chain_head().head_hash == second.hash
+    assert selectors.chain_head().height == 2
+    assert seal_pending() == 0  # sealing again finds nothing
+
+
+def test_an_entry_committed_after_a_seal_is_sealed_at_the_next_position(make_account):
+    # given: one entry sealed
+    a, b = make_account(), make_account()
+    first = services.entry_post(actor=None, idempotency_key="k1", lines=[(a, "debit", 1), (b, "credit", 1)])
+    seal_pending()
+    # when
+    second = services.entry_post(actor=None, idempotency_key="k2", lines=[(b, "debit", 1), (a, "credit", 1)])
+    seal_pending()
+    # then
+    assert second.link is not None
+    assert second.link.position == 2
+    assert second.prev_hash == first.hash
 
 
 def test_multi_line_entry(make_account):

@@ -1,0 +1,105 @@
+"""The sealer: appends committed journal entries to the hash chain, off the posting path.
+
+Posting an entry writes its body digest but takes no global lock, so entries commit in parallel. Sealing then
+gives them a strict order: under the chain-head row lock, the sealer reads up to ``BATCH_SIZE`` unsealed
+entries (ascending id), appends one ``ChainLink`` each (positions gapless from the head's height + 1,
+``hash = SHA-256(prev_hash:position:body_digest)``) and moves the head, all in one short transaction. Only the
+sealer writes links, so the head lock is contended only by concurrent sealers, never by posting.
+
+It runs (the same code on every backend):
+
+* a ``ledger.seal`` task enqueued on commit after a post — at most one enqueue per process per
+  ``SEAL_DEBOUNCE_SECONDS``, delayed by the same amount, so every entry committed in that window is covered
+  by a task that runs after it, and a burst of posts costs one broker message per second per process;
+* the same task from Celery beat (``ledger.schedule``), in case a message is lost;
+* at the start of ``verify_ledger``, and from ``manage.py seal_ledger``.
+
+An entry whose transaction commits late (its id is below ids already sealed) is simply sealed at a later
+position: the chain order is the order the sealer saw entries committed, not the id order. The frequent seals
+look only at entries recorded within ``RECENT_WINDOW`` (an index range instead of a scan of the whole journal);
+``full=True`` (``verify_ledger``, ``seal_ledger``) looks at every entry, and the verifier reports any entry
+left unsealed past its grace period.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from ledger.concurrency import retry_on_db_conflict
+from ledger.hashing import chain_hash
+from ledger.models import ChainHead, ChainLink, JournalEntry
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 1_000
+# An entry's transaction takes a fraction of a second; a window of an hour is a wide margin for a caller whose
+# transaction around a post runs long, and the hourly full seal in ``verify_ledger`` catches anything older.
+RECENT_WINDOW = timedelta(hours=1)
+SEAL_DEBOUNCE_SECONDS = 1.0
+
+_last_enqueued = -SEAL_DEBOUNCE_SECONDS
+_enqueue_lock = threading.Lock()
+
+
+def seal_pending(*, full: bool = False, batch_size: int = BATCH_SIZE) -> int:
+    """Seal every committed entry not sealed yet, batch by batch; returns how many were sealed."""
+    sealed = 0
+    while True:
+        count = _seal_batch(full=full, batch_size=batch_size)
+        sealed += count
+        if count < batch_size:
+            return sealed
+
+
+@retry_on_db_conflict
+def _seal_batch(*, full: bool, batch_size: int) -> int:
+    head = ChainHead.objects.select_for_update().filter(pk=ChainHead.SINGLETON_ID).first()
+    if head is None:  # a flushed test database: the migration's row is gone
+        ChainHead.objects.bulk_create([ChainHead(pk=ChainHead.SINGLETON_ID)], ignore_conflicts=True)
+        head = ChainHead.objects.select_for_update().get(pk=ChainHead.SINGLETON_ID)
+    # Read after the lock is granted: under READ COMMITTED this sees every link a concurrent sealer committed
+    # while we waited, so no entry is linked twice (the unique entry constraint would refuse it anyway).
+    unsealed = JournalEntry.objects.filter(chain_link__isnull=True)
+    if not full:
+        unsealed = unsealed.filter(recorded_at__gte=timezone.now() - RECENT_WINDOW)
+    rows = list(unsealed.order_by("id").values_list("id", "body_digest")[:batch_size])
+    if not rows:
+        return 0
+    now = timezone.now()
+    position, previous = head.height, head.head_hash
+    links = []
+    for entry_id, body_digest in rows:
+        position += 1
+        link_hash = chain_hash(previous, position, body_digest)
+        links.append(ChainLink(position=position, entry_id=entry_id, prev_hash=previous, hash=link_hash, sealed_at=now))
+        previous = link_hash
+    ChainLink.objects.bulk_create(links)
+    ChainHead.objects.filter(pk=ChainHead.SINGLETON_ID).update(height=position, head_hash=previous)
+    return len(links)
+
+
+def request_seal() -> None:
+    """Ask for a seal once the current transaction commits (cheap; see the module docstring)."""
+    if getattr(settings, "LEDGER_SEAL_ON_COMMIT", True):
+        # robust: the entry is committed by then; a broker hiccup must not turn a success into an error
+        # (beat and verification seal anyway).
+        transaction.on_commit(_enqueue_seal, robust=True)
+
+
+def _enqueue_seal() -> None:
+    global _last_enqueued
+    with _enqueue_lock:
+        now = time.monotonic()
+        if now - _last_enqueued < SEAL_DEBOUNCE_SECONDS:
+            return
+        _last_enqueued = now
+    from ledger.tasks import seal_ledger_task  # the tasks module imports the services, which import this
+
+    seal_ledger_task.apply_async(countdown=SEAL_DEBOUNCE_SECONDS)
