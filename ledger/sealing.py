@@ -90,10 +90,10 @@ def request_seal() -> None:
     if getattr(settings, "LEDGER_SEAL_ON_COMMIT", True):
         # robust: the entry is committed by then; a broker hiccup must not turn a success into an error
         # (beat and verification seal anyway).
-        transaction.on_commit(_enqueue_seal, robust=True)
+        transaction.on_commit(enqueue_seal, robust=True)
 
 
-def _enqueue_seal() -> None:
+def enqueue_seal() -> None:
     global _last_enqueued
     with _enqueue_lock:
         now = time.monotonic()
