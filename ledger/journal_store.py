@@ -5,7 +5,8 @@ chain is appended later by the sealer (``ledger.sealing``). The only locks are t
 order by the caller. Two implementations:
 
 * PostgreSQL: ONE statement. Data-modifying CTEs insert the entry (``ON CONFLICT (idempotency_key) DO
-  NOTHING``), insert the postings and update the balance rows, each part conditional on the entry insert, so a
+  NOTHING``), queue it for the sealer (``UnsealedEntry``), insert the postings and update the balance rows,
+  each part conditional on the entry insert, so a
   racing twin with the same key becomes a replay instead of a unique violation that would abort the caller's
   transaction.
 * Any other backend (SQLite): the same steps through the ORM. SQLite serialises writers anyway.
@@ -23,7 +24,7 @@ from django.db import connection
 
 from ledger.concurrency import RerunTransaction, lock_in_pk_order
 from ledger.hashing import entry_body_digest
-from ledger.models import Account, JournalEntry, Posting
+from ledger.models import Account, JournalEntry, Posting, UnsealedEntry
 
 BALANCE_FIELDS = ["posted_debits", "posted_credits", "pending_debits", "pending_credits", "version"]
 # PostgreSQL allows 65,535 bind parameters per statement; each posting and each account takes six. A larger
@@ -125,6 +126,7 @@ def _append_portable(entry: JournalEntry, postings: Sequence[Posting], accounts:
     if JournalEntry.objects.filter(idempotency_key=entry.idempotency_key).exists():
         return False
     entry.save(force_insert=True)
+    UnsealedEntry.objects.bulk_create([UnsealedEntry(entry_id=entry.pk)])
     _link(entry, postings, entry.pk)
     Posting.objects.bulk_create(postings, batch_size=1000)
     Account.objects.bulk_update(list(accounts), BALANCE_FIELDS, batch_size=1000)
@@ -149,6 +151,8 @@ def _append_sql(posting_count: int, account_count: int) -> str:
             VALUES (%s, %s, %s, %s::timestamptz, %s::timestamptz, %s, %s::jsonb, %s::bigint, %s::bigint, %s)
             ON CONFLICT (idempotency_key) DO NOTHING
             RETURNING id
+        ), queued AS (
+            INSERT INTO ledger_unsealedentry (entry_id) SELECT id FROM new_entry
         ), new_postings AS (
             INSERT INTO ledger_posting
                 (entry_id, account_id, direction, amount, account_version, balance_after, recorded_at)

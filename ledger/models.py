@@ -210,6 +210,21 @@ class ChainLink(AppendOnlyModel):
         return f"link #{self.position} → entry #{self.entry_id} {self.hash[:12]}…"
 
 
+class UnsealedEntry(models.Model):
+    """The sealer's work queue: one row per committed entry not sealed yet, written with the entry.
+
+    Lets the sealer find new entries in O(batch) instead of anti-joining the whole journal with the chain; it
+    deletes the rows it sealed. Not audit data: ``verify_ledger`` checks every entry against the chain itself.
+    """
+
+    entry_id = models.BigIntegerField(primary_key=True)
+
+    objects: ClassVar[models.Manager[UnsealedEntry]]
+
+    def __str__(self) -> str:
+        return f"unsealed entry #{self.entry_id}"
+
+
 class Posting(AppendOnlyModel):
     entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="postings")
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings")

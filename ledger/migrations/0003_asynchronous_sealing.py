@@ -4,6 +4,7 @@
 * Existing entries keep their chain exactly: they were chained by id (gapless, height + 1), and the old hash was
   ``SHA-256(prev_hash:id:body_digest)``, which is the new link formula with position = id. So each existing
   entry gets its body digest stored and one link at position = id with its old hashes, and the head is kept.
+* ``UnsealedEntry``: the sealer's queue of entries to seal (empty after this migration: all are linked).
 * PostgreSQL: links refuse UPDATE and DELETE, like entries and postings (same trigger function as 0002).
 
 Backfilling ``body_digest`` updates entries, which the append-only trigger refuses; the trigger is switched off
@@ -100,6 +101,10 @@ class Migration(migrations.Migration):
             options={"ordering": ["position"]},
         ),
         PostgreSQLOnlyRunSQL(LINK_TRIGGER_SQL, reverse_sql=DROP_LINK_TRIGGER_SQL),
+        migrations.CreateModel(
+            name="UnsealedEntry",
+            fields=[("entry_id", models.BigIntegerField(primary_key=True, serialize=False))],
+        ),
         migrations.AddField(
             model_name="journalentry",
             name="body_digest",

@@ -226,3 +226,20 @@ def test_a_large_entry_posts_and_verifies(make_account, monkeypatch, one_stateme
     assert selectors.balance(budget) == -15_000
     assert selectors.balance(vouchers[-1]) == 50
     assert verify_ledger().ok
+
+
+def test_the_sealer_works_from_its_queue_and_a_full_seal_finds_any_entry_missing_from_it(make_account):
+    # given: two entries, each queued for the sealer with its insert; one queue row lost
+    from ledger.models import UnsealedEntry
+
+    a, b = make_account(), make_account()
+    first = services.entry_post(actor=None, idempotency_key="q1", lines=[(a, "debit", 1), (b, "credit", 1)])
+    second = services.entry_post(actor=None, idempotency_key="q2", lines=[(b, "debit", 1), (a, "credit", 1)])
+    assert set(UnsealedEntry.objects.values_list("entry_id", flat=True)) == {first.pk, second.pk}
+    UnsealedEntry.objects.filter(entry_id=first.pk).delete()
+    # when / then: the frequent seal reads the queue only; the full one anti-joins the journal too
+    assert seal_pending() == 1
+    assert UnsealedEntry.objects.count() == 0
+    assert first.link is None
+    assert seal_pending(full=True) == 1
+    assert [second.link.position, first.link.position] == [1, 2]  # type: ignore[union-attr]
