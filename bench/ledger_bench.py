@@ -111,7 +111,6 @@ def ledger_worker(
     setup: dict[str, Any],
     barrier: Any,
     results: Any,
-    early_commit: bool = True,
 ) -> None:
     setup_django(url)
     from django.conf import settings
@@ -119,8 +118,6 @@ def ledger_worker(
     from ledger import concurrency, services
 
     settings.LEDGER_SEAL_ON_COMMIT = False  # the bench's sealer process seals instead of Celery
-    if not early_commit:  # measurement switch: COMMIT as its own round trip, as inside a caller's transaction
-        services.owns_transaction = lambda: False
 
     retries = 0
     original_backoff = concurrency._backoff
@@ -187,9 +184,7 @@ def last_entry_id() -> int:
         return int(cursor.fetchone()[0])
 
 
-def run_ledger(
-    base_url: str, variant: str, clients: int, seconds: float, setup: dict[str, Any], early_commit: bool = True
-) -> Result:
+def run_ledger(base_url: str, variant: str, clients: int, seconds: float, setup: dict[str, Any]) -> Result:
     context = mp.get_context("spawn")
     barrier = context.Barrier(clients)
     results = context.Queue()
@@ -197,7 +192,7 @@ def run_ledger(
     url = database_url(base_url, LEDGER_DB)
     first_id = last_entry_id()
     processes = [
-        context.Process(target=ledger_worker, args=(url, n, variant, seconds, setup, barrier, results, early_commit))
+        context.Process(target=ledger_worker, args=(url, n, variant, seconds, setup, barrier, results))
         for n in range(clients)
     ]
     seal_process = context.Process(target=sealer, args=(url, stop))
@@ -312,11 +307,6 @@ def main() -> None:
     parser.add_argument("--clients", type=int, nargs="*", default=list(CLIENT_COUNTS))
     parser.add_argument("--repeat", type=int, default=1, help="rounds; the median round of each cell is kept")
     parser.add_argument("--variants", nargs="*", default=["spread", "hot"], choices=["spread", "hot"])
-    parser.add_argument(
-        "--no-early-commit",
-        action="store_true",
-        help="measurement switch: send COMMIT as its own round trip instead of pipelined with the last statement",
-    )
     args = parser.parse_args()
     base_url = os.environ.get("DATABASE_URL", "")
     if not base_url.startswith("postgres"):
@@ -334,7 +324,7 @@ def main() -> None:
             runs.setdefault(("pgbench", clients), []).append(reference)
             print(f"round {round_} pgbench        c={clients:<3} {reference.tps:8.0f} tps", flush=True)
             for variant in args.variants:
-                result = run_ledger(base_url, variant, clients, args.seconds, setup, not args.no_early_commit)
+                result = run_ledger(base_url, variant, clients, args.seconds, setup)
                 runs.setdefault((variant, clients), []).append(result)
                 print(
                     f"round {round_} {result.label:<14} c={clients:<3} {result.tps:8.0f} entries/s"

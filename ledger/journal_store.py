@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 from django.db import connection
 
-from ledger.concurrency import RerunTransaction, lock_in_pk_order
+from ledger.concurrency import lock_in_pk_order
 from ledger.hashing import entry_body_digest
 from ledger.models import Account, JournalEntry, Posting, UnsealedEntry
 
@@ -102,23 +102,16 @@ def fingerprint_for_key(table: str, idempotency_key: str) -> tuple[int, str] | N
     return None if row is None else (row[0], row[1])
 
 
-def append_entry(
-    entry: JournalEntry, postings: Sequence[Posting], accounts: Sequence[Account], *, commit: bool = False
-) -> bool:
+def append_entry(entry: JournalEntry, postings: Sequence[Posting], accounts: Sequence[Account]) -> bool:
     """Write ``entry`` (its id and body digest are filled in here) with its postings and the locked
     ``accounts``' new balances. Returns False, writing nothing, when the idempotency key is taken.
 
-    ``commit=True`` (only when this is the transaction's last statement, see ``owns_transaction``) sends
-    COMMIT in the same round trip on PostgreSQL, so the balance-row locks are not held while the reply travels
-    to the client and the client gets scheduled to send COMMIT. If that early commit wrote nothing, it raises
-    ``RerunTransaction`` and the operation runs again normally.
+    COMMIT is left to the caller's transaction. (Sending it pipelined with this statement paid off while a
+    global chain lock was held through COMMIT; with only per-account locks it measured no better.)
     """
     entry.body_digest = entry_body_digest(entry, postings)
     if connection.vendor == "postgresql" and len(postings) + len(accounts) <= MAX_ROWS_IN_ONE_STATEMENT:
-        written = _append_postgresql(entry, postings, accounts, commit=commit)
-        if commit and not written:
-            raise RerunTransaction
-        return written
+        return _append_postgresql(entry, postings, accounts)
     return _append_portable(entry, postings, accounts)
 
 
@@ -172,21 +165,14 @@ def _append_sql(posting_count: int, account_count: int) -> str:
     """  # noqa: S608 - only placeholders are interpolated; every value is a bound parameter
 
 
-def _execute_server_bound(sql: str, params: Sequence[Any], *, commit: bool) -> tuple[Any, ...] | None:
-    """Run the (prepared) append statement; with ``commit`` it and COMMIT go out together (pipeline mode)."""
+def _execute_server_bound(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+    """Run the append statement, prepared once per connection."""
     with _prepared_cursor() as cursor:
-        if not commit:
-            cursor.execute(sql, params, prepare=True)
-            return cursor.fetchone()
-        with cursor.connection.pipeline():
-            cursor.execute(sql, params, prepare=True)
-            cursor.connection.commit()
+        cursor.execute(sql, params, prepare=True)
         return cursor.fetchone()
 
 
-def _append_postgresql(
-    entry: JournalEntry, postings: Sequence[Posting], accounts: Sequence[Account], *, commit: bool = False
-) -> bool:
+def _append_postgresql(entry: JournalEntry, postings: Sequence[Posting], accounts: Sequence[Account]) -> bool:
     """True when written, False when the key was taken (nothing written)."""
     params: list[Any] = [entry.idempotency_key, entry.request_fingerprint, entry.currency, entry.effective_at]
     params += [entry.recorded_at, entry.memo, json.dumps(entry.metadata), entry.actor_id, entry.reverses_id]
@@ -195,7 +181,7 @@ def _append_postgresql(
         params += [p.account_id, str(p.direction), p.amount, p.account_version, p.balance_after, p.recorded_at]
     for a in accounts:
         params += [a.pk, a.posted_debits, a.posted_credits, a.pending_debits, a.pending_credits, a.version]
-    row = _execute_server_bound(_append_sql(len(postings), len(accounts)), params, commit=commit)
+    row = _execute_server_bound(_append_sql(len(postings), len(accounts)), params)
     if row is None:
         return False
     _link(entry, postings, row[0])

@@ -20,7 +20,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from ledger import errors
-from ledger.concurrency import ledger_operation, owns_transaction
+from ledger.concurrency import ledger_operation
 from ledger.hashing import iso_utc
 from ledger.journal_store import BALANCE_FIELDS, append_entry, fingerprint_for_key, lock_accounts
 from ledger.models import (
@@ -179,7 +179,7 @@ def entry_post(
         effective_at=effective_at,
     )
     accounts = _lock_accounts(line.account_id for line in draft.lines)
-    return _write_entry(draft, accounts, last_statement=True)
+    return _write_entry(draft, accounts)
 
 
 @ledger_operation
@@ -209,7 +209,7 @@ def entry_reverse(
         reverses_id=entry.pk,
     )
     accounts = _lock_accounts(line.account_id for line in draft.lines)
-    return _write_entry(draft, accounts, last_statement=True)
+    return _write_entry(draft, accounts)
 
 
 # --- Holds -------------------------------------------------------------------------------------------------
@@ -404,7 +404,7 @@ def _replay(model: type[Keyed], idempotency_key: str, fingerprint: str) -> Keyed
     return model.objects.get(pk=pk)
 
 
-def _write_entry(draft: EntryDraft, accounts: dict[int, Account], *, last_statement: bool = False) -> JournalEntry:
+def _write_entry(draft: EntryDraft, accounts: dict[int, Account]) -> JournalEntry:
     """Write an entry whose balance rows are locked (``journal_store``); a seal is requested on commit.
 
     The idempotency key is checked once the balance rows are locked: a racing twin of the same request locks
@@ -443,11 +443,8 @@ def _write_entry(draft: EntryDraft, accounts: dict[int, Account], *, last_statem
         )
         for line in draft.lines
     ]
-    commit = last_statement and owns_transaction()
-    # Registered before a possible early COMMIT: Django runs it when the outermost atomic block exits after
-    # a commit, and drops it on rollback. Harmless after a replay (the seal finds nothing to do).
-    request_seal()
-    if append_entry(entry, postings, list(accounts.values()), commit=commit):
+    if append_entry(entry, postings, list(accounts.values())):
+        request_seal()  # runs after the outermost COMMIT; dropped on rollback
         return entry
     replayed = _replay(JournalEntry, draft.idempotency_key, draft.fingerprint)
     if replayed is None:  # pragma: no cover - the insert found the key taken, so its entry exists
