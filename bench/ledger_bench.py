@@ -11,7 +11,7 @@ The ledger runs in its own database (``bench_ledger``, dropped and migrated at s
 
 Every entry goes through ``ledger.services.entry_post`` exactly as the application calls it: its own durable
 transaction, balance rows locked in pk order, idempotency check, body digest. While the workers post, one more
-process plays the Celery worker's part and seals continuously (``ledger.sealing.seal_pending`` in a loop), so
+process plays the Celery worker's part and seals once a second (``ledger.sealing.seal_pending``), so
 its cost is on the same two cores; the table reports how long entries waited to be sealed (seal lag). The
 workers do not enqueue seal tasks (there is no broker in the bench; the sealer process stands in for them).
 """
@@ -150,13 +150,12 @@ def ledger_worker(
 
 
 def sealer(url: str, stop: Any) -> None:
-    """Seal continuously, as a Celery worker fed by on-commit seal tasks would; pause briefly when idle."""
+    """Seal once per debounce window, as the Celery worker fed by the (debounced) on-commit seal tasks would."""
     setup_django(url)
-    from ledger.sealing import seal_pending
+    from ledger.sealing import SEAL_DEBOUNCE_SECONDS, seal_pending
 
-    while not stop.is_set():
-        if seal_pending() == 0:
-            time.sleep(0.05)
+    while not stop.wait(SEAL_DEBOUNCE_SECONDS):
+        seal_pending()
     seal_pending()
 
 
