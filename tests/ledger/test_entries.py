@@ -243,3 +243,11 @@ def test_the_sealer_works_from_its_queue_and_a_full_seal_finds_any_entry_missing
     assert first.link is None
     assert seal_pending(full=True) == 1
     assert [second.link.position, first.link.position] == [1, 2]  # type: ignore[union-attr]
+
+
+def test_unsealed_count_is_the_sealers_backlog(make_account):
+    a, b = make_account(), make_account()
+    services.entry_post(actor=None, idempotency_key="u1", lines=[(a, "debit", 1), (b, "credit", 1)])
+    assert selectors.unsealed_count() == 1
+    seal_pending()
+    assert selectors.unsealed_count() == 0
