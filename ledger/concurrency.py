@@ -42,6 +42,17 @@ def before_commit(hook: Callable[[], None]) -> Iterator[None]:
         _before_commit_hooks.reset(token)
 
 
+@contextmanager
+def without_before_commit_hooks() -> Iterator[None]:
+    """For work that is not the caller's unit of work (the ledger's sealer, run eagerly from an on-commit
+    callback inside a request): its own transactions must not run the request's hooks a second time."""
+    token = _before_commit_hooks.set(())
+    try:
+        yield
+    finally:
+        _before_commit_hooks.reset(token)
+
+
 def _run_before_commit_hooks() -> None:
     for hook in _before_commit_hooks.get():
         hook()

@@ -32,7 +32,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ledger.concurrency import retry_on_db_conflict
+from ledger.concurrency import retry_on_db_conflict, without_before_commit_hooks
 from ledger.hashing import chain_hash
 from ledger.models import ChainHead, ChainLink, JournalEntry, UnsealedEntry
 
@@ -52,12 +52,13 @@ def seal_pending(*, full: bool = False, batch_size: int = BATCH_SIZE) -> int:
     stops at its first short batch, so it ends even while entries keep arriving.
     """
     sealed = 0
-    for from_queue in (True, False) if full else (True,):
-        while True:
-            linked, taken = _seal_batch(from_queue=from_queue, batch_size=batch_size)
-            sealed += linked
-            if taken < batch_size:
-                break
+    with without_before_commit_hooks():  # sealing is never part of the caller's unit of work
+        for from_queue in (True, False) if full else (True,):
+            while True:
+                linked, taken = _seal_batch(from_queue=from_queue, batch_size=batch_size)
+                sealed += linked
+                if taken < batch_size:
+                    break
     return sealed
 
 

@@ -253,3 +253,19 @@ def test_a_database_refusal_in_the_append_rolls_back_cleanly(funded, make_accoun
     assert ledger_snapshot() == before
     services.entry_post(actor=None, idempotency_key="fine", lines=[(wallet, "debit", 100), (shop, "credit", 100)])
     assert JournalEntry.objects.filter(idempotency_key="fine").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sealing_from_an_on_commit_callback_does_not_run_the_callers_before_commit_hooks(make_account):
+    # given: a request-style unit of work with a before-commit hook, sealing eagerly once it commits
+    from ledger.sealing import seal_pending
+
+    calls: list[str] = []
+    a, b = make_account(), make_account()
+    with concurrency.before_commit(lambda: calls.append("hook")):
+        services.entry_post(actor=None, idempotency_key="hooked", lines=[(a, "debit", 1), (b, "credit", 1)])
+        # when
+        sealed = seal_pending()
+    # then: the hook ran once, in the post's transaction, not again in the seal's
+    assert sealed == 1
+    assert calls == ["hook"]
