@@ -1,4 +1,4 @@
-"""A generic double-entry ledger: integer fen, append-only hash-chained journal, holds, verification.
+"""A generic double-entry ledger: integer fen, append-only journal sealed into a hash chain, holds, verification.
 
 It knows nothing about vouchers, programs or claims, and imports neither ``voucher_service`` nor ``accounts``
 (users are referenced through ``settings.AUTH_USER_MODEL``). The public surface:
@@ -10,8 +10,10 @@ It knows nothing about vouchers, programs or claims, and imports neither ``vouch
   for the domain's own services too.
 * ``ledger.money``: ``yuan_to_fen``, ``fen_to_yuan``, ``apply_rate_round_down`` (the one rounding rule).
 * ``ledger.errors``: ``LedgerError`` and its subclasses, each with ``code`` and ``http_status``.
-* ``ledger.verification`` / ``manage.py verify_ledger`` / the ``ledger.verify`` task.
-* ``ledger.schedule.BEAT_SCHEDULE``: the periodic jobs (hold expiry, verification).
+* ``ledger.sealing``: ``seal_pending`` appends committed entries to the hash chain (``ChainLink``) shortly after
+  they commit (posting takes no global lock); also ``manage.py seal_ledger`` and the ``ledger.seal`` task.
+* ``ledger.verification`` / ``manage.py verify_ledger`` / the ``ledger.verify`` task (they seal first).
+* ``ledger.schedule.BEAT_SCHEDULE``: the periodic jobs (hold expiry, sealing, verification).
 
 Sign convention: balances are credits − debits.
 """

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from ledger.models import Account, Hold, JournalEntry, Posting, VerificationRun
+from ledger.models import Account, ChainLink, Hold, JournalEntry, Posting, VerificationRun
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -52,9 +52,16 @@ class PostingInline(admin.TabularInline):
 
 @admin.register(JournalEntry)
 class JournalEntryAdmin(ReadOnlyAdmin):
-    list_display = ["id", "recorded_at", "effective_at", "memo", "actor", "reverses", "hash"]
-    search_fields = ["idempotency_key", "memo", "hash"]
+    list_display = ["id", "recorded_at", "effective_at", "memo", "actor", "reverses", "body_digest", "hash"]
+    list_select_related = ["chain_link"]
+    search_fields = ["idempotency_key", "memo", "body_digest", "chain_link__hash"]
     inlines = [PostingInline]
+
+
+@admin.register(ChainLink)
+class ChainLinkAdmin(ReadOnlyAdmin):
+    list_display = ["position", "entry", "prev_hash", "hash", "sealed_at"]
+    search_fields = ["hash"]
 
 
 @admin.register(Posting)

@@ -25,12 +25,6 @@ P = ParamSpec("P")
 R = TypeVar("R")
 M = TypeVar("M", bound=models.Model)
 
-# True while code runs directly in the durable transaction a ledger operation opened for itself.
-_owns_transaction: ContextVar[bool] = ContextVar("ledger_owns_transaction", default=False)
-# Cleared for the re-run that follows a RerunTransaction, so the second attempt takes the ordinary path.
-_early_commit_allowed: ContextVar[bool] = ContextVar("ledger_early_commit_allowed", default=True)
-
-
 # Callables to run inside the outermost transaction just before it commits (see ``before_commit``).
 _before_commit_hooks: ContextVar[tuple[Callable[[], None], ...]] = ContextVar("before_commit_hooks", default=())
 
@@ -48,26 +42,20 @@ def before_commit(hook: Callable[[], None]) -> Iterator[None]:
         _before_commit_hooks.reset(token)
 
 
+@contextmanager
+def without_before_commit_hooks() -> Iterator[None]:
+    """For work that is not the caller's unit of work (the ledger's sealer, run eagerly from an on-commit
+    callback inside a request): its own transactions must not run the request's hooks a second time."""
+    token = _before_commit_hooks.set(())
+    try:
+        yield
+    finally:
+        _before_commit_hooks.reset(token)
+
+
 def _run_before_commit_hooks() -> None:
     for hook in _before_commit_hooks.get():
         hook()
-
-
-class RerunTransaction(Exception):
-    """The transaction committed early but wrote nothing (e.g. its idempotency key was taken meanwhile).
-
-    Raised by the ledger's write path; ``retry_on_db_conflict`` runs the operation again from the start in
-    a fresh transaction, without early commit, so it sees the committed state and replays or refuses.
-    """
-
-
-def owns_transaction() -> bool:
-    """True when the caller may commit the transaction together with its last statement.
-
-    That is only when a ledger operation opened a durable transaction for itself (no caller transaction
-    around it, no savepoint open): then nothing can follow the last statement but COMMIT.
-    """
-    return _owns_transaction.get() and _early_commit_allowed.get() and not transaction.get_connection().savepoint_ids
 
 
 # PostgreSQL: deadlock_detected, serialization_failure. Both mean "nothing was done, run it again".
@@ -113,20 +101,9 @@ def retry_on_db_conflict(func: Callable[P, R] | None = None, *, max_attempts: in
         @functools.wraps(inner)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             if transaction.get_connection().in_atomic_block:
-                joined = _owns_transaction.set(False)
-                try:
-                    with transaction.atomic():
-                        return inner(*args, **kwargs)
-                finally:
-                    _owns_transaction.reset(joined)
-            # A committing-early ledger operation would leave no transaction for the hooks to write in.
-            early = not _before_commit_hooks.get()
-            owned, allowed = _owns_transaction.set(True), _early_commit_allowed.set(early)
-            try:
-                return _run_with_retries(inner, args, kwargs, max_attempts)
-            finally:
-                _early_commit_allowed.reset(allowed)
-                _owns_transaction.reset(owned)
+                with transaction.atomic():
+                    return inner(*args, **kwargs)
+            return _run_with_retries(inner, args, kwargs, max_attempts)
 
         return wrapper
 
@@ -142,18 +119,12 @@ def _run_with_retries(inner: Callable[..., R], args: Any, kwargs: Any, max_attem
                 result = inner(*args, **kwargs)
                 _run_before_commit_hooks()
                 return result
-        except RerunTransaction:
-            _early_commit_allowed.set(False)
         except OperationalError as exc:
             if attempt == max_attempts or not is_retryable_conflict(exc):
                 raise
             logger.info("retrying %s after %s (attempt %d)", inner.__qualname__, exc, attempt)
             _backoff(attempt)
-    # Only reachable when the last attempt asked for a re-run: give it one more, without early commit.
-    with transaction.atomic(durable=True):
-        result = inner(*args, **kwargs)
-        _run_before_commit_hooks()
-        return result
+    raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
 
 # The name the ledger uses for its public operations; the same decorator serves the domain's services.

@@ -1,8 +1,10 @@
 """Canonical serialisation and SHA-256 of journal entries: the hash chain an auditor can recompute.
 
-The hash covers the entry, its postings (including each account version and balance-after, so a rewritten
-balance history breaks the chain too), the entry id and the previous entry's hash:
-``hash = SHA-256("<prev_hash>:<id>:<SHA-256 of the canonical JSON of entry and postings>")``.
+Two levels. The **body digest**, stored on the entry when it is posted, covers the entry and its postings
+(including each account version and balance-after, so a rewritten balance history breaks it too). The
+**chain link**, appended by the sealer, covers the previous link's hash, the link's position and that digest:
+``hash = SHA-256("<prev_hash>:<position>:<body digest>")``. Changing any entry or posting breaks its digest;
+changing a digest breaks its link and every link after it.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def sha256_hex(payload: bytes) -> str:
 
 
 def entry_body_digest(entry: JournalEntry, postings: Iterable[Posting]) -> str:
-    """SHA-256 of everything in the entry except its place in the chain (id and previous hash)."""
+    """SHA-256 of everything in the entry except its id and its place in the chain (written at insert)."""
     posting_rows = sorted(
         [p.account_id, str(p.direction), p.amount, p.account_version, p.balance_after, iso_utc(p.recorded_at)]
         for p in postings
@@ -50,14 +52,9 @@ def entry_body_digest(entry: JournalEntry, postings: Iterable[Posting]) -> str:
     return sha256_hex(canonical_json(document))
 
 
-def chain_hash(prev_hash: str, entry_id: int, body_digest: str) -> str:
-    """Link one entry to the chain: SHA-256 of "<previous hash>:<entry id>:<body digest>" (ASCII).
+def chain_hash(prev_hash: str, position: int, body_digest: str) -> str:
+    """Link one entry to the chain: SHA-256 of "<previous hash>:<position>:<body digest>" (ASCII).
 
-    Kept this simple on purpose: PostgreSQL computes the same value in the insert statement itself
-    (``sha256()``), so the chain-head lock is held for one statement rather than a client round trip.
+    Kept this simple on purpose, so an auditor can recompute it with any tool (e.g. PostgreSQL's ``sha256()``).
     """
-    return sha256_hex(f"{prev_hash}:{entry_id}:{body_digest}".encode("ascii"))
-
-
-def entry_hash(entry: JournalEntry, postings: Iterable[Posting]) -> str:
-    return chain_hash(entry.prev_hash, entry.pk, entry_body_digest(entry, postings))
+    return sha256_hex(f"{prev_hash}:{position}:{body_digest}".encode("ascii"))

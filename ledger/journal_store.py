@@ -1,14 +1,14 @@
-"""Appending an entry to the hash chain: the one place that holds the chain-head lock.
+"""Writing an entry, its postings and the new balances: the posting hot path.
 
-Every entry is serialised on the chain-head row (the chain needs a strict order), so throughput is bounded by
-how long that lock is held: from locking the head to COMMIT. Two implementations:
+No global lock: the entry id comes from the table's sequence and the entry carries its body digest; the hash
+chain is appended later by the sealer (``ledger.sealing``). The only locks are the balance rows, locked in pk
+order by the caller. Two implementations:
 
-* PostgreSQL: ONE statement. Data-modifying CTEs lock the head (``FOR UPDATE``), insert the entry with its id
-  (height + 1) and hash computed in SQL (``sha256(prev_hash:id:body_digest)``, the body digest computed in
-  Python beforehand), insert the postings, update the balance rows and move the head. The entry insert uses
-  ``ON CONFLICT (idempotency_key) DO NOTHING`` and every other part depends on it, so a racing twin with the
-  same key becomes a replay instead of a unique violation that would abort the caller's transaction. The
-  lock is thus held for one statement plus COMMIT, with no client round trip in between.
+* PostgreSQL: ONE statement. Data-modifying CTEs insert the entry (``ON CONFLICT (idempotency_key) DO
+  NOTHING``), queue it for the sealer (``UnsealedEntry``), insert the postings and update the balance rows,
+  each part conditional on the entry insert, so a
+  racing twin with the same key becomes a replay instead of a unique violation that would abort the caller's
+  transaction.
 * Any other backend (SQLite): the same steps through the ORM. SQLite serialises writers anyway.
 """
 
@@ -22,9 +22,9 @@ from typing import Any
 import psycopg
 from django.db import connection
 
-from ledger.concurrency import RerunTransaction, lock_in_pk_order
-from ledger.hashing import chain_hash, entry_body_digest
-from ledger.models import Account, ChainHead, JournalEntry, Posting
+from ledger.concurrency import lock_in_pk_order
+from ledger.hashing import entry_body_digest
+from ledger.models import Account, JournalEntry, Posting, UnsealedEntry
 
 BALANCE_FIELDS = ["posted_debits", "posted_credits", "pending_debits", "pending_credits", "version"]
 # PostgreSQL allows 65,535 bind parameters per statement; each posting and each account takes six. A larger
@@ -102,51 +102,32 @@ def fingerprint_for_key(table: str, idempotency_key: str) -> tuple[int, str] | N
     return None if row is None else (row[0], row[1])
 
 
-def append_entry(
-    entry: JournalEntry, postings: Sequence[Posting], accounts: Sequence[Account], *, commit: bool = False
-) -> bool:
-    """Chain and write ``entry`` (its id, prev_hash and hash are filled in here) with its postings and the
-    locked ``accounts``' new balances. Returns False, writing nothing, when the idempotency key is taken.
+def append_entry(entry: JournalEntry, postings: Sequence[Posting], accounts: Sequence[Account]) -> bool:
+    """Write ``entry`` (its id and body digest are filled in here) with its postings and the locked
+    ``accounts``' new balances. Returns False, writing nothing, when the idempotency key is taken.
 
-    ``commit=True`` (only when this is the transaction's last statement, see ``owns_transaction``) sends
-    COMMIT in the same round trip on PostgreSQL, so the chain-head lock is not held while the reply travels
-    to the client and the client gets scheduled to send COMMIT. If that early commit wrote nothing, it raises
-    ``RerunTransaction`` and the operation runs again normally.
+    COMMIT is left to the caller's transaction. (Sending it pipelined with this statement paid off while a
+    global chain lock was held through COMMIT; with only per-account locks it measured no better.)
     """
-    body_digest = entry_body_digest(entry, postings)
+    entry.body_digest = entry_body_digest(entry, postings)
     if connection.vendor == "postgresql" and len(postings) + len(accounts) <= MAX_ROWS_IN_ONE_STATEMENT:
-        if commit:
-            if not _append_postgresql(entry, postings, accounts, body_digest, commit=True):
-                raise RerunTransaction
-            return True
-        written = _append_postgresql(entry, postings, accounts, body_digest)
-        if written is None:
-            # The head row is missing (a flushed test database): create it and try once more.
-            ChainHead.objects.bulk_create([ChainHead(pk=ChainHead.SINGLETON_ID)], ignore_conflicts=True)
-            written = _append_postgresql(entry, postings, accounts, body_digest)
-        return bool(written)
-    return _append_portable(entry, postings, accounts, body_digest)
+        return _append_postgresql(entry, postings, accounts)
+    return _append_portable(entry, postings, accounts)
 
 
-def _append_portable(
-    entry: JournalEntry, postings: Sequence[Posting], accounts: Sequence[Account], body_digest: str
-) -> bool:
-    head = ChainHead.objects.select_for_update().filter(pk=ChainHead.SINGLETON_ID).first()
-    if head is None:
-        ChainHead.objects.bulk_create([ChainHead(pk=ChainHead.SINGLETON_ID)], ignore_conflicts=True)
-        head = ChainHead.objects.select_for_update().get(pk=ChainHead.SINGLETON_ID)
+def _append_portable(entry: JournalEntry, postings: Sequence[Posting], accounts: Sequence[Account]) -> bool:
     if JournalEntry.objects.filter(idempotency_key=entry.idempotency_key).exists():
         return False
-    _link(entry, postings, head.height + 1, head.head_hash, chain_hash(head.head_hash, head.height + 1, body_digest))
-    JournalEntry.objects.bulk_create([entry])
-    Posting.objects.bulk_create(postings)
-    Account.objects.bulk_update(list(accounts), BALANCE_FIELDS)
-    ChainHead.objects.filter(pk=ChainHead.SINGLETON_ID).update(height=entry.pk, head_hash=entry.hash)
+    entry.save(force_insert=True)
+    UnsealedEntry.objects.bulk_create([UnsealedEntry(entry_id=entry.pk)])
+    _link(entry, postings, entry.pk)
+    Posting.objects.bulk_create(postings, batch_size=1000)
+    Account.objects.bulk_update(list(accounts), BALANCE_FIELDS, batch_size=1000)
     return True
 
 
-def _link(entry: JournalEntry, postings: Sequence[Posting], entry_id: int, prev_hash: str, hash_: str) -> None:
-    entry.id, entry.prev_hash, entry.hash = entry_id, prev_hash, hash_
+def _link(entry: JournalEntry, postings: Sequence[Posting], entry_id: int) -> None:
+    entry.id = entry_id
     for posting in postings:
         posting.entry_id = entry_id
 
@@ -157,18 +138,14 @@ _BALANCE_VALUES = "(%s::bigint, %s::bigint, %s::bigint, %s::bigint, %s::bigint, 
 
 def _append_sql(posting_count: int, account_count: int) -> str:
     return f"""
-        WITH head AS (
-            SELECT height, head_hash FROM ledger_chainhead WHERE id = %s FOR UPDATE
-        ), new_entry AS (
-            INSERT INTO ledger_journalentry (id, idempotency_key, request_fingerprint, currency, effective_at,
-                recorded_at, memo, metadata, actor_id, reverses_id, prev_hash, hash)
-            SELECT head.height + 1, %s, %s, %s, %s::timestamptz, %s::timestamptz, %s, %s::jsonb, %s::bigint,
-                %s::bigint, head.head_hash,
-                encode(sha256(convert_to(head.head_hash || ':' || (head.height + 1)::text || ':' || %s, 'UTF8')),
-                       'hex')
-            FROM head
+        WITH new_entry AS (
+            INSERT INTO ledger_journalentry (idempotency_key, request_fingerprint, currency, effective_at,
+                recorded_at, memo, metadata, actor_id, reverses_id, body_digest)
+            VALUES (%s, %s, %s, %s::timestamptz, %s::timestamptz, %s, %s::jsonb, %s::bigint, %s::bigint, %s)
             ON CONFLICT (idempotency_key) DO NOTHING
-            RETURNING id, prev_hash, hash
+            RETURNING id
+        ), queued AS (
+            INSERT INTO ledger_unsealedentry (entry_id) SELECT id FROM new_entry
         ), new_postings AS (
             INSERT INTO ledger_posting
                 (entry_id, account_id, direction, amount, account_version, balance_after, recorded_at)
@@ -184,49 +161,28 @@ def _append_sql(posting_count: int, account_count: int) -> str:
                 AS b (id, posted_debits, posted_credits, pending_debits, pending_credits, version)
             WHERE account.id = b.id AND EXISTS (SELECT 1 FROM new_entry)
         )
-        UPDATE ledger_chainhead AS chain SET height = new_entry.id, head_hash = new_entry.hash
-        FROM new_entry WHERE chain.id = %s
-        RETURNING new_entry.id, new_entry.prev_hash, new_entry.hash, (SELECT count(*) FROM head)
+        SELECT id FROM new_entry
     """  # noqa: S608 - only placeholders are interpolated; every value is a bound parameter
 
 
-def _execute_server_bound(sql: str, params: Sequence[Any], *, commit: bool) -> tuple[Any, ...] | None:
-    """Run the (prepared) append statement; with ``commit`` it and COMMIT go out together (pipeline mode)."""
+def _execute_server_bound(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
+    """Run the append statement, prepared once per connection."""
     with _prepared_cursor() as cursor:
-        if not commit:
-            cursor.execute(sql, params, prepare=True)
-            return cursor.fetchone()
-        with cursor.connection.pipeline():
-            cursor.execute(sql, params, prepare=True)
-            cursor.connection.commit()
+        cursor.execute(sql, params, prepare=True)
         return cursor.fetchone()
 
 
-def _append_postgresql(
-    entry: JournalEntry,
-    postings: Sequence[Posting],
-    accounts: Sequence[Account],
-    body_digest: str,
-    *,
-    commit: bool = False,
-) -> bool | None:
-    """True when written, False when the key was taken, None when there is no head row to lock."""
-    params: list[Any] = [ChainHead.SINGLETON_ID]
-    params += [entry.idempotency_key, entry.request_fingerprint, entry.currency, entry.effective_at]
+def _append_postgresql(entry: JournalEntry, postings: Sequence[Posting], accounts: Sequence[Account]) -> bool:
+    """True when written, False when the key was taken (nothing written)."""
+    params: list[Any] = [entry.idempotency_key, entry.request_fingerprint, entry.currency, entry.effective_at]
     params += [entry.recorded_at, entry.memo, json.dumps(entry.metadata), entry.actor_id, entry.reverses_id]
-    params.append(body_digest)
+    params.append(entry.body_digest)
     for p in postings:
         params += [p.account_id, str(p.direction), p.amount, p.account_version, p.balance_after, p.recorded_at]
     for a in accounts:
         params += [a.pk, a.posted_debits, a.posted_credits, a.pending_debits, a.pending_credits, a.version]
-    params.append(ChainHead.SINGLETON_ID)
-    row = _execute_server_bound(_append_sql(len(postings), len(accounts)), params, commit=commit)
-    if row is None and commit:
-        return False  # committed already: no further query in this transaction
-    with connection.cursor() as cursor:
-        if row is None:
-            # Nothing written: either the key exists or there was no head row (then the insert had no source).
-            cursor.execute("SELECT 1 FROM ledger_chainhead WHERE id = %s", [ChainHead.SINGLETON_ID])
-            return False if cursor.fetchone() else None
-    _link(entry, postings, row[0], row[1], row[2])
+    row = _execute_server_bound(_append_sql(len(postings), len(accounts)), params)
+    if row is None:
+        return False
+    _link(entry, postings, row[0])
     return True

@@ -1,4 +1,4 @@
-"""A generic double-entry ledger: accounts with balances, an append-only hash-chained journal, holds.
+"""A generic double-entry ledger: accounts with balances, an append-only journal sealed into a hash chain, holds.
 
 Nothing here knows about vouchers or programs; the domain attaches accounts to its objects through the
 generic ``owner`` pair and reads the ledger through ``selectors``.
@@ -116,7 +116,10 @@ class Account(models.Model):
 
 
 class ChainHead(models.Model):
-    """The single row whose lock orders every journal entry: the hash chain needs a strict sequence."""
+    """The head of the hash chain: how many links it has (``height``) and the last link's hash.
+
+    Only the sealer (``ledger.sealing``) writes it, under its row lock; posting an entry never touches it.
+    """
 
     SINGLETON_ID = 1
 
@@ -131,8 +134,17 @@ class ChainHead(models.Model):
 
 
 class JournalEntry(AppendOnlyModel):
-    # Assigned as chain height + 1 under the chain-head lock, so ids have no gaps and id order = chain order.
-    id = models.BigIntegerField(primary_key=True)
+    """One balanced journal entry, append-only.
+
+    **Hash chain.** ``body_digest`` (written with the entry) is SHA-256 over the canonical serialisation of the
+    entry and its postings (``ledger.hashing.entry_body_digest``). The chain itself — ``prev_hash`` and
+    ``hash``, exposed here as read-only properties — lives in the entry's ``ChainLink``, which the sealer
+    appends shortly after the entry commits (within seconds: a task enqueued on commit, a beat job, and
+    ``verify_ledger`` itself seal first). Until then both properties are ``None``. Posting therefore takes no
+    global lock; ids come from an ordinary sequence (gaps allowed) and the chain order is the link position,
+    not the id.
+    """
+
     idempotency_key = models.CharField(max_length=255, unique=True)
     request_fingerprint = models.CharField(max_length=64)
     currency = models.CharField(max_length=3, default=DEFAULT_CURRENCY)
@@ -144,8 +156,7 @@ class JournalEntry(AppendOnlyModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     reverses = models.OneToOneField("self", on_delete=models.PROTECT, null=True, blank=True, related_name="reversed_by")
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64)
+    body_digest = models.CharField(max_length=64)
 
     objects: ClassVar[AppendOnlyQuerySet] = AppendOnlyQuerySet.as_manager()  # type: ignore[assignment]
 
@@ -155,6 +166,63 @@ class JournalEntry(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.memo[:40]}"
+
+    @property
+    def link(self) -> ChainLink | None:
+        """This entry's chain link, or None while it is not sealed yet (read fresh until it exists)."""
+        try:
+            return self.chain_link
+        except ChainLink.DoesNotExist:
+            # A missing reverse one-to-one is cached as None; forget it so a later seal becomes visible.
+            self._state.fields_cache.pop("chain_link", None)
+            return None
+
+    @property
+    def prev_hash(self) -> str | None:
+        link = self.link
+        return None if link is None else link.prev_hash
+
+    @property
+    def hash(self) -> str | None:
+        link = self.link
+        return None if link is None else link.hash
+
+
+class ChainLink(AppendOnlyModel):
+    """One entry's place in the hash chain: ``hash = SHA-256("<prev_hash>:<position>:<entry body digest>")``.
+
+    Positions are gapless from 1; the sealer appends links in batches under the chain-head lock, in the order it
+    sees committed entries (ascending id within a batch). Append-only like the journal (PostgreSQL triggers).
+    """
+
+    position = models.BigIntegerField(primary_key=True)
+    entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, related_name="chain_link")
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+    sealed_at = models.DateTimeField()
+
+    objects: ClassVar[AppendOnlyQuerySet] = AppendOnlyQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        ordering = ["position"]
+
+    def __str__(self) -> str:
+        return f"link #{self.position} → entry #{self.entry_id} {self.hash[:12]}…"
+
+
+class UnsealedEntry(models.Model):
+    """The sealer's work queue: one row per committed entry not sealed yet, written with the entry.
+
+    Lets the sealer find new entries in O(batch) instead of anti-joining the whole journal with the chain; it
+    deletes the rows it sealed. Not audit data: ``verify_ledger`` checks every entry against the chain itself.
+    """
+
+    entry_id = models.BigIntegerField(primary_key=True)
+
+    objects: ClassVar[models.Manager[UnsealedEntry]]
+
+    def __str__(self) -> str:
+        return f"unsealed entry #{self.entry_id}"
 
 
 class Posting(AppendOnlyModel):

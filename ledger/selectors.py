@@ -13,7 +13,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import OuterRef, Subquery
 
-from ledger.models import Account, ChainHead, Hold, HoldStatus, JournalEntry, Posting
+from ledger.models import Account, ChainHead, Hold, HoldStatus, JournalEntry, Posting, UnsealedEntry
 
 
 @dataclass(frozen=True)
@@ -136,5 +136,13 @@ def holds_open(account: Account | int | None = None) -> models.QuerySet[Hold]:
 
 
 def chain_head() -> ChainHead:
-    """The current head (height and hash); an empty ledger has height 0 and the genesis hash."""
+    """The current head of the sealed chain (height and hash); an empty chain has height 0 and the genesis hash.
+
+    Entries committed since the last seal are not in it yet (``unsealed_count``); ``verify_ledger`` seals first.
+    """
     return ChainHead.objects.filter(pk=ChainHead.SINGLETON_ID).first() or ChainHead()
+
+
+def unsealed_count() -> int:
+    """Entries committed but not sealed yet (the sealer's queue): a gauge to monitor; normally near zero."""
+    return UnsealedEntry.objects.count()

@@ -5,7 +5,8 @@ retries when called alone, a savepoint inside the caller's transaction otherwise
 request in memory, locks the touched balance rows in primary-key order, checks idempotency and limits, and
 only then writes, so a refusal (a ``LedgerError``) leaves no trace.
 
-Lock order, the same everywhere: hold row → balance rows (ascending pk) → chain-head row.
+Lock order, the same everywhere: hold row → balance rows (ascending pk). Posting takes no global lock: the
+hash chain is appended afterwards by the sealer (``ledger.sealing``), which locks only the chain-head row.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from ledger import errors
-from ledger.concurrency import ledger_operation, owns_transaction
+from ledger.concurrency import ledger_operation
 from ledger.hashing import iso_utc
 from ledger.journal_store import BALANCE_FIELDS, append_entry, fingerprint_for_key, lock_accounts
 from ledger.models import (
@@ -31,6 +32,7 @@ from ledger.models import (
     JournalEntry,
     Posting,
 )
+from ledger.sealing import request_seal
 from ledger.validation import (
     EntryDraft,
     Line,
@@ -177,7 +179,7 @@ def entry_post(
         effective_at=effective_at,
     )
     accounts = _lock_accounts(line.account_id for line in draft.lines)
-    return _write_entry(draft, accounts, last_statement=True)
+    return _write_entry(draft, accounts)
 
 
 @ledger_operation
@@ -207,7 +209,7 @@ def entry_reverse(
         reverses_id=entry.pk,
     )
     accounts = _lock_accounts(line.account_id for line in draft.lines)
-    return _write_entry(draft, accounts, last_statement=True)
+    return _write_entry(draft, accounts)
 
 
 # --- Holds -------------------------------------------------------------------------------------------------
@@ -402,13 +404,13 @@ def _replay(model: type[Keyed], idempotency_key: str, fingerprint: str) -> Keyed
     return model.objects.get(pk=pk)
 
 
-def _write_entry(draft: EntryDraft, accounts: dict[int, Account], *, last_statement: bool = False) -> JournalEntry:
-    """Write an entry whose balance rows are locked; the chain-head lock is taken last (``journal_store``).
+def _write_entry(draft: EntryDraft, accounts: dict[int, Account]) -> JournalEntry:
+    """Write an entry whose balance rows are locked (``journal_store``); a seal is requested on commit.
 
     The idempotency key is checked once the balance rows are locked: a racing twin of the same request locks
     the same rows, so by then its entry is committed and visible (READ COMMITTED), and the replay happens
     before the limit check (a replay must not be refused because the balance has moved since). A twin on
-    other accounts is caught at insert time by ``ON CONFLICT DO NOTHING`` under the chain-head lock.
+    other accounts is caught at insert time by the unique key (``ON CONFLICT DO NOTHING`` on PostgreSQL).
     """
     _check_currency(accounts.values(), draft.currency)
     existing = _replay(JournalEntry, draft.idempotency_key, draft.fingerprint)
@@ -441,8 +443,8 @@ def _write_entry(draft: EntryDraft, accounts: dict[int, Account], *, last_statem
         )
         for line in draft.lines
     ]
-    commit = last_statement and owns_transaction()
-    if append_entry(entry, postings, list(accounts.values()), commit=commit):
+    if append_entry(entry, postings, list(accounts.values())):
+        request_seal()  # runs after the outermost COMMIT; dropped on rollback
         return entry
     replayed = _replay(JournalEntry, draft.idempotency_key, draft.fingerprint)
     if replayed is None:  # pragma: no cover - the insert found the key taken, so its entry exists

@@ -1,6 +1,7 @@
 """Whole-ledger verification: recompute everything that the write path maintains incrementally.
 
-Used by ``manage.py verify_ledger`` and by the periodic ``ledger.verify`` task. Each check lists its problems
+Used by ``manage.py verify_ledger`` and by the periodic ``ledger.verify`` task. It seals first (everything
+committed is appended to the hash chain), then verifies. Each check lists its problems
 in words an auditor can act on ("posting #12 (entry #7) …"); the report ends with the chain-head hash so it
 can be pinned and compared later.
 """
@@ -10,16 +11,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.db.models import Case, Count, F, IntegerField, Sum, When
 from django.utils import timezone
 
-from ledger.hashing import entry_hash
+from ledger.hashing import chain_hash, entry_body_digest
 from ledger.models import (
     GENESIS_HASH,
     Account,
     ChainHead,
+    ChainLink,
     Direction,
     Hold,
     HoldStatus,
@@ -30,6 +33,8 @@ from ledger.models import (
 
 MAX_PROBLEMS_PER_CHECK = 50
 BATCH_SIZE = 2000
+# An entry is normally sealed within seconds; one still unsealed after this is reported (a stuck sealer).
+SEAL_GRACE = timedelta(minutes=5)
 CHECKS = (
     "entries_balance",
     "ledger_balances",
@@ -37,6 +42,8 @@ CHECKS = (
     "pending_matches_open_holds",
     "versions_have_no_gaps",
     "balance_after_chain",
+    "entry_digests",
+    "sealed",
     "hash_chain",
     "limits",
 )
@@ -88,8 +95,12 @@ class VerificationReport:
         return "\n".join(lines)
 
 
-def verify_ledger() -> VerificationReport:
-    """Run every check and return the report (read-only)."""
+def verify_ledger(*, seal: bool = True) -> VerificationReport:
+    """Seal every committed entry (unless ``seal=False``: then nothing is written), run every check, report."""
+    if seal:
+        from ledger.sealing import seal_pending  # sealing imports concurrency → keep verification import-light
+
+        seal_pending(full=True)
     report = VerificationReport()
     report.entry_count = JournalEntry.objects.count()
     report.posting_count = Posting.objects.count()
@@ -99,6 +110,8 @@ def verify_ledger() -> VerificationReport:
     _check_pending(report, accounts)
     _check_versions(report, accounts)
     _check_balance_after(report, accounts)
+    _check_entry_digests(report)
+    _check_sealed(report)
     _check_hash_chain(report)
     _check_limits(report, accounts.values())
     return report
@@ -250,27 +263,51 @@ def _entries_with_postings() -> Iterator[tuple[JournalEntry, list[Posting]]]:
         last_id = batch[-1].pk
 
 
-def _check_hash_chain(report: VerificationReport) -> None:
-    previous_hash, expected_id = GENESIS_HASH, 1
+def _check_entry_digests(report: VerificationReport) -> None:
+    """Each entry's stored body digest recomputes from the entry and its postings as they are now."""
     for entry, postings in _entries_with_postings():
-        if entry.pk != expected_id:
-            report.add("hash_chain", f"entry ids jump from #{expected_id - 1} to #{entry.pk}")
-        if entry.prev_hash != previous_hash:
-            report.add("hash_chain", f"entry #{entry.pk}: prev_hash does not match entry #{expected_id - 1}")
-        recomputed = entry_hash(entry, postings)
-        if recomputed != entry.hash:
+        recomputed = entry_body_digest(entry, postings)
+        if recomputed != entry.body_digest:
             report.add(
-                "hash_chain",
-                f"entry #{entry.pk}: stored hash {entry.hash[:16]}… ≠ recomputed {recomputed[:16]}… "
+                "entry_digests",
+                f"entry #{entry.pk}: stored body digest {entry.body_digest[:16]}… ≠ recomputed {recomputed[:16]}… "
                 f"(postings {', '.join(f'#{p.pk}' for p in sorted(postings, key=lambda p: p.pk))})",
             )
-        previous_hash, expected_id = entry.hash, entry.pk + 1
+
+
+def _check_sealed(report: VerificationReport) -> None:
+    cutoff = timezone.now() - SEAL_GRACE
+    late = JournalEntry.objects.filter(chain_link__isnull=True, recorded_at__lt=cutoff).order_by("id")
+    for entry_id, recorded_at in late.values_list("id", "recorded_at")[:MAX_PROBLEMS_PER_CHECK]:
+        report.add("sealed", f"entry #{entry_id} recorded {recorded_at:%Y-%m-%d %H:%M:%S} is not sealed")
+    if report.problem_counts["sealed"] == MAX_PROBLEMS_PER_CHECK:
+        report.problem_counts["sealed"] = late.count()  # list the first ones, count them all
+
+
+def _check_hash_chain(report: VerificationReport) -> None:
+    """Links 1..n recompute one by one from their entries' stored digests, and the head names the last one."""
+    previous_hash, expected_position = GENESIS_HASH, 1
+    links = ChainLink.objects.order_by("position").values_list(
+        "position", "entry_id", "prev_hash", "hash", "entry__body_digest"
+    )
+    for position, entry_id, prev_hash, link_hash, body_digest in links.iterator(BATCH_SIZE):
+        if position != expected_position:
+            report.add("hash_chain", f"link positions jump from #{expected_position - 1} to #{position}")
+        if prev_hash != previous_hash:
+            report.add("hash_chain", f"link #{position} (entry #{entry_id}): prev_hash does not match the link before")
+        recomputed = chain_hash(prev_hash, position, body_digest)
+        if recomputed != link_hash:
+            report.add(
+                "hash_chain",
+                f"link #{position} (entry #{entry_id}): stored hash {link_hash[:16]}… ≠ recomputed {recomputed[:16]}…",
+            )
+        previous_hash, expected_position = link_hash, position + 1
     head = ChainHead.objects.filter(pk=ChainHead.SINGLETON_ID).first() or ChainHead()
-    if (head.height, head.head_hash) != (expected_id - 1, previous_hash):
+    if (head.height, head.head_hash) != (expected_position - 1, previous_hash):
         report.add(
             "hash_chain",
-            f"chain head row says #{head.height} {head.head_hash[:16]}…, the journal ends at "
-            f"#{expected_id - 1} {previous_hash[:16]}…",
+            f"chain head row says #{head.height} {head.head_hash[:16]}…, the chain ends at "
+            f"#{expected_position - 1} {previous_hash[:16]}…",
         )
     report.head_hash = previous_hash
 

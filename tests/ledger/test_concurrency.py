@@ -166,3 +166,26 @@ def test_void_waiting_behind_a_post_sees_the_hold_resolved(open_holds):
     assert isinstance(voided.error, errors.HoldAlreadyResolved)
     hold.refresh_from_db()
     assert hold.status == HoldStatus.POSTED
+
+
+def test_sealers_racing_posters_link_every_entry_exactly_once(make_account):
+    # given: 16 posting threads on a few accounts, and 4 sealer threads sealing as they go
+    from ledger.models import ChainLink
+    from ledger.sealing import seal_pending
+
+    accounts = [make_account() for _ in range(6)]
+    calls = []
+    for n in range(80):
+        debit, credit = accounts[n % 6], accounts[(n * 5 + 1) % 6]
+        calls.append(transfer(debit, credit, 1 + n, f"sealed-{n}"))
+    calls += [lambda: seal_pending(batch_size=7) for _ in range(12)]
+    # when
+    outcomes = race(calls, threads=20)
+    # then
+    assert [o.error for o in outcomes if not o.ok] == []
+    report = verify_ledger()  # seals what is left, then checks the chain link by link
+    assert report.ok, report.render()
+    positions = list(ChainLink.objects.order_by("position").values_list("position", "entry_id"))
+    assert [position for position, _ in positions] == list(range(1, 81))
+    assert sorted(entry_id for _, entry_id in positions) == sorted(JournalEntry.objects.values_list("pk", flat=True))
+    assert selectors.chain_head().height == 80

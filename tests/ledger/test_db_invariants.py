@@ -12,7 +12,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from ledger import services
-from ledger.models import AppendOnlyError, JournalEntry, Posting
+from ledger.models import AppendOnlyError, ChainLink, JournalEntry, Posting
+from ledger.sealing import seal_pending
 
 pytestmark = pytest.mark.django_db
 
@@ -71,10 +72,24 @@ def test_check_constraints_refuse_raw_bad_writes(posted, name):
         lambda: JournalEntry.objects.first().delete(),  # type: ignore[union-attr]
         lambda: JournalEntry.objects.first().save(),  # type: ignore[union-attr]
         lambda: Posting.objects.first().save(),  # type: ignore[union-attr]
+        lambda: ChainLink.objects.update(hash="0" * 64),
+        lambda: ChainLink.objects.all().delete(),
+        lambda: ChainLink.objects.first().save(),  # type: ignore[union-attr]
     ],
-    ids=["update-postings", "delete-postings", "update-entries", "delete-entry", "save-entry", "save-posting"],
+    ids=[
+        "update-postings",
+        "delete-postings",
+        "update-entries",
+        "delete-entry",
+        "save-entry",
+        "save-posting",
+        "update-links",
+        "delete-links",
+        "save-link",
+    ],
 )
 def test_orm_refuses_to_change_the_journal(posted, write):
+    seal_pending()
     with pytest.raises(AppendOnlyError):
         write()
 
@@ -84,14 +99,17 @@ RAW_CHANGES_REFUSED_BY_POSTGRESQL = {
     "delete posting": "DELETE FROM ledger_posting WHERE entry_id = {entry}",
     "update entry memo": "UPDATE ledger_journalentry SET memo = 'rewritten' WHERE id = {entry}",
     "delete entry": "DELETE FROM ledger_journalentry WHERE id = {entry}",
+    "update chain link hash": "UPDATE ledger_chainlink SET hash = repeat('0', 64) WHERE entry_id = {entry}",
+    "delete chain link": "DELETE FROM ledger_chainlink WHERE entry_id = {entry}",
 }
 
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("name", sorted(RAW_CHANGES_REFUSED_BY_POSTGRESQL))
 def test_postgresql_triggers_make_the_journal_append_only(posted, name):
-    # given
+    # given: the entry is sealed, so it has a chain link to attack too
     _, _, entry = posted
+    assert seal_pending() >= 1
     # when / then
     with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
         execute(RAW_CHANGES_REFUSED_BY_POSTGRESQL[name].format(entry=entry.pk))
@@ -101,7 +119,7 @@ def insert_raw_entry(entry_id: int, postings: list[tuple[int, str, int]]) -> Non
     now = timezone.now()
     execute(
         "INSERT INTO ledger_journalentry (id, idempotency_key, request_fingerprint, currency, effective_at, "
-        "recorded_at, memo, metadata, prev_hash, hash) VALUES (%s, %s, 'f', 'CNY', %s, %s, '', '{}', 'p', 'h')",
+        "recorded_at, memo, metadata, body_digest) VALUES (%s, %s, 'f', 'CNY', %s, %s, '', '{}', 'd')",
         [entry_id, f"raw-{entry_id}", now, now],
     )
     for version, (account_id, direction, amount) in enumerate(postings, start=100):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from ledger import errors, selectors, services
+from ledger.hashing import chain_hash, entry_body_digest
 from ledger.models import Account, Direction, JournalEntry, Posting
+from ledger.sealing import seal_pending
 from tests.ledger.conftest import ledger_snapshot
 
 pytestmark = pytest.mark.django_db
@@ -22,8 +24,12 @@ def test_post_writes_entry_postings_and_balances(make_account, user):
         memo="sale",
         metadata={"order": "A-1"},
     )
-    # then
-    assert entry.pk == 1
+    # then: written with its body digest; it joins the chain when sealed (at the next position, here 1)
+    assert entry.body_digest == entry_body_digest(entry, Posting.objects.filter(entry=entry))
+    assert entry.hash is None
+    assert seal_pending() == 1
+    assert entry.link is not None
+    assert entry.link.position == 1
     assert entry.actor_id == user.pk
     assert entry.metadata == {"order": "A-1"}
     postings = {p.account_id: p for p in Posting.objects.filter(entry=entry)}
@@ -42,11 +48,31 @@ def test_entries_form_a_hash_chain(make_account):
     # when
     first = services.entry_post(actor=None, idempotency_key="k1", lines=[(a, "debit", 1), (b, "credit", 1)])
     second = services.entry_post(actor=None, idempotency_key="k2", lines=[(b, "debit", 1), (a, "credit", 1)])
-    # then
+    # then: nothing is chained before the seal; the seal links them in commit (id) order at positions 1, 2
+    assert (first.hash, second.hash, selectors.chain_head().height) == (None, None, 0)
+    assert seal_pending() == 2
     assert first.prev_hash == "0" * 64
     assert second.prev_hash == first.hash
-    assert second.pk == first.pk + 1
+    assert second.pk > first.pk
+    assert [first.link.position, second.link.position] == [1, 2]  # type: ignore[union-attr]
+    assert first.hash == chain_hash("0" * 64, 1, first.body_digest)
     assert selectors.chain_head().head_hash == second.hash
+    assert selectors.chain_head().height == 2
+    assert seal_pending() == 0  # sealing again finds nothing
+
+
+def test_an_entry_committed_after_a_seal_is_sealed_at_the_next_position(make_account):
+    # given: one entry sealed
+    a, b = make_account(), make_account()
+    first = services.entry_post(actor=None, idempotency_key="k1", lines=[(a, "debit", 1), (b, "credit", 1)])
+    seal_pending()
+    # when
+    second = services.entry_post(actor=None, idempotency_key="k2", lines=[(b, "debit", 1), (a, "credit", 1)])
+    seal_pending()
+    # then
+    assert second.link is not None
+    assert second.link.position == 2
+    assert second.prev_hash == first.hash
 
 
 def test_multi_line_entry(make_account):
@@ -200,3 +226,28 @@ def test_a_large_entry_posts_and_verifies(make_account, monkeypatch, one_stateme
     assert selectors.balance(budget) == -15_000
     assert selectors.balance(vouchers[-1]) == 50
     assert verify_ledger().ok
+
+
+def test_the_sealer_works_from_its_queue_and_a_full_seal_finds_any_entry_missing_from_it(make_account):
+    # given: two entries, each queued for the sealer with its insert; one queue row lost
+    from ledger.models import UnsealedEntry
+
+    a, b = make_account(), make_account()
+    first = services.entry_post(actor=None, idempotency_key="q1", lines=[(a, "debit", 1), (b, "credit", 1)])
+    second = services.entry_post(actor=None, idempotency_key="q2", lines=[(b, "debit", 1), (a, "credit", 1)])
+    assert set(UnsealedEntry.objects.values_list("entry_id", flat=True)) == {first.pk, second.pk}
+    UnsealedEntry.objects.filter(entry_id=first.pk).delete()
+    # when / then: the frequent seal reads the queue only; the full one anti-joins the journal too
+    assert seal_pending() == 1
+    assert UnsealedEntry.objects.count() == 0
+    assert first.link is None
+    assert seal_pending(full=True) == 1
+    assert [second.link.position, first.link.position] == [1, 2]  # type: ignore[union-attr]
+
+
+def test_unsealed_count_is_the_sealers_backlog(make_account):
+    a, b = make_account(), make_account()
+    services.entry_post(actor=None, idempotency_key="u1", lines=[(a, "debit", 1), (b, "credit", 1)])
+    assert selectors.unsealed_count() == 1
+    seal_pending()
+    assert selectors.unsealed_count() == 0

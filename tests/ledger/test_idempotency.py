@@ -98,13 +98,11 @@ def test_the_key_is_unique_in_the_database(make_account):
     a, b = make_account(), make_account()
     entry = post(a, b)
     duplicate = JournalEntry(
-        id=entry.pk + 1,
         idempotency_key=entry.idempotency_key,
         request_fingerprint="x",
         effective_at=entry.effective_at,
         recorded_at=entry.recorded_at,
-        prev_hash=entry.hash,
-        hash="y",
+        body_digest="y",
     )
     # when / then
     with pytest.raises(IntegrityError), transaction.atomic():

@@ -15,13 +15,15 @@ from django.db import connection
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 invariants = importlib.import_module("ledger.migrations.0002_database_invariants")
+sealing = importlib.import_module("ledger.migrations.0003_asynchronous_sealing")
 
-LEDGER_TRIGGERS = {
+INVARIANT_TRIGGERS = {
     "ledger_journalentry_append_only",
     "ledger_posting_append_only",
     "ledger_posting_entry_balanced",
     "ledger_entry_has_balanced_postings",
 }
+LEDGER_TRIGGERS = INVARIANT_TRIGGERS | {"ledger_chainlink_append_only"}
 
 
 def ledger_triggers() -> set[str]:
@@ -38,16 +40,20 @@ def execute(sql: str) -> None:
 def test_invariant_sql_round_trip():
     # given
     assert ledger_triggers() == LEDGER_TRIGGERS
-    # when
+    # when: unapplied in reverse migration order (0003's link trigger uses 0002's function)
+    execute(sealing.DROP_LINK_TRIGGER_SQL)
+    assert ledger_triggers() == INVARIANT_TRIGGERS
     execute(invariants.REVERSE_SQL)
     # then
     assert ledger_triggers() == set()
     # when
     execute(invariants.FORWARD_SQL)
+    execute(sealing.LINK_TRIGGER_SQL)
     # then
     assert ledger_triggers() == LEDGER_TRIGGERS
 
 
-def test_migration_operations_are_reversible():
-    operations = invariants.Migration.operations
+@pytest.mark.parametrize("migration", [invariants, sealing], ids=["0002", "0003"])
+def test_migration_operations_are_reversible(migration):
+    operations = migration.Migration.operations
     assert all(op.reversible for op in operations)

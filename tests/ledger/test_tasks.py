@@ -90,5 +90,37 @@ def test_beat_schedule_names_registered_tasks():
     assert {entry["task"] for entry in BEAT_SCHEDULE.values()} == {
         tasks.expire_holds.name,
         tasks.verify_ledger_task.name,
+        tasks.seal_ledger_task.name,
     }
     assert all(entry["schedule"] > 0 for entry in BEAT_SCHEDULE.values())
+
+
+def test_the_seal_task_chains_committed_entries_and_is_idempotent(make_account):
+    # given
+    from ledger.models import ChainLink
+
+    a, b = make_account(), make_account()
+    entries = [
+        services.entry_post(actor=None, idempotency_key=f"seal-{n}", lines=[(a, "debit", 1), (b, "credit", 1)])
+        for n in range(3)
+    ]
+    # when
+    sealed = tasks.seal_ledger_task.delay().get()
+    sealed_again = tasks.seal_ledger_task.delay().get()
+    # then
+    assert (sealed, sealed_again) == (3, 0)
+    assert list(ChainLink.objects.order_by("position").values_list("entry_id", flat=True)) == [e.pk for e in entries]
+
+
+def test_seal_ledger_command_prints_the_head(make_account):
+    import io
+
+    from django.core.management import call_command
+
+    from ledger import selectors
+
+    a, b = make_account(), make_account()
+    services.entry_post(actor=None, idempotency_key="cmd", lines=[(a, "debit", 1), (b, "credit", 1)])
+    out = io.StringIO()
+    call_command("seal_ledger", stdout=out)
+    assert out.getvalue().strip() == f"Sealed 1 entry; chain head #1 {selectors.chain_head().head_hash}"

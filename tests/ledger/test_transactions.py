@@ -168,87 +168,52 @@ def test_posting_path_stays_lean(make_account):
         services.entry_post(
             actor=None, idempotency_key="lean", lines=[(a, "debit", 3), (b, "credit", 2), (c, "credit", 1)]
         )
-    # PostgreSQL: savepoint, lock accounts, key check, one statement that locks the head and writes
-    # everything, release. SQLite: head, a key check under it and four separate writes instead.
+    # PostgreSQL: lock accounts, key check (both straight on psycopg, so not captured here), one statement
+    # that writes everything. SQLite: a key check and separate writes (entry, queue row, postings, balances).
     assert len(queries.captured_queries) <= (5 if connection.vendor == "postgresql" else 10)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_rerun_request_runs_the_operation_again_without_early_commit():
+def test_a_post_requests_its_seal_only_when_the_outermost_transaction_commits(make_account, monkeypatch):
     # given
-    seen = []
+    from ledger import sealing
 
-    @retry_on_db_conflict
-    def work() -> str:
-        seen.append(concurrency.owns_transaction())
-        if len(seen) == 1:
-            raise concurrency.RerunTransaction
-        return "done"
-
-    # when
-    result = work()
-    # then
-    assert result == "done"
-    assert seen == [True, False]
-
-
-@pytest.mark.django_db(transaction=True)
-def test_only_the_outermost_operation_owns_its_transaction():
-    @retry_on_db_conflict
-    def inner() -> bool:
-        return concurrency.owns_transaction()
-
-    @retry_on_db_conflict
-    def outer() -> tuple[bool, bool]:
-        return concurrency.owns_transaction(), inner()
-
-    assert outer() == (True, False)
-    with transaction.atomic():
-        assert inner() is False
-
-
-@pytest.fixture
-def append_spy(monkeypatch):
-    from ledger import journal_store
-
-    calls: list[bool] = []
-    original = journal_store._execute_server_bound
-
-    def spy(sql, params, *, commit):
-        calls.append(commit)
-        return original(sql, params, commit=commit)
-
-    monkeypatch.setattr(journal_store, "_execute_server_bound", spy)
-    return calls
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_a_standalone_post_commits_with_its_last_statement(make_account, append_spy):
-    # given
+    requested: list[bool] = []
+    monkeypatch.setattr(sealing, "enqueue_seal", lambda: requested.append(True))
     a, b = make_account(), make_account()
-    services.entry_post(actor=None, idempotency_key="warm-up", lines=[(a, "debit", 1), (b, "credit", 1)])
-    # when
-    entry = services.entry_post(actor=None, idempotency_key="early", lines=[(a, "debit", 1), (b, "credit", 1)])
-    # then
-    assert append_spy[-1] is True
-    assert JournalEntry.objects.get(idempotency_key="early").hash == entry.hash
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_a_post_inside_a_caller_transaction_leaves_the_commit_to_the_caller(make_account, append_spy):
-    a, b = make_account(), make_account()
+    # when: inside a caller's transaction
     with transaction.atomic(durable=True):
         services.entry_post(actor=None, idempotency_key="inside", lines=[(a, "debit", 1), (b, "credit", 1)])
         assert connection.in_atomic_block
-    assert append_spy
-    assert not any(append_spy)
+        assert requested == []
+    # then
+    assert requested == [True]
+    # when: the caller rolls back, or the post is a replay
+    with transaction.atomic(durable=True):
+        services.entry_post(actor=None, idempotency_key="undone", lines=[(a, "debit", 1), (b, "credit", 1)])
+        transaction.set_rollback(True)
+    services.entry_post(actor=None, idempotency_key="inside", lines=[(a, "debit", 1), (b, "credit", 1)])
+    # then: no further request
+    assert requested == [True]
+
+
+def test_seal_requests_are_debounced_per_process(monkeypatch):
+    # given
+    from ledger import sealing, tasks
+
+    sent: list[dict] = []
+    monkeypatch.setattr(tasks.seal_ledger_task, "apply_async", lambda **options: sent.append(options))
+    monkeypatch.setattr(sealing, "_last_enqueued", -sealing.SEAL_DEBOUNCE_SECONDS)
+    # when: a burst of commits
+    for _ in range(50):
+        sealing.enqueue_seal()
+    # then: one task, delayed by the debounce window so it runs after every commit of that window
+    assert sent == [{"countdown": sealing.SEAL_DEBOUNCE_SECONDS}]
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_key_taken_after_the_check_is_replayed_after_a_rerun(make_account, monkeypatch):
+def test_a_key_taken_after_the_check_is_replayed(make_account, monkeypatch):
     # given: the entry exists, but the pre-lock key check misses it once (as if a twin committed just then)
     from ledger import services as ledger_services
 
@@ -270,7 +235,7 @@ def test_a_key_taken_after_the_check_is_replayed_after_a_rerun(make_account, mon
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_database_refusal_in_the_pipelined_append_rolls_back_cleanly(funded, make_account, monkeypatch):
+def test_a_database_refusal_in_the_append_rolls_back_cleanly(funded, make_account, monkeypatch):
     # given: the service-level limit check is switched off, so only the database CHECK stands in the way
     from django.db import IntegrityError
 
@@ -288,3 +253,19 @@ def test_a_database_refusal_in_the_pipelined_append_rolls_back_cleanly(funded, m
     assert ledger_snapshot() == before
     services.entry_post(actor=None, idempotency_key="fine", lines=[(wallet, "debit", 100), (shop, "credit", 100)])
     assert JournalEntry.objects.filter(idempotency_key="fine").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sealing_from_an_on_commit_callback_does_not_run_the_callers_before_commit_hooks(make_account):
+    # given: a request-style unit of work with a before-commit hook, sealing eagerly once it commits
+    from ledger.sealing import seal_pending
+
+    calls: list[str] = []
+    a, b = make_account(), make_account()
+    with concurrency.before_commit(lambda: calls.append("hook")):
+        services.entry_post(actor=None, idempotency_key="hooked", lines=[(a, "debit", 1), (b, "credit", 1)])
+        # when
+        sealed = seal_pending()
+    # then: the hook ran once, in the post's transaction, not again in the seal's
+    assert sealed == 1
+    assert calls == ["hook"]

@@ -11,7 +11,9 @@ from django.db import connection
 from django.utils import timezone
 
 from ledger import selectors, services
-from ledger.models import Hold, Posting, VerificationRun
+from ledger.hashing import chain_hash, entry_body_digest
+from ledger.models import ChainLink, Hold, JournalEntry, Posting, VerificationRun
+from ledger.sealing import seal_pending
 from ledger.tasks import verify_ledger_task
 from ledger.verification import verify_ledger
 
@@ -84,19 +86,78 @@ def test_a_tampered_posting_amount_is_found_and_named(busy_ledger):
     report = out.getvalue()
     assert f"#{posting.pk}" in report
     assert f"entry #{posting.entry_id} does not balance" in report
-    for check in ("entries_balance", "ledger_balances", "balance_rows_match_postings", "hash_chain"):
+    # the amount is covered by the entry's body digest, which its chain link hashes
+    for check in ("entries_balance", "ledger_balances", "balance_rows_match_postings", "entry_digests"):
         assert f"[FAIL] {check}" in report
+    assert f"entry #{posting.entry_id}: stored body digest" in report
 
 
-def test_a_rewritten_memo_breaks_the_hash_chain(busy_ledger):
+def test_a_rewritten_memo_breaks_the_entry_digest(busy_ledger):
     # given
-    raw_update("UPDATE ledger_journalentry SET memo = 'nothing to see' WHERE id = %s", [2])
+    entry_id = JournalEntry.objects.get(idempotency_key="s1").pk
+    raw_update("UPDATE ledger_journalentry SET memo = 'nothing to see' WHERE id = %s", [entry_id])
     # when
     report = verify_ledger()
     # then
     assert not report.ok
+    assert report.problem_counts["entry_digests"] == 1
+    assert report.problems["entry_digests"][0].startswith(f"entry #{entry_id}: stored body digest")
+
+
+def test_a_rewritten_memo_with_a_recomputed_digest_breaks_the_hash_chain(busy_ledger):
+    # given: the forger rewrites the memo and stores the matching body digest, after the entry was sealed
+    seal_pending()
+    entry = JournalEntry.objects.get(idempotency_key="s1")
+    link = ChainLink.objects.get(entry=entry)
+    entry.memo = "nothing to see"
+    forged = entry_body_digest(entry, Posting.objects.filter(entry=entry))
+    raw_update(
+        "UPDATE ledger_journalentry SET memo = %s, body_digest = %s WHERE id = %s", [entry.memo, forged, entry.pk]
+    )
+    # when
+    report = verify_ledger()
+    # then: the digest recomputes, but the chain link sealed over the old digest does not
+    assert report.problem_counts["entry_digests"] == 0
     assert report.problem_counts["hash_chain"] == 1
-    assert report.problems["hash_chain"][0].startswith("entry #2: stored hash")
+    assert report.problems["hash_chain"][0].startswith(f"link #{link.position} (entry #{entry.pk}): stored hash")
+
+
+def test_a_rewritten_link_breaks_the_hash_chain_from_there_on(busy_ledger):
+    # given: a link whose hash is recomputed over a forged digest (the next link still names the old hash)
+    seal_pending()
+    link = ChainLink.objects.order_by("position")[1]
+    forged = chain_hash(link.prev_hash, link.position, "f" * 64)
+    raw_update("UPDATE ledger_chainlink SET hash = %s WHERE position = %s", [forged, link.position])
+    # when
+    report = verify_ledger()
+    # then
+    assert report.problem_counts["hash_chain"] == 2  # its own recomputation and the next link's prev_hash
+    assert f"link #{link.position + 1}" in report.problems["hash_chain"][1]
+
+
+def test_verification_seals_first_and_every_entry_is_linked(busy_ledger):
+    # given: nothing sealed yet
+    assert ChainLink.objects.count() == 0
+    # when
+    report = verify_ledger()
+    # then
+    assert report.ok
+    assert ChainLink.objects.count() == JournalEntry.objects.count() == report.entry_count
+    assert report.head_hash == selectors.chain_head().head_hash == ChainLink.objects.order_by("position").last().hash  # type: ignore[union-attr]
+
+
+def test_an_entry_left_unsealed_past_the_grace_period_is_reported(busy_ledger, monkeypatch):
+    # given: a sealer that has not run, and entries older than the grace period (here: any age)
+    from ledger import verification
+
+    monkeypatch.setattr(verification, "SEAL_GRACE", dt.timedelta(seconds=-1))
+    # when
+    report = verify_ledger(seal=False)
+    # then
+    assert report.problem_counts["sealed"] == JournalEntry.objects.count() == 5
+    assert "is not sealed" in report.problems["sealed"][0]
+    assert ChainLink.objects.count() == 0  # seal=False writes nothing
+    assert verify_ledger().ok  # sealing fixes it
 
 
 def test_a_tampered_balance_row_is_found(busy_ledger):
@@ -138,12 +199,14 @@ def test_the_periodic_task_records_a_verification_run(busy_ledger):
     assert run.finished_at is not None
     assert run.finished_at >= run.started_at
     assert run.report["checks"]["hash_chain"]["ok"] is True
+    assert run.report["checks"]["sealed"]["ok"] is True
+    assert run.head_hash == ChainLink.objects.order_by("position").last().hash  # type: ignore[union-attr]
     assert run.entry_count == 5  # funding, two sales, a reversal, a posted hold
 
 
 def test_the_periodic_task_records_a_failure(busy_ledger):
-    raw_update("UPDATE ledger_journalentry SET memo = 'x' WHERE id = %s", [1])
+    raw_update("UPDATE ledger_journalentry SET memo = 'x' WHERE id = %s", [JournalEntry.objects.first().pk])  # type: ignore[union-attr]
     verify_ledger_task.delay()
     run = VerificationRun.objects.get()
     assert run.ok is False
-    assert run.report["checks"]["hash_chain"]["ok"] is False
+    assert run.report["checks"]["entry_digests"]["ok"] is False
