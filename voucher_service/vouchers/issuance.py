@@ -90,16 +90,11 @@ def _hold_program_steady(program: Program) -> Program:
 
 
 def _lock_totals(program: Program, year: int, entity_ids: list[int], rules: ProgramRules) -> dict[int, EntityYearTotal]:
-    existing = set(
-        EntityYearTotal.objects.filter(program=program, fiscal_year=year, entity_id__in=entity_ids).values_list(
-            "entity_id", flat=True
-        )
-    )
-    # A concurrent issuer may create the same row first; ignore_conflicts leaves its row, which we then lock.
+    # Rows that exist already (or that a concurrent issuer creates first) are left alone; we then lock them all.
     EntityYearTotal.objects.bulk_create(
         [
             EntityYearTotal(program=program, entity_id=entity_id, fiscal_year=year, cap=rules.per_entity_annual_cap)
-            for entity_id in sorted(set(entity_ids) - existing)
+            for entity_id in sorted(set(entity_ids))
         ],
         ignore_conflicts=True,
     )

@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from accounts.models import Jurisdiction, Organization, OrganizationKind
 from ledger.money import fen_to_yuan
+from voucher_service.api.fields import YuanField
 from voucher_service.programs import selectors
 from voucher_service.programs.models import (
     Program,
@@ -28,8 +29,9 @@ YUAN_HELP = _('Yuan as a decimal string with at most two decimals, e.g. "4000000
 # --- The rules document (schema only: rules.py validates it, with per-field errors under rules.<path>) -------
 
 
-def _yuan(required: bool = True) -> serializers.CharField:
-    return serializers.CharField(help_text=YUAN_HELP, allow_null=not required, required=required)
+def _yuan(required: bool = True) -> YuanField:
+    # The project's one money field, so the schema shows the same yuan string type and pattern everywhere.
+    return YuanField(help_text=YUAN_HELP, allow_null=not required, required=required)
 
 
 class _ConditionDoc(serializers.Serializer):
