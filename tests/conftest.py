@@ -134,52 +134,31 @@ def baoding_entity(db):
     return make_org(jurisdiction="130602", name="保定算力应用有限公司")
 
 
-def _user(organization, role, username):
-    from tests.factories import make_user
-
-    return make_user(organization, role, username=username)
-
-
-@pytest.fixture
-def program_admin(ningxia_agency):
-    return _user(ningxia_agency, "program_admin", "nx_admin")
-
-
-@pytest.fixture
-def reviewer(ningxia_agency):
-    return _user(ningxia_agency, "reviewer", "nx_reviewer")
+# persona fixture name -> (organisation fixture, role, username). Read: "outsider" is an applicant of another
+# entity in the same jurisdiction; "foreign_admin" a program administrator of an agency elsewhere.
+PERSONAS = {
+    "program_admin": ("ningxia_agency", "program_admin", "nx_admin"),
+    "reviewer": ("ningxia_agency", "reviewer", "nx_reviewer"),
+    "second_reviewer": ("ningxia_agency", "reviewer", "nx_reviewer2"),
+    "finance": ("ningxia_agency", "finance", "nx_finance"),
+    "auditor": ("ningxia_agency", "auditor", "nx_auditor"),
+    "applicant": ("entity", "applicant", "yc_applicant"),
+    "outsider": ("other_entity", "applicant", "jf_applicant"),
+    "foreign_admin": ("baoding_agency", "program_admin", "bd_admin"),
+}
 
 
-@pytest.fixture
-def second_reviewer(ningxia_agency):
-    return _user(ningxia_agency, "reviewer", "nx_reviewer2")
+def _persona_fixture(organization_fixture: str, role: str, username: str):
+    def persona(request):
+        from tests.factories import make_user
+
+        return make_user(request.getfixturevalue(organization_fixture), role, username=username)
+
+    return persona
 
 
-@pytest.fixture
-def finance(ningxia_agency):
-    return _user(ningxia_agency, "finance", "nx_finance")
-
-
-@pytest.fixture
-def auditor(ningxia_agency):
-    return _user(ningxia_agency, "auditor", "nx_auditor")
-
-
-@pytest.fixture
-def applicant(entity):
-    return _user(entity, "applicant", "yc_applicant")
-
-
-@pytest.fixture
-def outsider(other_entity):
-    """An applicant of another entity in the same jurisdiction."""
-    return _user(other_entity, "applicant", "jf_applicant")
-
-
-@pytest.fixture
-def foreign_admin(baoding_agency):
-    """A program administrator of an agency in another jurisdiction."""
-    return _user(baoding_agency, "program_admin", "bd_admin")
+for _name, _spec in PERSONAS.items():
+    globals()[_name] = pytest.fixture(name=_name)(_persona_fixture(*_spec))
 
 
 @pytest.fixture
