@@ -4,6 +4,11 @@ Rule: the outermost caller owns the transaction and its retries. A ledger operat
 transaction opens ``atomic(durable=True)`` and retries on deadlock / serialisation failure; called inside a
 caller's atomic block it simply joins it (a savepoint, so a refusal leaves the caller's work intact), and the
 caller's own ``ledger_operation``/``retry_on_db_conflict`` re-runs the whole unit of work.
+
+One refinement for work that is a single SQL statement (posting an entry on PostgreSQL, ``ledger_post_entry``):
+alone, outside any transaction and with no before-commit hook to run, ``run_alone_with_retries`` sends just that
+statement in autocommit mode. The statement is its own transaction, as atomic and durable as one wrapped in
+``atomic(durable=True)``, without the BEGIN and COMMIT round trips (a fifth of the CPU per posting).
 """
 
 from __future__ import annotations
@@ -51,6 +56,11 @@ def without_before_commit_hooks() -> Iterator[None]:
         yield
     finally:
         _before_commit_hooks.reset(token)
+
+
+def can_run_alone() -> bool:
+    """True outside any transaction with no before-commit hook: one statement may then be its own transaction."""
+    return not transaction.get_connection().in_atomic_block and not _before_commit_hooks.get()
 
 
 def _run_before_commit_hooks() -> None:
@@ -112,9 +122,21 @@ def retry_on_db_conflict(func: Callable[P, R] | None = None, *, max_attempts: in
     return decorate
 
 
-def _run_with_retries(inner: Callable[..., R], args: Any, kwargs: Any, max_attempts: int) -> R:
+def run_alone_with_retries(func: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run ``func``, whose writes are ONE statement, in autocommit mode (see the module docstring), retrying
+    on deadlock / serialisation failure like ``retry_on_db_conflict``. Only when ``can_run_alone()``."""
+    if not can_run_alone():
+        raise RuntimeError("run_alone_with_retries needs autocommit mode and no before-commit hook")
+    return _run_with_retries(func, args, kwargs, DEFAULT_MAX_ATTEMPTS, in_transaction=False)
+
+
+def _run_with_retries(
+    inner: Callable[..., R], args: Any, kwargs: Any, max_attempts: int, *, in_transaction: bool = True
+) -> R:
     for attempt in range(1, max_attempts + 1):
         try:
+            if not in_transaction:
+                return inner(*args, **kwargs)
             with transaction.atomic(durable=True):
                 result = inner(*args, **kwargs)
                 _run_before_commit_hooks()

@@ -6,6 +6,7 @@ classes need not know about DRF.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
@@ -79,3 +80,34 @@ class HoldExpired(LedgerError):
 class AlreadyReversed(LedgerError):
     code = ErrorCode.ALREADY_REVERSED
     http_status = 409
+
+
+# The refusals both posting paths raise (the portable Python one and PostgreSQL's ``ledger_post_entry``), worded
+# once so the two cannot drift apart.
+
+
+def idempotency_conflict(idempotency_key: str) -> IdempotencyConflict:
+    return IdempotencyConflict(
+        f"Idempotency key {idempotency_key!r} was already used for a different request.",
+        idempotency_key=idempotency_key,
+    )
+
+
+def unknown_accounts(account_ids: Iterable[int]) -> InvalidEntry:
+    return InvalidEntry(f"Unknown account(s): {sorted(account_ids)}.")
+
+
+def currency_mismatch(account_code: str, account_currency: str, requested: str) -> CurrencyMismatch:
+    return CurrencyMismatch(
+        f"Account {account_code} is in {account_currency}, the request in {requested}.", account=account_code
+    )
+
+
+def already_reversed(entry_id: int | None) -> AlreadyReversed:
+    return AlreadyReversed(f"Entry #{entry_id} has already been reversed.")
+
+
+def limit_exceeded(account_code: str, side: str) -> LimitExceeded:
+    """``side`` is "debits" (debits would exceed credits) or "credits" (credits would exceed debits)."""
+    other = "credits" if side == "debits" else "debits"
+    return LimitExceeded(f"Account {account_code}: {side} would exceed {other}.", account=account_code)

@@ -31,25 +31,60 @@ def sha256_hex(payload: bytes) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
-def entry_body_digest(entry: JournalEntry, postings: Iterable[Posting]) -> str:
-    """SHA-256 of everything in the entry except its id and its place in the chain (written at insert)."""
+def entry_document_parts(
+    *,
+    idempotency_key: str,
+    request_fingerprint: str,
+    currency: str,
+    memo: str,
+    metadata: dict[str, Any],
+    actor_id: int | None,
+    reverses_id: int | None,
+) -> tuple[str, str, str]:
+    """The canonical document of an entry, cut around what is known only once its balance rows are locked.
+
+    The document is ``canonical_json`` of an object with the keys (sorted) actor, currency, effective_at,
+    idempotency_key, memo, metadata, postings, recorded_at, request_fingerprint, reverses. The three parts
+    returned go before ``effective_at``'s value, before ``postings``' value, and after ``recorded_at``'s value;
+    ``entry_document`` joins them here, and the PostgreSQL posting function (migration 0004) joins the same
+    parts with the values it computes, so both produce the same bytes.
+    """
+    head = f'{{"actor":{_json(actor_id)},"currency":{_json(currency)},"effective_at":'
+    middle = (
+        f',"idempotency_key":{_json(idempotency_key)},"memo":{_json(memo)},"metadata":{_json(metadata)},"postings":'
+    )
+    tail = f',"request_fingerprint":{_json(request_fingerprint)},"reverses":{_json(reverses_id)}}}'
+    return head, middle, tail
+
+
+def entry_document(entry: JournalEntry, postings: Iterable[Posting]) -> str:
+    """Everything in the entry except its id and its place in the chain, as canonical JSON text."""
+    head, middle, tail = entry_document_parts(
+        idempotency_key=entry.idempotency_key,
+        request_fingerprint=entry.request_fingerprint,
+        currency=entry.currency,
+        memo=entry.memo,
+        metadata=entry.metadata,
+        actor_id=entry.actor_id,
+        reverses_id=entry.reverses_id,
+    )
     posting_rows = sorted(
         [p.account_id, str(p.direction), p.amount, p.account_version, p.balance_after, iso_utc(p.recorded_at)]
         for p in postings
     )
-    document = {
-        "idempotency_key": entry.idempotency_key,
-        "request_fingerprint": entry.request_fingerprint,
-        "currency": entry.currency,
-        "effective_at": iso_utc(entry.effective_at),
-        "recorded_at": iso_utc(entry.recorded_at),
-        "memo": entry.memo,
-        "metadata": entry.metadata,
-        "actor": entry.actor_id,
-        "reverses": entry.reverses_id,
-        "postings": posting_rows,
-    }
-    return sha256_hex(canonical_json(document))
+    return (
+        f"{head}{_json(iso_utc(entry.effective_at))}{middle}{_json(posting_rows)}"
+        f',"recorded_at":{_json(iso_utc(entry.recorded_at))}{tail}'
+    )
+
+
+def entry_body_digest(entry: JournalEntry, postings: Iterable[Posting]) -> str:
+    """SHA-256 of ``entry_document``: stored on the entry when it is posted."""
+    return sha256_hex(entry_document(entry, postings).encode())
+
+
+def _json(value: Any) -> str:
+    return canonical_json(value).decode()
 
 
 def chain_hash(prev_hash: str, position: int, body_digest: str) -> str:

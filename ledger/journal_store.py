@@ -2,34 +2,34 @@
 
 No global lock: the entry id comes from the table's sequence and the entry carries its body digest; the hash
 chain is appended later by the sealer (``ledger.sealing``). The only locks are the balance rows, locked in pk
-order by the caller. Two implementations:
+order. Two implementations of one posting:
 
-* PostgreSQL: ONE statement. Data-modifying CTEs insert the entry (``ON CONFLICT (idempotency_key) DO
-  NOTHING``), queue it for the sealer (``UnsealedEntry``), insert the postings and update the balance rows,
-  each part conditional on the entry insert, so a
-  racing twin with the same key becomes a replay instead of a unique violation that would abort the caller's
-  transaction.
-* Any other backend (SQLite): the same steps through the ORM. SQLite serialises writers anyway.
+* PostgreSQL: ONE call of the database function ``ledger_post_entry`` (migration 0004), which locks the balance
+  rows, checks currency, idempotency, reversal and limits, and writes the entry, its sealer queue row, its
+  postings and the balances. One round trip instead of three, and no ORM instances on the way: client CPU per
+  entry was what limited the posting rate (``BENCHMARKS.md``).
+* Any other backend (SQLite): ``ledger.services`` locks and checks in Python and ``append_entry`` writes through
+  the ORM. SQLite serialises writers anyway.
+
+Holds are created and released through the Python path on both backends (``lock_accounts``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
 
 import psycopg
 from django.db import connection
+from psycopg.types.json import Jsonb
 
+from ledger import errors
 from ledger.concurrency import lock_in_pk_order
-from ledger.hashing import entry_body_digest
+from ledger.hashing import entry_body_digest, entry_document_parts
 from ledger.models import Account, JournalEntry, Posting, UnsealedEntry
+from ledger.validation import EntryDraft
 
 BALANCE_FIELDS = ["posted_debits", "posted_credits", "pending_debits", "pending_credits", "version"]
-# PostgreSQL allows 65,535 bind parameters per statement; each posting and each account takes six. A larger
-# entry (a bulk issuance) takes the portable path, whose ORM writes are batched.
-MAX_ROWS_IN_ONE_STATEMENT = 4_000
 
 
 _LOCKED_ACCOUNT_COLUMNS = (
@@ -102,87 +102,106 @@ def fingerprint_for_key(table: str, idempotency_key: str) -> tuple[int, str] | N
     return None if row is None else (row[0], row[1])
 
 
-def append_entry(entry: JournalEntry, postings: Sequence[Posting], accounts: Sequence[Account]) -> bool:
-    """Write ``entry`` (its id and body digest are filled in here) with its postings and the locked
-    ``accounts``' new balances. Returns False, writing nothing, when the idempotency key is taken.
+def posts_in_database() -> bool:
+    """Whether entries are posted by the database's own function (PostgreSQL) or by the portable Python path."""
+    return connection.vendor == "postgresql"
 
-    COMMIT is left to the caller's transaction. (Sending it pipelined with this statement paid off while a
-    global chain lock was held through COMMIT; with only per-account locks it measured no better.)
+
+_POST_ENTRY_SQL = (
+    "SELECT * FROM ledger_post_entry(%s::text, %s::text, %s::text, %s::timestamptz, %s::text, %s::jsonb, "
+    "%s::bigint, %s::bigint, %s::text, %s::text, %s::text, "
+    "%s::bigint[], %s::text[], %s::bigint[], %s::bigint[], %s::bigint[])"
+)
+
+
+def post_in_database(draft: EntryDraft) -> tuple[JournalEntry, bool]:
+    """Post ``draft`` with ``ledger_post_entry`` (migration 0004): lock, check and write in one call.
+
+    Returns the entry and whether it was written now (False: a replay of the entry holding the key). Raises the
+    same ``LedgerError`` as the portable path for every refusal; the function writes nothing then.
+    """
+    lines = sorted(draft.lines, key=lambda line: line.account_id)
+    release = [draft.pending_release.get(line.account_id, (0, 0)) for line in lines]
+    head, middle, tail = entry_document_parts(
+        idempotency_key=draft.idempotency_key,
+        request_fingerprint=draft.fingerprint,
+        currency=draft.currency,
+        memo=draft.memo,
+        metadata=draft.metadata,
+        actor_id=draft.actor_id,
+        reverses_id=draft.reverses_id,
+    )
+    params = [
+        draft.idempotency_key,
+        draft.fingerprint,
+        draft.currency,
+        draft.effective_at,
+        draft.memo,
+        Jsonb(draft.metadata),
+        draft.actor_id,
+        draft.reverses_id,
+        head,
+        middle,
+        tail,
+        [line.account_id for line in lines],
+        [str(line.direction) for line in lines],
+        [line.amount for line in lines],
+        [debits for debits, _ in release],
+        [credits for _, credits in release],
+    ]
+    with _prepared_cursor() as cursor:
+        cursor.execute(_POST_ENTRY_SQL, params, prepare=True)
+        row = cursor.fetchone()
+    if row is None:  # pragma: no cover - the function always returns one row
+        raise RuntimeError("ledger_post_entry returned no row")
+    outcome, entry_id, account_code, detail, recorded_at, effective_at, digest = row
+    if outcome == "posted":
+        entry = JournalEntry(
+            id=entry_id,
+            idempotency_key=draft.idempotency_key,
+            request_fingerprint=draft.fingerprint,
+            currency=draft.currency,
+            effective_at=effective_at,
+            recorded_at=recorded_at,
+            memo=draft.memo,
+            metadata=draft.metadata,
+            actor_id=draft.actor_id,
+            reverses_id=draft.reverses_id,
+            body_digest=digest,
+        )
+        entry._state.adding = False
+        entry._state.db = connection.alias
+        return entry, True
+    if outcome == "replay":
+        return JournalEntry.objects.get(pk=entry_id), False
+    raise _refusal(outcome, draft, account_code, detail)
+
+
+def _refusal(outcome: str, draft: EntryDraft, account_code: str, detail: str) -> errors.LedgerError:
+    if outcome == "conflict":
+        return errors.idempotency_conflict(draft.idempotency_key)
+    if outcome == "unknown_account":
+        return errors.unknown_accounts(int(account_id) for account_id in detail.split(","))
+    if outcome == "currency":
+        return errors.currency_mismatch(account_code, detail, draft.currency)
+    if outcome == "already_reversed":
+        return errors.already_reversed(draft.reverses_id)
+    if outcome == "limit":
+        return errors.limit_exceeded(account_code, detail)
+    raise RuntimeError(f"ledger_post_entry returned an unknown outcome {outcome!r}")  # pragma: no cover
+
+
+def append_entry(entry: JournalEntry, postings: Sequence[Posting], accounts: Sequence[Account]) -> bool:
+    """The portable path: write ``entry`` (its id and body digest are filled in here) with its postings and the
+    locked ``accounts``' new balances. Returns False, writing nothing, when the idempotency key is taken.
     """
     entry.body_digest = entry_body_digest(entry, postings)
-    if connection.vendor == "postgresql" and len(postings) + len(accounts) <= MAX_ROWS_IN_ONE_STATEMENT:
-        return _append_postgresql(entry, postings, accounts)
-    return _append_portable(entry, postings, accounts)
-
-
-def _append_portable(entry: JournalEntry, postings: Sequence[Posting], accounts: Sequence[Account]) -> bool:
     if JournalEntry.objects.filter(idempotency_key=entry.idempotency_key).exists():
         return False
     entry.save(force_insert=True)
     UnsealedEntry.objects.bulk_create([UnsealedEntry(entry_id=entry.pk)])
-    _link(entry, postings, entry.pk)
+    for posting in postings:
+        posting.entry_id = entry.pk
     Posting.objects.bulk_create(postings, batch_size=1000)
     Account.objects.bulk_update(list(accounts), BALANCE_FIELDS, batch_size=1000)
-    return True
-
-
-def _link(entry: JournalEntry, postings: Sequence[Posting], entry_id: int) -> None:
-    entry.id = entry_id
-    for posting in postings:
-        posting.entry_id = entry_id
-
-
-_POSTING_VALUES = "(%s::bigint, %s::varchar, %s::bigint, %s::bigint, %s::bigint, %s::timestamptz)"
-_BALANCE_VALUES = "(%s::bigint, %s::bigint, %s::bigint, %s::bigint, %s::bigint, %s::bigint)"
-
-
-def _append_sql(posting_count: int, account_count: int) -> str:
-    return f"""
-        WITH new_entry AS (
-            INSERT INTO ledger_journalentry (idempotency_key, request_fingerprint, currency, effective_at,
-                recorded_at, memo, metadata, actor_id, reverses_id, body_digest)
-            VALUES (%s, %s, %s, %s::timestamptz, %s::timestamptz, %s, %s::jsonb, %s::bigint, %s::bigint, %s)
-            ON CONFLICT (idempotency_key) DO NOTHING
-            RETURNING id
-        ), queued AS (
-            INSERT INTO ledger_unsealedentry (entry_id) SELECT id FROM new_entry
-        ), new_postings AS (
-            INSERT INTO ledger_posting
-                (entry_id, account_id, direction, amount, account_version, balance_after, recorded_at)
-            SELECT new_entry.id, p.account_id, p.direction, p.amount, p.account_version, p.balance_after,
-                   p.recorded_at
-            FROM new_entry CROSS JOIN (VALUES {", ".join([_POSTING_VALUES] * posting_count)})
-                AS p (account_id, direction, amount, account_version, balance_after, recorded_at)
-        ), balances AS (
-            UPDATE ledger_account AS account
-            SET posted_debits = b.posted_debits, posted_credits = b.posted_credits,
-                pending_debits = b.pending_debits, pending_credits = b.pending_credits, version = b.version
-            FROM (VALUES {", ".join([_BALANCE_VALUES] * account_count)})
-                AS b (id, posted_debits, posted_credits, pending_debits, pending_credits, version)
-            WHERE account.id = b.id AND EXISTS (SELECT 1 FROM new_entry)
-        )
-        SELECT id FROM new_entry
-    """  # noqa: S608 - only placeholders are interpolated; every value is a bound parameter
-
-
-def _execute_server_bound(sql: str, params: Sequence[Any]) -> tuple[Any, ...] | None:
-    """Run the append statement, prepared once per connection."""
-    with _prepared_cursor() as cursor:
-        cursor.execute(sql, params, prepare=True)
-        return cursor.fetchone()
-
-
-def _append_postgresql(entry: JournalEntry, postings: Sequence[Posting], accounts: Sequence[Account]) -> bool:
-    """True when written, False when the key was taken (nothing written)."""
-    params: list[Any] = [entry.idempotency_key, entry.request_fingerprint, entry.currency, entry.effective_at]
-    params += [entry.recorded_at, entry.memo, json.dumps(entry.metadata), entry.actor_id, entry.reverses_id]
-    params.append(entry.body_digest)
-    for p in postings:
-        params += [p.account_id, str(p.direction), p.amount, p.account_version, p.balance_after, p.recorded_at]
-    for a in accounts:
-        params += [a.pk, a.posted_debits, a.posted_credits, a.pending_debits, a.pending_credits, a.version]
-    row = _execute_server_bound(_append_sql(len(postings), len(accounts)), params)
-    if row is None:
-        return False
-    _link(entry, postings, row[0])
     return True

@@ -1,9 +1,10 @@
 """Ledger writes: accounts, journal entries, holds, reversals, hold expiry.
 
 Every public operation is a ``ledger_operation`` (see ``concurrency``): its own durable transaction with
-retries when called alone, a savepoint inside the caller's transaction otherwise. Each one validates the
-request in memory, locks the touched balance rows in primary-key order, checks idempotency and limits, and
-only then writes, so a refusal (a ``LedgerError``) leaves no trace.
+retries when called alone, a savepoint inside the caller's transaction otherwise (``entry_post`` alone on
+PostgreSQL is one autocommit statement, its own transaction). Each one validates the request in memory,
+locks the touched balance rows in primary-key order, checks idempotency and limits, and only then writes, so a
+refusal (a ``LedgerError``) leaves no trace.
 
 Lock order, the same everywhere: hold row → balance rows (ascending pk). Posting takes no global lock: the
 hash chain is appended afterwards by the sealer (``ledger.sealing``), which locks only the chain-head row.
@@ -20,9 +21,16 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from ledger import errors
-from ledger.concurrency import ledger_operation
+from ledger.concurrency import can_run_alone, ledger_operation, run_alone_with_retries
 from ledger.hashing import iso_utc
-from ledger.journal_store import BALANCE_FIELDS, append_entry, fingerprint_for_key, lock_accounts
+from ledger.journal_store import (
+    BALANCE_FIELDS,
+    append_entry,
+    fingerprint_for_key,
+    lock_accounts,
+    post_in_database,
+    posts_in_database,
+)
 from ledger.models import (
     DEFAULT_CURRENCY,
     Account,
@@ -157,7 +165,6 @@ def account_get_or_create(
 # --- Journal entries ---------------------------------------------------------------------------------------
 
 
-@ledger_operation
 def entry_post(
     *,
     actor: Any,
@@ -168,7 +175,11 @@ def entry_post(
     effective_at: datetime | None = None,
     currency: str = DEFAULT_CURRENCY,
 ) -> JournalEntry:
-    """Post a balanced entry. Replays the original entry for a repeated key with the same request."""
+    """Post a balanced entry. Replays the original entry for a repeated key with the same request.
+
+    A ledger operation (its own durable transaction when alone, a savepoint in the caller's transaction). Alone
+    on PostgreSQL it is a single autocommit statement, which is its own transaction (``concurrency``).
+    """
     draft = draft_entry(
         idempotency_key=idempotency_key,
         lines=normalise_lines(lines),
@@ -178,8 +189,17 @@ def entry_post(
         actor_id=actor_pk(actor),
         effective_at=effective_at,
     )
-    accounts = _lock_accounts(line.account_id for line in draft.lines)
-    return _write_entry(draft, accounts)
+    if posts_in_database() and can_run_alone():
+        entry, written = run_alone_with_retries(post_in_database, draft)
+        if written:
+            request_seal()  # committed already: the seal is requested now
+        return entry
+    return _post_in_transaction(draft)
+
+
+@ledger_operation
+def _post_in_transaction(draft: EntryDraft) -> JournalEntry:
+    return _post_draft(draft)
 
 
 @ledger_operation
@@ -208,8 +228,7 @@ def entry_reverse(
         effective_at=effective_at,
         reverses_id=entry.pk,
     )
-    accounts = _lock_accounts(line.account_id for line in draft.lines)
-    return _write_entry(draft, accounts)
+    return _post_draft(draft)
 
 
 # --- Holds -------------------------------------------------------------------------------------------------
@@ -314,8 +333,7 @@ def hold_post(
         locked.debit_account_id: (locked.amount, 0),
         locked.credit_account_id: (0, locked.amount),
     }
-    accounts = _lock_accounts([locked.debit_account_id, locked.credit_account_id])
-    entry = _write_entry(draft, accounts)
+    entry = _post_draft(draft)
     Hold.objects.filter(pk=locked.pk).update(
         status=HoldStatus.POSTED, posted_amount=amount, resolved_at=now, entry=entry
     )
@@ -353,21 +371,19 @@ def holds_expire_due(*, now: datetime | None = None, hold_ids: Iterable[int] | N
 def _check_currency(accounts: Iterable[Account], currency: str) -> None:
     for account in accounts:
         if account.currency != currency:
-            raise errors.CurrencyMismatch(
-                f"Account {account.code} is in {account.currency}, the request in {currency}.",
-                account=account.code,
-            )
+            raise errors.currency_mismatch(account.code, account.currency, currency)
 
 
 def _limit_breach(account: Account) -> str | None:
+    """The side ("debits" or "credits") that would exceed the other against the account's limit flag, if any."""
     if account.debits_must_not_exceed_credits and (
         account.posted_debits + account.pending_debits > account.posted_credits
     ):
-        return "debits would exceed credits"
+        return "debits"
     if account.credits_must_not_exceed_debits and (
         account.posted_credits + account.pending_credits > account.posted_debits
     ):
-        return "credits would exceed debits"
+        return "credits"
     return None
 
 
@@ -376,7 +392,7 @@ def _bump_versions_and_check_limits(accounts: Iterable[Account]) -> None:
         account.version += 1
         breach = _limit_breach(account)
         if breach:
-            raise errors.LimitExceeded(f"Account {account.code}: {breach}.", account=account.code)
+            raise errors.limit_exceeded(account.code, breach)
 
 
 # --- Internals: locking and writing ------------------------------------------------------------------------
@@ -387,7 +403,7 @@ def _lock_accounts(account_ids: Iterable[int]) -> dict[int, Account]:
     accounts = {account.pk: account for account in lock_accounts(ids)}
     missing = ids - accounts.keys()
     if missing:
-        raise errors.InvalidEntry(f"Unknown account(s): {sorted(missing)}.")
+        raise errors.unknown_accounts(missing)
     return accounts
 
 
@@ -397,15 +413,26 @@ def _replay(model: type[Keyed], idempotency_key: str, fingerprint: str) -> Keyed
         return None
     pk, stored_fingerprint = found
     if stored_fingerprint != fingerprint:
-        raise errors.IdempotencyConflict(
-            f"Idempotency key {idempotency_key!r} was already used for a different request.",
-            idempotency_key=idempotency_key,
-        )
+        raise errors.idempotency_conflict(idempotency_key)
     return model.objects.get(pk=pk)
 
 
+def _post_draft(draft: EntryDraft) -> JournalEntry:
+    """Post a validated entry, or replay the one holding its key; a seal is requested on commit.
+
+    PostgreSQL does the locking, checks and writes in one call of its ``ledger_post_entry`` function; other
+    backends run the same steps here, in the same order (``_write_entry``).
+    """
+    if posts_in_database():
+        entry, written = post_in_database(draft)
+        if written:
+            request_seal()  # runs after the outermost COMMIT; dropped on rollback
+        return entry
+    return _write_entry(draft, _lock_accounts(line.account_id for line in draft.lines))
+
+
 def _write_entry(draft: EntryDraft, accounts: dict[int, Account]) -> JournalEntry:
-    """Write an entry whose balance rows are locked (``journal_store``); a seal is requested on commit.
+    """The portable path: write an entry whose balance rows are locked (``journal_store.append_entry``).
 
     The idempotency key is checked once the balance rows are locked: a racing twin of the same request locks
     the same rows, so by then its entry is committed and visible (READ COMMITTED), and the replay happens
@@ -417,7 +444,7 @@ def _write_entry(draft: EntryDraft, accounts: dict[int, Account]) -> JournalEntr
     if existing is not None:
         return existing
     if draft.reverses_id is not None and JournalEntry.objects.filter(reverses_id=draft.reverses_id).exists():
-        raise errors.AlreadyReversed(f"Entry #{draft.reverses_id} has already been reversed.")
+        raise errors.already_reversed(draft.reverses_id)
     _apply_lines(draft, accounts)
     # Taken after the balance rows are locked, so per account recorded_at never goes backwards.
     now = timezone.now()

@@ -25,6 +25,15 @@ def make_account() -> Callable[..., Account]:
     return make
 
 
+@pytest.fixture(params=[pytest.param("database", marks=pytest.mark.postgres), "portable"])
+def posting_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test on both posting paths: PostgreSQL's ``ledger_post_entry`` function, and the portable Python
+    path that SQLite uses (PostgreSQL can run it too, so both are checked against the same database)."""
+    if request.param == "portable":
+        monkeypatch.setattr(services, "posts_in_database", lambda: False)
+    return str(request.param)
+
+
 @pytest.fixture
 def user(db):
     return get_user_model().objects.create_user(username="ledger-tester", password="x")

@@ -11,7 +11,8 @@ from ledger import errors, selectors, services
 from ledger.models import Hold, HoldStatus, JournalEntry
 from tests.ledger.conftest import ledger_snapshot
 
-pytestmark = pytest.mark.django_db
+# Every test runs on both posting paths (see the fixture).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("posting_path")]
 
 
 def in_minutes(minutes: int) -> dt.datetime:

@@ -12,7 +12,8 @@ from ledger import errors, services
 from ledger.models import JournalEntry
 from tests.ledger.conftest import ledger_snapshot
 
-pytestmark = pytest.mark.django_db
+# Every test runs on both posting paths (see the fixture).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("posting_path")]
 
 
 def post(a, b, amount=100, key="k", **kwargs):

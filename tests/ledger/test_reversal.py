@@ -7,7 +7,8 @@ import pytest
 from ledger import errors, selectors, services
 from tests.ledger.conftest import ledger_snapshot
 
-pytestmark = pytest.mark.django_db
+# Every test runs on both posting paths (see the fixture).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("posting_path")]
 
 
 def test_reversal_restores_balances_and_links_the_original(funded, make_account, user):

@@ -235,7 +235,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
 
 @pytest.mark.django_db
-def test_ledger_behaves_like_the_model():
+def test_ledger_behaves_like_the_model(posting_path):
     run_state_machine_as_test(
         LedgerMachine,
         settings=settings(

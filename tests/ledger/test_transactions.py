@@ -197,6 +197,67 @@ def test_a_post_requests_its_seal_only_when_the_outermost_transaction_commits(ma
     assert requested == [True]
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_post_alone_is_one_round_trip_and_its_own_transaction(make_account, monkeypatch, tmp_path):
+    # given: nothing open, and the seal request recorded
+    from ledger import sealing
+
+    requested: list[bool] = []
+    monkeypatch.setattr(sealing, "enqueue_seal", lambda: requested.append(True))
+    a, b = make_account(), make_account()
+    connection.ensure_connection()
+    trace = tmp_path / "libpq.trace"
+    # when: the wire protocol is traced around one post
+    with trace.open("w") as sink:
+        connection.connection.pgconn.trace(sink.fileno())
+        entry = services.entry_post(actor=None, idempotency_key="alone", lines=[(a, "debit", 4), (b, "credit", 4)])
+        connection.connection.pgconn.untrace()
+    # then: one Execute, no BEGIN or COMMIT; committed (another connection sees it) and a seal was requested
+    # A libpq trace line: timestamp, F (frontend) or B (backend), length, message type, contents.
+    sent = [fields[3] for fields in (line.split("\t") for line in trace.read_text().splitlines()) if fields[1] == "F"]
+    assert [message for message in sent if message in ("Execute", "Query")] == ["Execute"]
+    assert not connection.in_atomic_block
+    assert JournalEntry.objects.filter(pk=entry.pk, body_digest=entry.body_digest).exists()
+    assert requested == [True]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_post_alone_is_retried_after_a_deadlock(make_account, monkeypatch, no_backoff):
+    # given: the database reports a deadlock on the first two tries
+    from ledger import services as ledger_services
+
+    real_post = ledger_services.post_in_database
+    failures = iter([db_conflict("40P01"), db_conflict("40P01")])
+
+    def flaky(draft):
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return real_post(draft)
+
+    monkeypatch.setattr(ledger_services, "post_in_database", flaky)
+    a, b = make_account(), make_account()
+    # when
+    entry = services.entry_post(actor=None, idempotency_key="retried", lines=[(a, "debit", 4), (b, "credit", 4)])
+    # then
+    assert list(JournalEntry.objects.values_list("pk", flat=True)) == [entry.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_post_with_a_before_commit_hook_runs_in_a_durable_transaction(make_account):
+    # given: a unit of work that must commit with the post (the API's idempotency fence)
+    seen: list[bool] = []
+    a, b = make_account(), make_account()
+    # when
+    with concurrency.before_commit(lambda: seen.append(connection.in_atomic_block)):
+        services.entry_post(actor=None, idempotency_key="fenced", lines=[(a, "debit", 4), (b, "credit", 4)])
+    # then: the hook ran once, inside the post's transaction
+    assert seen == [True]
+    assert JournalEntry.objects.filter(idempotency_key="fenced").exists()
+
+
 def test_seal_requests_are_debounced_per_process(monkeypatch):
     # given
     from ledger import sealing, tasks
@@ -213,10 +274,11 @@ def test_seal_requests_are_debounced_per_process(monkeypatch):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_key_taken_after_the_check_is_replayed(make_account, monkeypatch):
+def test_a_key_taken_after_the_check_is_replayed_on_the_portable_path(make_account, monkeypatch):
     # given: the entry exists, but the pre-lock key check misses it once (as if a twin committed just then)
     from ledger import services as ledger_services
 
+    monkeypatch.setattr(ledger_services, "posts_in_database", lambda: False)
     a, b = make_account(), make_account()
     original = services.entry_post(actor=None, idempotency_key="twin", lines=[(a, "debit", 9), (b, "credit", 9)])
     real_lookup = ledger_services.fingerprint_for_key
@@ -235,8 +297,46 @@ def test_a_key_taken_after_the_check_is_replayed(make_account, monkeypatch):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
+def test_a_twin_on_other_accounts_committing_the_key_mid_post_is_a_conflict(make_account):
+    # given: one entry holds key "twin" uncommitted; another request under that key, on other accounts, passes
+    # the function's key check (it cannot see the twin yet) and waits on the key in its insert
+    import threading
+
+    from tests.race_condition import run_in_thread, wait_for_lock_waiters
+
+    a, b, c, d = (make_account() for _ in range(4))
+    written, release = threading.Event(), threading.Event()
+
+    def hold_the_commit() -> None:
+        written.set()
+        release.wait(10)
+
+    def first() -> JournalEntry:
+        with concurrency.before_commit(hold_the_commit):
+            return services.entry_post(actor=None, idempotency_key="twin", lines=[(a, "debit", 5), (b, "credit", 5)])
+
+    def second() -> JournalEntry:
+        return services.entry_post(actor=None, idempotency_key="twin", lines=[(c, "debit", 7), (d, "credit", 7)])
+
+    first_thread, first_outcome = run_in_thread(first)
+    assert written.wait(10)
+    second_thread, second_outcome = run_in_thread(second)
+    wait_for_lock_waiters(1)
+    # when: the first commits
+    release.set()
+    first_thread.join(10)
+    second_thread.join(10)
+    # then: the second wrote nothing and is told the key is taken by another request
+    assert first_outcome.ok
+    assert isinstance(second_outcome.error, errors.IdempotencyConflict)
+    assert list(JournalEntry.objects.values_list("pk", flat=True)) == [first_outcome.value.pk]
+    assert list(Account.objects.filter(pk__in=[c.pk, d.pk]).values_list("version", flat=True)) == [0, 0]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
 def test_a_database_refusal_in_the_append_rolls_back_cleanly(funded, make_account, monkeypatch):
-    # given: the service-level limit check is switched off, so only the database CHECK stands in the way
+    # given: the portable path with its limit check switched off, so only the database CHECK stands in the way
     from django.db import IntegrityError
 
     from ledger import services as ledger_services
@@ -245,6 +345,7 @@ def test_a_database_refusal_in_the_append_rolls_back_cleanly(funded, make_accoun
     _, wallet = funded(100)
     shop = make_account()
     before = ledger_snapshot()
+    monkeypatch.setattr(ledger_services, "posts_in_database", lambda: False)
     monkeypatch.setattr(ledger_services, "_limit_breach", lambda account: None)
     # when
     with pytest.raises(IntegrityError, match="ledger_account_debits_limit"):
