@@ -43,8 +43,12 @@ CREATE OR REPLACE FUNCTION ledger_post_entry(
 -- account's currency) | already_reversed | limit (detail: 'debits' or 'credits', the side that would exceed).
 DECLARE
     n int := cardinality(p_account_ids);
-    locked ledger_account[];
+    locked_count int := 0;
     acct ledger_account;
+    currency_account text;
+    currency_found text;
+    limit_account text;
+    limit_side text;
     stored_fingerprint text;
     new_posted_debits bigint[] := '{}';
     new_posted_credits bigint[] := '{}';
@@ -54,27 +58,51 @@ DECLARE
     recorded_iso text;
     postings_json text := '';
 BEGIN
-    -- One primary-key lookup per wanted id, locked in ascending id order whatever plan a small table gets.
-    SELECT array_agg(a ORDER BY a.id) INTO locked
-    FROM (
-        SELECT account.* FROM unnest(p_account_ids) AS wanted (id)
-        JOIN LATERAL (SELECT * FROM ledger_account WHERE ledger_account.id = wanted.id) AS account ON true
-        ORDER BY account.id FOR UPDATE OF account
-    ) AS a;
-    IF coalesce(cardinality(locked), 0) <> n THEN
+    -- Lock the balance rows in ascending id order and work out each one's new balance as it is locked; the
+    -- refusals are decided afterwards, in the portable path's order.
+    FOR acct IN SELECT * FROM ledger_account WHERE id = ANY (p_account_ids) ORDER BY id FOR UPDATE LOOP
+        locked_count := locked_count + 1;
+        EXIT WHEN acct.id <> p_account_ids[locked_count];  -- a wanted id before this one has no row
+        IF currency_account IS NULL AND acct.currency <> p_currency THEN
+            currency_account := acct.code; currency_found := acct.currency;
+        END IF;
+        acct.pending_debits := acct.pending_debits - p_release_pending_debits[locked_count];
+        acct.pending_credits := acct.pending_credits - p_release_pending_credits[locked_count];
+        IF p_directions[locked_count] = 'debit' THEN
+            acct.posted_debits := acct.posted_debits + p_amounts[locked_count];
+        ELSE
+            acct.posted_credits := acct.posted_credits + p_amounts[locked_count];
+        END IF;
+        acct.version := acct.version + 1;
+        IF limit_account IS NULL THEN
+            IF acct.debits_must_not_exceed_credits
+               AND acct.posted_debits + acct.pending_debits > acct.posted_credits THEN
+                limit_account := acct.code; limit_side := 'debits';
+            ELSIF acct.credits_must_not_exceed_debits
+               AND acct.posted_credits + acct.pending_credits > acct.posted_debits THEN
+                limit_account := acct.code; limit_side := 'credits';
+            END IF;
+        END IF;
+        new_posted_debits[locked_count] := acct.posted_debits;
+        new_posted_credits[locked_count] := acct.posted_credits;
+        new_pending_debits[locked_count] := acct.pending_debits;
+        new_pending_credits[locked_count] := acct.pending_credits;
+        new_versions[locked_count] := acct.version;
+    END LOOP;
+
+    IF locked_count <> n OR cardinality(new_versions) <> n THEN
         outcome := 'unknown_account';
         SELECT string_agg(wanted::text, ',' ORDER BY wanted) INTO detail
         FROM unnest(p_account_ids) AS wanted
-        WHERE NOT EXISTS (SELECT 1 FROM unnest(locked) AS present WHERE present.id = wanted);
+        WHERE NOT EXISTS (SELECT 1 FROM ledger_account WHERE ledger_account.id = wanted);
         RETURN;
     END IF;
-    FOR i IN 1..n LOOP
-        IF locked[i].currency <> p_currency THEN
-            outcome := 'currency'; account_code := locked[i].code; detail := locked[i].currency;
-            RETURN;
-        END IF;
-    END LOOP;
-
+    IF currency_account IS NOT NULL THEN
+        outcome := 'currency'; account_code := currency_account; detail := currency_found;
+        RETURN;
+    END IF;
+    -- After the locks: a twin of the same request locks the same rows, so its entry is committed and visible
+    -- by now, and it is replayed even if the balance has moved since (checked before the limits).
     SELECT e.id, e.request_fingerprint INTO entry_id, stored_fingerprint
     FROM ledger_journalentry AS e WHERE e.idempotency_key = p_key;
     IF FOUND THEN
@@ -86,6 +114,10 @@ BEGIN
         outcome := 'already_reversed';
         RETURN;
     END IF;
+    IF limit_account IS NOT NULL THEN
+        outcome := 'limit'; account_code := limit_account; detail := limit_side;
+        RETURN;
+    END IF;
 
     -- Taken once the balance rows are locked, so per account recorded_at never goes backwards. The ISO form is
     -- Python's datetime.astimezone(UTC).isoformat(timespec="microseconds").
@@ -93,34 +125,10 @@ BEGIN
     recorded_iso := to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00:00';
     effective_at := coalesce(p_effective_at, recorded_at);
     FOR i IN 1..n LOOP
-        acct := locked[i];
-        acct.pending_debits := acct.pending_debits - p_release_pending_debits[i];
-        acct.pending_credits := acct.pending_credits - p_release_pending_credits[i];
-        IF p_directions[i] = 'debit' THEN
-            acct.posted_debits := acct.posted_debits + p_amounts[i];
-        ELSE
-            acct.posted_credits := acct.posted_credits + p_amounts[i];
-        END IF;
-        acct.version := acct.version + 1;
-        IF acct.debits_must_not_exceed_credits
-           AND acct.posted_debits + acct.pending_debits > acct.posted_credits THEN
-            outcome := 'limit'; account_code := acct.code; detail := 'debits';
-            RETURN;
-        END IF;
-        IF acct.credits_must_not_exceed_debits
-           AND acct.posted_credits + acct.pending_credits > acct.posted_debits THEN
-            outcome := 'limit'; account_code := acct.code; detail := 'credits';
-            RETURN;
-        END IF;
-        new_posted_debits[i] := acct.posted_debits;
-        new_posted_credits[i] := acct.posted_credits;
-        new_pending_debits[i] := acct.pending_debits;
-        new_pending_credits[i] := acct.pending_credits;
-        new_versions[i] := acct.version;
         -- [account, direction, amount, version after, balance after, recorded at], as ledger.hashing writes it
-        postings_json := postings_json || CASE WHEN i > 1 THEN ',[' ELSE '[' END || acct.id || ',"'
-            || p_directions[i] || '",' || p_amounts[i] || ',' || acct.version || ','
-            || (acct.posted_credits - acct.posted_debits) || ',"' || recorded_iso || '"]';
+        postings_json := postings_json || CASE WHEN i > 1 THEN ',[' ELSE '[' END || p_account_ids[i] || ',"'
+            || p_directions[i] || '",' || p_amounts[i] || ',' || new_versions[i] || ','
+            || (new_posted_credits[i] - new_posted_debits[i]) || ',"' || recorded_iso || '"]';
     END LOOP;
     body_digest := encode(sha256(convert_to(
         p_document_head || '"'
