@@ -7,10 +7,13 @@ The ledger runs in its own database (``bench_ledger``, dropped and migrated at s
 1, 4 and 16 worker *processes* (each one sets Django up and keeps one connection), all released together:
 
 * ``spread``: two-posting entries between random pairs of the worker's own accounts (no row contention);
-* ``hot``: every entry touches one shared account (all workers queue on that row lock).
+* ``hot``: every entry touches one shared account (all workers queue on that row lock);
+* ``spread-in-transaction`` (not run by default): ``spread``, each post inside the caller's own
+  ``transaction.atomic(durable=True)``, as the voucher services post (a savepoint, BEGIN and COMMIT more).
 
-Every entry goes through ``ledger.services.entry_post`` exactly as the application calls it: its own durable
-transaction, balance rows locked in pk order, idempotency check, body digest. While the workers post, one more
+Every entry goes through ``ledger.services.entry_post`` exactly as the application calls it alone: its own
+transaction (on PostgreSQL one autocommit call of ``ledger_post_entry``), balance rows locked in pk order,
+idempotency check, limit checks, body digest, the invariant triggers at commit. While the workers post, one more
 process plays the Celery worker's part and seals once a second (``ledger.sealing.seal_pending``), so
 its cost is on the same two cores; the table reports how long entries waited to be sealed (seal lag). The
 workers do not enqueue seal tasks (there is no broker in the bench; the sealer process stands in for them).
@@ -19,6 +22,7 @@ workers do not enqueue seal tasks (there is no broker in the bench; the sealer p
 from __future__ import annotations
 
 import argparse
+import functools
 import multiprocessing as mp
 import os
 import platform
@@ -38,6 +42,7 @@ LEDGER_DB = "bench_ledger"
 PGBENCH_DB = "bench_pgbench"
 ACCOUNTS_PER_WORKER = 50
 CLIENT_COUNTS = (1, 4, 16)
+VARIANTS = ["spread", "hot", "spread-in-transaction"]
 
 
 @dataclass
@@ -114,6 +119,7 @@ def ledger_worker(
 ) -> None:
     setup_django(url)
     from django.conf import settings
+    from django.db import transaction
 
     from ledger import concurrency, services
 
@@ -140,11 +146,17 @@ def ledger_worker(
         else:
             pair = rng.sample(own, 2)
         started = time.perf_counter()
-        services.entry_post(
+        post = functools.partial(
+            services.entry_post,
             actor=None,
             idempotency_key=f"{variant}-{worker}-{len(latencies)}-{started}",
             lines=[(pair[0], "debit", 100), (pair[1], "credit", 100)],
         )
+        if variant == "spread-in-transaction":
+            with transaction.atomic(durable=True):
+                post()
+        else:
+            post()
         latencies.append((time.perf_counter() - started) * 1000)
     results.put((latencies, retries))
 
@@ -307,7 +319,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, nargs="*", default=list(CLIENT_COUNTS))
     parser.add_argument("--repeat", type=int, default=1, help="rounds; the median round of each cell is kept")
-    parser.add_argument("--variants", nargs="*", default=["spread", "hot"], choices=["spread", "hot"])
+    parser.add_argument("--variants", nargs="*", default=["spread", "hot"], choices=VARIANTS)
     args = parser.parse_args()
     base_url = os.environ.get("DATABASE_URL", "")
     if not base_url.startswith("postgres"):

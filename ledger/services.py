@@ -1,10 +1,10 @@
 """Ledger writes: accounts, journal entries, holds, reversals, hold expiry.
 
 Every public operation is a ``ledger_operation`` (see ``concurrency``): its own durable transaction with
-retries when called alone, a savepoint inside the caller's transaction otherwise (``entry_post`` alone on
-PostgreSQL is one autocommit statement, its own transaction). Each one validates the request in memory,
-locks the touched balance rows in primary-key order, checks idempotency and limits, and only then writes, so a
-refusal (a ``LedgerError``) leaves no trace.
+retries when called alone, a savepoint inside the caller's transaction otherwise (``entry_post`` on PostgreSQL
+is one database call: alone, an autocommit statement; inside a transaction, without a savepoint). Each one
+validates the request in memory, locks the touched balance rows in primary-key order, checks idempotency and
+limits, and only then writes, so a refusal (a ``LedgerError``) leaves no trace.
 
 Lock order, the same everywhere: hold row → balance rows (ascending pk). Posting takes no global lock: the
 hash chain is appended afterwards by the sealer (``ledger.sealing``), which locks only the chain-head row.
@@ -177,8 +177,9 @@ def entry_post(
 ) -> JournalEntry:
     """Post a balanced entry. Replays the original entry for a repeated key with the same request.
 
-    A ledger operation (its own durable transaction when alone, a savepoint in the caller's transaction). Alone
-    on PostgreSQL it is a single autocommit statement, which is its own transaction (``concurrency``).
+    A ledger operation: its own durable transaction when alone, part of the caller's transaction otherwise. On
+    PostgreSQL it is one call of ``ledger_post_entry``: alone, a single autocommit statement that is its own
+    transaction (``concurrency``); inside the caller's transaction, no savepoint around it (see below).
     """
     draft = draft_entry(
         idempotency_key=idempotency_key,
@@ -189,11 +190,16 @@ def entry_post(
         actor_id=actor_pk(actor),
         effective_at=effective_at,
     )
-    if posts_in_database() and can_run_alone():
-        entry, written = run_alone_with_retries(post_in_database, draft)
-        if written:
-            request_seal()  # committed already: the seal is requested now
-        return entry
+    if posts_in_database():
+        if can_run_alone():
+            entry, written = run_alone_with_retries(post_in_database, draft)
+            if written:
+                request_seal()  # committed already: the seal is requested now
+            return entry
+        if transaction.get_connection().in_atomic_block:
+            # Joins the caller's transaction without a savepoint: the function refuses by returning an outcome,
+            # never by a database error, so a refusal leaves nothing to roll back to and the caller carries on.
+            return _post_draft(draft)
     return _post_in_transaction(draft)
 
 

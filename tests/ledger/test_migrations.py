@@ -16,6 +16,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
 invariants = importlib.import_module("ledger.migrations.0002_database_invariants")
 sealing = importlib.import_module("ledger.migrations.0003_asynchronous_sealing")
+post_function = importlib.import_module("ledger.migrations.0004_post_entry_function")
 
 INVARIANT_TRIGGERS = {
     "ledger_journalentry_append_only",
@@ -53,7 +54,26 @@ def test_invariant_sql_round_trip():
     assert ledger_triggers() == LEDGER_TRIGGERS
 
 
-@pytest.mark.parametrize("migration", [invariants, sealing], ids=["0002", "0003"])
+def posting_functions() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT proname FROM pg_proc WHERE proname = 'ledger_post_entry'")
+        return {name for (name,) in cursor.fetchall()}
+
+
+def test_post_function_sql_round_trip():
+    # given
+    assert posting_functions() == {"ledger_post_entry"}
+    # when
+    execute(post_function.REVERSE_SQL)
+    # then
+    assert posting_functions() == set()
+    # when
+    execute(post_function.FORWARD_SQL)
+    # then
+    assert posting_functions() == {"ledger_post_entry"}
+
+
+@pytest.mark.parametrize("migration", [invariants, sealing, post_function], ids=["0002", "0003", "0004"])
 def test_migration_operations_are_reversible(migration):
     operations = migration.Migration.operations
     assert all(op.reversible for op in operations)
