@@ -17,6 +17,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 invariants = importlib.import_module("ledger.migrations.0002_database_invariants")
 sealing = importlib.import_module("ledger.migrations.0003_asynchronous_sealing")
 post_function = importlib.import_module("ledger.migrations.0004_post_entry_function")
+inline_triggers = importlib.import_module("ledger.migrations.0005_inline_balance_triggers")
 
 INVARIANT_TRIGGERS = {
     "ledger_journalentry_append_only",
@@ -73,7 +74,31 @@ def test_post_function_sql_round_trip():
     assert posting_functions() == {"ledger_post_entry"}
 
 
-@pytest.mark.parametrize("migration", [invariants, sealing, post_function], ids=["0002", "0003", "0004"])
+def balance_trigger_sources() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT prosrc FROM pg_proc"
+            " WHERE proname IN ('ledger_posting_balanced_trigger', 'ledger_entry_balanced_trigger')"
+        )
+        return {source for (source,) in cursor.fetchall()}
+
+
+def test_inline_balance_triggers_round_trip():
+    # given: both triggers aggregate the postings themselves
+    assert all("SUM(" in source for source in balance_trigger_sources())
+    # when
+    execute(inline_triggers.REVERSE_SQL)
+    # then: back to delegating every check to ledger_check_entry_balanced
+    assert not any("SUM(" in source for source in balance_trigger_sources())
+    # when
+    execute(inline_triggers.FORWARD_SQL)
+    # then
+    assert all("SUM(" in source for source in balance_trigger_sources())
+
+
+@pytest.mark.parametrize(
+    "migration", [invariants, sealing, post_function, inline_triggers], ids=["0002", "0003", "0004", "0005"]
+)
 def test_migration_operations_are_reversible(migration):
     operations = migration.Migration.operations
     assert all(op.reversible for op in operations)
