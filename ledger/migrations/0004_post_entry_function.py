@@ -2,17 +2,18 @@
 
 Posting used to take five round trips, each with its share of Python and of backend protocol work: BEGIN, lock
 the balance rows, look the idempotency key up, write, COMMIT. Two cores spent about 2 ms of CPU per entry, half
-of it in the client. The function does the middle three steps in the database, in the same order and with the
+of it in the client (``BENCHMARKS.md``). The function does the middle three steps in the database, in the same order and with the
 same refusals as the portable Python path (``ledger.services``), and returns an outcome instead of raising, so a
 refusal writes nothing and leaves the caller's transaction usable:
 
-1. lock the balance rows in ascending id order (``FOR UPDATE``), the global lock order of the ledger;
+1. lock the balance rows in ascending id order (``FOR UPDATE``), the global lock order of the ledger, applying
+   the lines (and any pending amounts a hold releases) and bumping each version as each row is locked;
 2. refuse an unknown account or another currency;
 3. replay or refuse a known idempotency key (checked after the locks: a twin of the same request locks the same
    rows, so its entry is committed and visible by now; each statement of a volatile function takes a new
    snapshot under READ COMMITTED);
 4. refuse a second reversal of one entry;
-5. apply the lines (and any pending amounts a hold releases), bump each version and check each limit;
+5. refuse a broken limit (after the replay check: a replay is never refused because the balance moved since);
 6. insert the entry (``ON CONFLICT (idempotency_key) DO NOTHING``: a twin on other accounts becomes a replay or
    a conflict, not an aborted transaction), its sealer queue row and its postings, and write the balances.
 
