@@ -9,7 +9,7 @@ The ledger runs in its own database (``bench_ledger``, dropped and migrated at s
 * ``spread``: two-posting entries between random pairs of the worker's own accounts (no row contention);
 * ``hot``: every entry touches one shared account (all workers queue on that row lock);
 * ``spread-in-transaction`` (not run by default): ``spread``, each post inside the caller's own
-  ``transaction.atomic(durable=True)``, as the voucher services post (a savepoint, BEGIN and COMMIT more).
+  ``transaction.atomic(durable=True)``, as the voucher services post (BEGIN and COMMIT round trips more).
 
 Every entry goes through ``ledger.services.entry_post`` exactly as the application calls it alone: its own
 transaction (on PostgreSQL one autocommit call of ``ledger_post_entry``), balance rows locked in pk order,

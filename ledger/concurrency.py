@@ -8,7 +8,12 @@ caller's own ``ledger_operation``/``retry_on_db_conflict`` re-runs the whole uni
 One refinement for work that is a single SQL statement (posting an entry on PostgreSQL, ``ledger_post_entry``):
 alone, outside any transaction and with no before-commit hook to run, ``run_alone_with_retries`` sends just that
 statement in autocommit mode. The statement is its own transaction, as atomic and durable as one wrapped in
-``atomic(durable=True)``, without the BEGIN and COMMIT round trips (a fifth of the CPU per posting).
+``atomic(durable=True)``, without the BEGIN and COMMIT round trips (a fifth of the CPU per posting). Inside a
+caller's transaction that same posting joins it without a savepoint: the function refuses by returning an
+outcome, never by a database error, so a refusal (a ``LedgerError``) leaves the caller's transaction usable. Two
+consequences for callers: an unexpected database error in the posting (a lock or statement timeout, say) aborts
+the caller's transaction, as any failed statement does; and the balance rows a refused posting locked stay locked
+until the caller's transaction ends (wrap the call in ``atomic()`` to get a savepoint if that matters).
 """
 
 from __future__ import annotations
@@ -59,8 +64,10 @@ def without_before_commit_hooks() -> Iterator[None]:
 
 
 def can_run_alone() -> bool:
-    """True outside any transaction with no before-commit hook: one statement may then be its own transaction."""
-    return not transaction.get_connection().in_atomic_block and not _before_commit_hooks.get()
+    """True outside any transaction, in autocommit mode, with no before-commit hook: one statement may then be its
+    own transaction."""
+    connection = transaction.get_connection()
+    return connection.get_autocommit() and not connection.in_atomic_block and not _before_commit_hooks.get()
 
 
 def _run_before_commit_hooks() -> None:

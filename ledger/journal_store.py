@@ -119,6 +119,9 @@ def post_in_database(draft: EntryDraft) -> tuple[JournalEntry, bool]:
 
     Returns the entry and whether it was written now (False: a replay of the entry holding the key). Raises the
     same ``LedgerError`` as the portable path for every refusal; the function writes nothing then.
+
+    ``recorded_at`` is the database server's clock (``clock_timestamp()`` once the rows are locked), one clock for
+    every application host; compare it with the database's ``now()`` rather than an application host's clock.
     """
     lines = sorted(draft.lines, key=lambda line: line.account_id)
     release = [draft.pending_release.get(line.account_id, (0, 0)) for line in lines]

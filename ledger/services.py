@@ -443,7 +443,8 @@ def _write_entry(draft: EntryDraft, accounts: dict[int, Account]) -> JournalEntr
     The idempotency key is checked once the balance rows are locked: a racing twin of the same request locks
     the same rows, so by then its entry is committed and visible (READ COMMITTED), and the replay happens
     before the limit check (a replay must not be refused because the balance has moved since). A twin on
-    other accounts is caught at insert time by the unique key (``ON CONFLICT DO NOTHING`` on PostgreSQL).
+    other accounts that commits the key between the check and the insert is caught by the unique key (an
+    IntegrityError; SQLite's single writer cannot interleave there, and PostgreSQL posts through its function).
     """
     _check_currency(accounts.values(), draft.currency)
     existing = _replay(JournalEntry, draft.idempotency_key, draft.fingerprint)

@@ -15,6 +15,7 @@ from django.utils import timezone
 from ledger import errors
 from ledger.hashing import canonical_json, iso_utc, sha256_hex
 from ledger.models import Account, Direction
+from ledger.money import MAX_FEN
 
 # (account or account id, "debit" | "credit", amount in fen)
 LineInput = tuple[Account | int, str, int]
@@ -59,6 +60,9 @@ def check_amount(amount: Any) -> None:
         raise errors.InvalidAmount(f"Amounts are integer fen, got {type(amount).__name__}.")
     if amount <= 0:
         raise errors.InvalidAmount(f"Amounts must be positive, got {amount}.", amount=amount)
+    if amount > MAX_FEN:
+        # Keeps every sum far inside PostgreSQL's bigint, so an overflow can never surface as a database error.
+        raise errors.InvalidAmount(f"Amounts are at most {MAX_FEN} fen, got {amount}.", amount=amount)
 
 
 def normalise_lines(lines: Sequence[LineInput]) -> list[Line]:

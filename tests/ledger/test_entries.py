@@ -62,8 +62,17 @@ def test_the_stored_digest_is_the_canonical_document_of_the_entry_whatever_it_ho
         effective_at=effective,
     )
     reversal = services.entry_reverse(entry, actor=None, idempotency_key="undo")
-    # then: both stored digests are SHA-256 of the same canonical JSON document the auditor's tools recompute
-    for posted in (entry, reversal):
+    hold = services.hold_create(
+        actor=None,
+        idempotency_key="reserve",
+        debit_account=c,
+        credit_account=a,
+        amount=90,
+        expires_at=effective + dt.timedelta(days=3650),
+    )
+    hold_posting = services.hold_post(hold, amount=60)  # partial: the rest of the hold is released with it
+    # then: every stored digest is SHA-256 of the same canonical JSON document the auditor's tools recompute
+    for posted in (entry, reversal, hold_posting):
         stored = JournalEntry.objects.get(pk=posted.pk)
         postings = list(Posting.objects.filter(entry=stored))
         document = {
@@ -168,6 +177,9 @@ REFUSALS = [
     pytest.param(lambda w, s: [(w, "debit", 5), (w, "credit", 5)], errors.InvalidEntry, id="same-account"),
     pytest.param(lambda w, s: [(w, "sideways", 5), (s, "credit", 5)], errors.InvalidEntry, id="direction"),
     pytest.param(lambda w, s: [(w, "debit", 5), (999_999, "credit", 5)], errors.InvalidEntry, id="unknown-account"),
+    pytest.param(
+        lambda w, s: [(w, "debit", 10**15 + 1), (s, "credit", 10**15 + 1)], errors.InvalidAmount, id="above-max"
+    ),
 ]
 
 
@@ -299,3 +311,82 @@ def test_unsealed_count_is_the_sealers_backlog(make_account):
     assert selectors.unsealed_count() == 1
     seal_pending()
     assert selectors.unsealed_count() == 0
+
+
+@pytest.fixture
+def refusal_cases(funded, make_account):
+    """Requests each refused for one reason, with the exact message and details both posting paths must give."""
+    source, wallet = funded(100)
+    shop = make_account()
+    capped = make_account(credits_must_not_exceed_debits=True)
+    dollars = make_account(currency="USD")
+    services.entry_post(actor=None, idempotency_key="taken", lines=[(source, "debit", 1), (shop, "credit", 1)])
+    return {
+        "debits-limit": (
+            {"lines": [(wallet, "debit", 101), (shop, "credit", 101)]},
+            errors.LimitExceeded,
+            f"Account {wallet.code}: debits would exceed credits.",
+            {"account": wallet.code},
+        ),
+        "credits-limit": (
+            {"lines": [(shop, "debit", 1), (capped, "credit", 1)]},
+            errors.LimitExceeded,
+            f"Account {capped.code}: credits would exceed debits.",
+            {"account": capped.code},
+        ),
+        "currency": (
+            {"lines": [(dollars, "debit", 1), (shop, "credit", 1)]},
+            errors.CurrencyMismatch,
+            f"Account {dollars.code} is in USD, the request in CNY.",
+            {"account": dollars.code},
+        ),
+        "unknown-accounts": (
+            {"lines": [(999_998, "debit", 2), (shop, "credit", 1), (999_999, "credit", 1)]},
+            errors.InvalidEntry,
+            "Unknown account(s): [999998, 999999].",
+            {},
+        ),
+        "unknown-before-currency": (
+            {"lines": [(dollars, "debit", 1), (999_999, "credit", 1)]},
+            errors.InvalidEntry,
+            "Unknown account(s): [999999].",
+            {},
+        ),
+        "conflict": (
+            {"lines": [(source, "debit", 2), (shop, "credit", 2)], "idempotency_key": "taken"},
+            errors.IdempotencyConflict,
+            "Idempotency key 'taken' was already used for a different request.",
+            {"idempotency_key": "taken"},
+        ),
+        "conflict-before-limit": (
+            {"lines": [(wallet, "debit", 101), (shop, "credit", 101)], "idempotency_key": "taken"},
+            errors.IdempotencyConflict,
+            "Idempotency key 'taken' was already used for a different request.",
+            {"idempotency_key": "taken"},
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "debits-limit",
+        "credits-limit",
+        "currency",
+        "unknown-accounts",
+        "unknown-before-currency",
+        "conflict",
+        "conflict-before-limit",
+    ],
+)
+def test_each_refusal_is_worded_the_same_on_both_paths(refusal_cases, case):
+    # given
+    request, error, message, details = refusal_cases[case]
+    before = ledger_snapshot()
+    # when
+    with pytest.raises(error) as refused:
+        services.entry_post(actor=None, idempotency_key=request.get("idempotency_key", "fresh"), lines=request["lines"])
+    # then: the same words, details and (first) reason, and nothing written
+    assert str(refused.value) == message
+    assert refused.value.details == details
+    assert ledger_snapshot() == before
