@@ -249,6 +249,22 @@ def test_a_post_alone_is_retried_after_a_deadlock(make_account, monkeypatch, no_
     assert list(JournalEntry.objects.values_list("pk", flat=True)) == [entry.pk]
 
 
+@pytest.mark.postgres  # the autocommit fast path is PostgreSQL's; Django's sqlite3 manual mode is its own story
+@pytest.mark.django_db(transaction=True)
+def test_a_post_under_manual_transaction_management_stays_in_the_callers_transaction(make_account):
+    # given: the caller manages the transaction itself (autocommit off, no atomic block)
+    a, b = make_account(), make_account()
+    transaction.set_autocommit(False)
+    try:
+        # when: it posts, then rolls back
+        services.entry_post(actor=None, idempotency_key="manual", lines=[(a, "debit", 4), (b, "credit", 4)])
+        transaction.rollback()
+    finally:
+        transaction.set_autocommit(True)
+    # then: the post was part of the caller's transaction, not committed on its own
+    assert not JournalEntry.objects.filter(idempotency_key="manual").exists()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_post_with_a_before_commit_hook_runs_in_a_durable_transaction(make_account):
     # given: a unit of work that must commit with the post (the API's idempotency fence)
