@@ -4,10 +4,12 @@ It knows nothing about vouchers, programs or claims, and imports neither ``vouch
 (users are referenced through ``settings.AUTH_USER_MODEL``). The public surface:
 
 * ``ledger.services`` (writes): ``account_create``, ``account_get_or_create``, ``entry_post``,
-  ``entry_reverse``, ``hold_create``, ``hold_post``, ``hold_void``, ``hold_expire``, ``holds_expire_due``.
+  ``entry_reverse``, ``hold_create``, ``hold_post``, ``hold_void``, ``hold_expire``, ``holds_expire_due``. On
+  PostgreSQL an entry is posted by one call of the database function ``ledger_post_entry`` (migration 0004);
+  other backends run the same steps in Python (``ledger.journal_store``).
 * ``ledger.selectors`` (reads): ``balance``, ``account_balance``, ``trial_balance``, ``chain_head`` …
-* ``ledger.concurrency``: ``retry_on_db_conflict`` (alias ``ledger_operation``) and ``lock_in_pk_order``,
-  for the domain's own services too.
+* ``ledger.concurrency``: ``retry_on_db_conflict`` (alias ``ledger_operation``), ``lock_in_pk_order`` and
+  ``before_commit``, for the domain's own services too.
 * ``ledger.money``: ``yuan_to_fen``, ``fen_to_yuan``, ``apply_rate_round_down`` (the one rounding rule).
 * ``ledger.errors``: ``LedgerError`` and its subclasses, each with ``code`` and ``http_status``.
 * ``ledger.sealing``: ``seal_pending`` appends committed entries to the hash chain (``ChainLink``) shortly after
