@@ -192,10 +192,7 @@ def entry_post(
     )
     if posts_in_database():
         if can_run_alone():
-            entry, written = run_alone_with_retries(post_in_database, draft)
-            if written:
-                request_seal()  # committed already: the seal is requested now
-            return entry
+            return run_alone_with_retries(_post_draft, draft)
         if transaction.get_connection().in_atomic_block:
             # Joins the caller's transaction without a savepoint: the function refuses by returning an outcome,
             # never by a database error, so a refusal leaves nothing to roll back to and the caller carries on.
@@ -432,7 +429,7 @@ def _post_draft(draft: EntryDraft) -> JournalEntry:
     if posts_in_database():
         entry, written = post_in_database(draft)
         if written:
-            request_seal()  # runs after the outermost COMMIT; dropped on rollback
+            request_seal()  # after the outermost COMMIT (at once if the call was its own transaction)
         return entry
     return _write_entry(draft, _lock_accounts(line.account_id for line in draft.lines))
 
