@@ -34,7 +34,6 @@ import csv
 import http.client
 import io
 import os
-import platform
 import pstats
 import queue
 import shutil
@@ -48,12 +47,13 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+
+from bench_plumbing import database_url, load_average, machine_facts, recreate_database
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DB = "bench_issuance"
@@ -66,18 +66,6 @@ AGENCY_JURISDICTION = "640000"
 
 
 # --- Plumbing ---------------------------------------------------------------------------------------------------
-
-
-def database_url(base_url: str, name: str) -> str:
-    parts = urlsplit(base_url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
-def admin_sql(base_url: str, statement: str) -> None:
-    import psycopg
-
-    with psycopg.connect(database_url(base_url, "postgres"), autocommit=True) as connection:
-        connection.execute(statement)
 
 
 def setup_django(url: str, data_dir: str) -> None:
@@ -124,32 +112,6 @@ def measured() -> Iterator[tuple[SqlStats, list[float]]]:
     elapsed[0] = time.perf_counter() - started
 
 
-def machine_facts(base_url: str) -> str:
-    import psycopg
-
-    with psycopg.connect(database_url(base_url, "postgres")) as connection:
-        facts = {
-            name: connection.execute(f"SHOW {name}").fetchone()[0]  # type: ignore[index]
-            for name in ("server_version", "synchronous_commit", "fsync", "shared_buffers")
-        }
-    cpu = platform.processor() or platform.machine()
-    with suppress(OSError, StopIteration):
-        cpu = next(
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        )
-    settings = ", ".join(f"{k}={v}" for k, v in facts.items())
-    return f"{os.cpu_count()} CPU ({cpu}), Python {platform.python_version()}, PostgreSQL {settings}"
-
-
-def load_average() -> str:
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:  # pragma: no cover
-        return "n/a"
-
-
 # --- Setup --------------------------------------------------------------------------------------------------
 
 
@@ -164,8 +126,7 @@ class World:
 def prepare_database(base_url: str, data_dir: str) -> float:
     """Drop, create and migrate ``bench_issuance``; set Django up against it. Returns the seconds it took."""
     started = time.perf_counter()
-    admin_sql(base_url, f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-    admin_sql(base_url, f"CREATE DATABASE {BENCH_DB}")
+    recreate_database(base_url, BENCH_DB)
     setup_django(database_url(base_url, BENCH_DB), data_dir)
     from django.core.management import call_command
 

@@ -25,7 +25,6 @@ import argparse
 import functools
 import multiprocessing as mp
 import os
-import platform
 import random
 import re
 import shutil
@@ -35,7 +34,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+from bench_plumbing import database_url, load_average, machine_facts, recreate_database
 
 ROOT = Path(__file__).resolve().parent.parent
 LEDGER_DB = "bench_ledger"
@@ -66,18 +67,6 @@ class Result:
         return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def database_url(base_url: str, name: str) -> str:
-    parts = urlsplit(base_url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
-def admin_sql(base_url: str, statement: str) -> None:
-    import psycopg
-
-    with psycopg.connect(database_url(base_url, "postgres"), autocommit=True) as connection:
-        connection.execute(statement)
-
-
 def setup_django(url: str) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ["DB_POOL"] = "0"
@@ -92,8 +81,7 @@ def setup_django(url: str) -> None:
 
 def prepare_ledger_db(base_url: str, workers: int) -> dict[str, Any]:
     """Create and migrate ``bench_ledger``; create every worker's accounts and the shared hot account."""
-    admin_sql(base_url, f"DROP DATABASE IF EXISTS {LEDGER_DB} WITH (FORCE)")
-    admin_sql(base_url, f"CREATE DATABASE {LEDGER_DB}")
+    recreate_database(base_url, LEDGER_DB)
     setup_django(database_url(base_url, LEDGER_DB))
     from django.core.management import call_command
 
@@ -241,8 +229,7 @@ def pgbench_connection_args(base_url: str) -> list[str]:
 
 
 def prepare_pgbench(base_url: str) -> None:
-    admin_sql(base_url, f"DROP DATABASE IF EXISTS {PGBENCH_DB} WITH (FORCE)")
-    admin_sql(base_url, f"CREATE DATABASE {PGBENCH_DB}")
+    recreate_database(base_url, PGBENCH_DB)
     subprocess.run(
         [pgbench_binary(), *pgbench_connection_args(base_url), "-i", "-s", "16", "-q", PGBENCH_DB],
         check=True,
@@ -258,28 +245,6 @@ def run_pgbench(base_url: str, clients: int, seconds: float) -> Result:
     latency = float(re.search(r"latency average = ([0-9.]+) ms", output).group(1))  # type: ignore[union-attr]
     # pgbench prints the average only; it stands in for p50 and p99 (marked "avg" in the table).
     return Result("pgbench TPC-B", clients, int(tps * seconds), seconds, [latency])
-
-
-def server_facts(base_url: str) -> str:
-    import psycopg
-
-    with psycopg.connect(database_url(base_url, "postgres")) as connection:
-        facts = {
-            name: connection.execute(f"SHOW {name}").fetchone()[0]  # type: ignore[index]
-            for name in ("server_version", "synchronous_commit", "fsync", "shared_buffers")
-        }
-    cpu = platform.processor() or platform.machine()
-    try:
-        model = next(
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        )
-        cpu = model
-    except (OSError, StopIteration):
-        pass
-    settings = ", ".join(f"{k}={v}" for k, v in facts.items())
-    return f"{os.cpu_count()} CPU ({cpu}), PostgreSQL {settings}"
 
 
 def verify(base_url: str) -> str:
@@ -325,8 +290,8 @@ def main() -> None:
     if not base_url.startswith("postgres"):
         raise SystemExit("Set DATABASE_URL to a PostgreSQL server (the bench creates its own databases).")
 
-    print(f"machine: {server_facts(base_url)}")
-    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"machine: {machine_facts(base_url)}")
+    print(f"load average at start: {load_average()}")
     prepare_pgbench(base_url)
     setup = prepare_ledger_db(base_url, max(args.clients))
     runs: dict[tuple[str, int], list[Result]] = {}
@@ -360,7 +325,7 @@ def main() -> None:
     print(table(results, pgbench, same_round))
     print()
     print(verify(base_url))
-    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"load average at end: {load_average()}")
 
 
 if __name__ == "__main__":
