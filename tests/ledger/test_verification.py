@@ -53,9 +53,9 @@ def raw_update(sql: str, params: list) -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # Run the deferred checks of the fixture's inserts now, as their COMMIT would have: the tamper
-            # happens to a committed journal, not to one whose commit-time checks are still pending.
+            # happens to a committed journal, not to one whose commit-time checks are still pending (and a table
+            # with pending trigger events cannot be altered).
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
             for table in GUARDED_TABLES:
                 cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
         try:
@@ -64,6 +64,7 @@ def raw_update(sql: str, params: list) -> None:
             if connection.vendor == "postgresql":
                 for table in GUARDED_TABLES:
                     cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def test_a_healthy_ledger_passes_and_prints_the_head_hash(busy_ledger):
