@@ -89,7 +89,7 @@ class User(AbstractUser):
         form, ``manage.py changepassword``, later the portal), and each ends in ``set_password`` + ``save``: a
         token issued under the old password must not outlive it (a stolen password's tokens die with it).
         """
-        password_changed = self._password is not None and self.pk is not None and not self._state.adding
+        password_changed = getattr(self, "_password", None) is not None and not self._state.adding
         if not password_changed:
             super().save(*args, **kwargs)
             return

@@ -203,7 +203,7 @@ def _user_save(*, actor: Any, user: User, before: dict[str, Any] | None) -> User
     ``before`` is the snapshot of the stored row (None for a new user). A changed password is audited without
     its value, and revokes the user's tokens (``User.save``).
     """
-    password_changed = user._password is not None  # type: ignore[attr-defined]
+    password_changed = getattr(user, "_password", None) is not None
     user.save()
     after = snapshot(user, USER_AUDIT_FIELDS)
     if before is None:

@@ -53,9 +53,10 @@ def explain_voucher_entries(entries: Sequence[EntryFacts]) -> Iterator[tuple[int
     vouchers = {voucher.account_id: voucher for voucher in Voucher.objects.filter(account_id__in=accounts)}
     vouchers_by_pk = {voucher.pk: voucher for voucher in vouchers.values()}
     vouchers_by_pk.update(Voucher.objects.in_bulk([pk for pk in close_ids if pk not in vouchers_by_pk]))
-    issuances = {
+    issuances: dict[int, Issuance] = {
         issuance.voucher_id: issuance
         for issuance in Issuance.objects.filter(voucher_id__in=[v.pk for v in vouchers.values()])
+        if issuance.voucher_id is not None
     }
     budgets = _budgets_of(vouchers_by_pk.values())
     for facts in entries:
