@@ -96,6 +96,12 @@ def register_reconciliation(name: str, check: Reconciliation) -> None:
     _reconciliations[name] = check
 
 
+def unregister(prefix_or_name: str) -> None:
+    """Forget whatever was registered under this prefix or name (for tests that register stand-ins)."""
+    for registry in (_claimed_accounts, _entry_explainers, _hold_explainers, _reconciliations):
+        registry.pop(prefix_or_name, None)
+
+
 def claimant(account_code: str) -> str | None:
     """The domain that claims an account code, if any."""
     matches = [prefix for prefix in _claimed_accounts if account_code.startswith(prefix)]

@@ -120,3 +120,46 @@ def test_every_append_only_table_exists():
     with connection.cursor() as cursor:
         existing = set(connection.introspection.table_names(cursor))
     assert set(append_only_tables()) <= existing
+
+
+def test_migrate_runs_as_the_owner_and_grants_the_application_role(app_role):
+    # given an application role stripped of every privilege (as freshly created), and the two URLs a deployment
+    # sets: DATABASE_URL for the application's role, DATABASE_OWNER_URL for the owner (here: this suite's role)
+    import subprocess
+    import sys
+    from pathlib import Path
+    from urllib.parse import quote
+
+    quote_name = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {quote_name(app_role[0])}")
+    with connect_as(app_role) as app, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        app.execute("SELECT count(*) FROM ledger_account")
+    settings = connection.settings_dict
+    where = f"{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{settings['NAME']}"
+    owner = quote(settings["USER"]) + (f":{quote(settings['PASSWORD'])}" if settings["PASSWORD"] else "")
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "DATABASE_URL": f"postgres://{quote(app_role[0])}:{quote(app_role[1])}@{where}",
+        "DATABASE_OWNER_URL": f"postgres://{owner}@{where}",
+        "DB_POOL": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "PERSONAL_ID_HMAC_KEY": secrets.token_urlsafe(50),
+        "LEDGER_SIGNING_KEY": secrets.token_urlsafe(50),
+    }
+    # when `manage.py migrate` runs (nothing left to migrate: it only grants)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=Path(__file__).resolve().parents[1],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    # then the application's role may read and write what the application needs, and still not the journal
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"Granted the application's role {app_role[0]!r}" in result.stdout
+    with connect_as(app_role) as app:
+        app.execute("SELECT count(*) FROM ledger_account")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            app.execute("UPDATE ledger_posting SET amount = amount")

@@ -10,7 +10,7 @@ from accounts.models import ApiToken, AuditEvent, Membership, Organization, User
 from accounts.tokens import token_issue
 from tests.factories import make_user
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("plain_static_storage")]
 
 
 @pytest.fixture

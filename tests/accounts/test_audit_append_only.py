@@ -44,3 +44,22 @@ def test_postgresql_refuses_raw_changes_of_the_audit_trail(event, sql):
     with pytest.raises(IntegrityError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, [event.pk])
     assert AuditEvent.objects.get(pk=event.pk).action == "test.event"
+
+
+@pytest.mark.postgres
+def test_the_audit_trigger_migration_is_reversible():
+    import importlib
+
+    migration = importlib.import_module("accounts.migrations.0003_security_hardening")
+
+    def triggers():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = 'accounts_auditevent'::regclass")
+            return {name for (name,) in cursor.fetchall() if not name.startswith("RI_")}
+
+    assert triggers() == {"accounts_auditevent_append_only"}
+    with connection.cursor() as cursor:
+        cursor.execute(migration.DROP_AUDIT_TRIGGER_SQL)
+        assert triggers() == set()
+        cursor.execute(migration.AUDIT_TRIGGER_SQL)
+    assert triggers() == {"accounts_auditevent_append_only"}

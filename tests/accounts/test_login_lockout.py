@@ -74,6 +74,7 @@ def test_a_made_up_x_forwarded_for_does_not_escape_the_address_lockout(applicant
     assert token_login("yc_applicant", DEFAULT_PASSWORD, HTTP_X_FORWARDED_FOR="192.0.2.9").status_code == 429
 
 
+@pytest.mark.usefixtures("plain_static_storage")
 def test_the_admin_login_is_locked_out_too(admin_user):
     # given (40 wrong passwords used to answer 40 × 200)
     for n in range(LIMIT):

@@ -71,6 +71,7 @@ def test_a_client_claiming_https_without_a_proxy_is_still_redirected(settings):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("plain_static_storage")
 @pytest.mark.parametrize("path", ["/api/v1/me/", "/admin/login/", "/api/docs/", "/healthz"])
 def test_every_response_has_a_content_security_policy(settings, path):
     settings.API_SCHEMA_PUBLIC = True
@@ -82,6 +83,7 @@ def test_every_response_has_a_content_security_policy(settings, path):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("plain_static_storage")
 @pytest.mark.parametrize("path", ["/api/docs/", "/api/redoc/", "/admin/login/"])
 def test_our_pages_run_no_inline_script(settings, path):
     # the policy allows scripts only from our own files: a page with an inline script would break under it

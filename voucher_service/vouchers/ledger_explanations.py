@@ -3,9 +3,10 @@
 The domain claims every account coded ``vouchers:…`` (one per voucher). Its entries:
 
 * ``vouchers:issue:<first>:<count>:<last>``: one batch of issuances, from the year's budget account to each new
-  voucher's account. Explained when every credited account is a voucher whose succeeded issuance lies in
-  ``first..last``, is credited exactly its face value, there are ``count`` of them, and the one debit is the
-  budget account of their program's year for the total;
+  voucher's account (``first`` and ``last`` are the batch's first and last issuance, not a range: a worker's
+  own issuance leads the companions it takes along). Explained when every credited account is a voucher with a
+  succeeded issuance credited exactly its face value, there are ``count`` of them, ``first`` and ``last`` are
+  among them, and the one debit is the budget account of their program's year for the total;
 * ``vouchers:close:<voucher>``: a revocation or an expiry, the unused amount from the voucher's account back to
   its year's budget or to its lapsed account. Explained when the voucher is closed for that amount, to there.
 
@@ -82,17 +83,19 @@ def _issue_problem(
     issued = [vouchers.get(account_id) for account_id in credits]
     if any(voucher is None for voucher in issued):
         return "it credits an account that is no voucher's"
+    batch: set[int] = set()
     for voucher in issued:
         assert voucher is not None  # noqa: S101 (checked just above; for the type checker)
         issuance = issuances.get(voucher.pk)
-        if issuance is None or issuance.status != IssuanceStatus.SUCCEEDED or not first <= issuance.pk <= last:
-            return f"voucher {voucher.serial} has no succeeded issuance in #{first}..#{last}"
+        if issuance is None or issuance.status != IssuanceStatus.SUCCEEDED:
+            return f"voucher {voucher.serial} has no succeeded issuance"
+        batch.add(issuance.pk)
         if credits[voucher.account_id] != voucher.face_value or issuance.amount != voucher.face_value:
             return f"voucher {voucher.serial} is credited {credits[voucher.account_id]}, its face value is " + str(
                 voucher.face_value
             )
-    if len(issued) != count:
-        return f"it issues {len(issued)} voucher(s), its key says {count}"
+    if len(issued) != count or not {first, last} <= batch:
+        return f"it issues {len(issued)} voucher(s), not the batch of {count} from #{first} to #{last} its key names"
     origins = {(voucher.program_id, voucher.fiscal_year) for voucher in issued if voucher is not None}
     budget = budgets.get(next(iter(origins))) if len(origins) == 1 else None
     if budget is None or debits != {budget.budget_account_id: sum(credits.values())}:

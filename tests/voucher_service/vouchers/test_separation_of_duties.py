@@ -112,3 +112,26 @@ def test_whoever_changes_the_date_last_is_the_certifier(program, program_admin, 
     # then the second one certified the date: they may not grant the award, the first one may
     assert client_for(second).post("/api/v1/issuances/awards/", body, format="json").status_code == 403
     assert client_for(program_admin).post("/api/v1/issuances/awards/", body, format="json").status_code == 202
+
+
+@pytest.mark.django_db
+def test_the_migration_backfills_certifiers_from_the_whole_audit_trail(program, program_admin, entity):
+    # given a certifier recorded only in the audit trail (as before the column existed), buried under 60 events
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+    from django.db import connection
+
+    from accounts.models import Organization
+
+    _settle_and_body(program, program_admin, entity)
+    for n in range(60):
+        client_for(program_admin).patch(f"/api/v1/organizations/{entity.pk}/", {"address": f"路{n}号"})
+    Organization.objects.filter(pk=entity.pk).update(settled_on_certified_by=None)
+    migration = importlib.import_module("accounts.migrations.0003_security_hardening")
+    # when
+    migration.backfill_certifiers(apps, SimpleNamespace(connection=connection))
+    # then
+    entity.refresh_from_db()
+    assert entity.settled_on_certified_by == program_admin

@@ -25,9 +25,17 @@ class Command(migrate.Command):
         super().add_arguments(parser)
         parser.set_defaults(database=None)
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        if options["database"] is None:
+    @staticmethod
+    def _choose_database(options: dict[str, Any]) -> None:
+        if options.get("database") is None:
             options["database"] = OWNER_ALIAS if OWNER_ALIAS in settings.DATABASES else DEFAULT_DB_ALIAS
+
+    def get_check_kwargs(self, options: dict[str, Any]) -> dict[str, Any]:
+        self._choose_database(options)  # the system checks run first, against the database migrate will use
+        return super().get_check_kwargs(options)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        self._choose_database(options)
         super().handle(*args, **options)
         if options["database"] == OWNER_ALIAS:
             role = settings.DATABASES[DEFAULT_DB_ALIAS].get("USER") or ""
