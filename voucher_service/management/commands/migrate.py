@@ -30,7 +30,7 @@ class Command(migrate.Command):
         if options.get("database") is None:
             options["database"] = OWNER_ALIAS if OWNER_ALIAS in settings.DATABASES else DEFAULT_DB_ALIAS
 
-    def get_check_kwargs(self, options: dict[str, Any]) -> dict[str, Any]:
+    def get_check_kwargs(self, options: dict[str, Any]) -> Any:
         self._choose_database(options)  # the system checks run first, against the database migrate will use
         return super().get_check_kwargs(options)
 
