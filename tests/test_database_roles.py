@@ -89,10 +89,17 @@ REFUSED = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(REFUSED))
-def test_the_application_role_is_refused(app_role, journal, name):
-    with connect_as(app_role) as app, pytest.raises(psycopg.errors.InsufficientPrivilege):
-        app.execute(REFUSED[name])
+def test_the_application_role_is_refused(app_role, journal):
+    # (one test for them all: each transactional test costs a flush of every table)
+    allowed = []
+    with connect_as(app_role) as app:
+        for name, statement in sorted(REFUSED.items()):
+            try:
+                app.execute(statement)
+            except psycopg.errors.InsufficientPrivilege:
+                continue
+            allowed.append(name)
+    assert allowed == []
 
 
 def test_the_application_role_can_do_what_the_application_does(app_role, journal):

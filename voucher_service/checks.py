@@ -5,7 +5,8 @@ The demo guard in ``load_demo`` runs only when the demo is loaded. These checks 
 ``startup_guard``), so restarting an instance that has demo users with a public ``ALLOWED_HOSTS``, or in
 production settings, refuses to serve:
 
-* ``voucher_service.E001``: active demo users (whose password is printed in the README) exist, and this is not
+* ``voucher_service.E001`` (a database check: ``migrate``, ``check --database default``, the WSGI guard):
+  active demo users (whose password is printed in the README) exist, and this is not
   a local demo (embedded or DEBUG mode serving only this machine). ``manage.py disable_demo`` disables them.
 * ``voucher_service.E002``: embedded or DEBUG mode with an ``ALLOWED_HOSTS`` that reaches beyond this machine.
   Those modes use a fixed development SECRET_KEY (also keying the ID digests), non-Secure cookies and no HSTS:
@@ -19,7 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DatabaseError, connection
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection
 
 
 def _local_mode() -> bool:
@@ -48,7 +49,11 @@ def active_demo_users() -> list[str]:
         return []
 
 
-def check_demo_users(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+def check_demo_users(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    # A database check: Django asks the database only when a command names it (migrate does; the WSGI guard
+    # below does; `check --deploy` during an image build does not, and must not wait for a server).
+    if not databases:
+        return []
     demo_users = active_demo_users()
     if not demo_users or (settings.DEMO_ENABLED and not _exposed_hosts()):
         return []
@@ -81,12 +86,13 @@ GUARDS = (check_local_mode_is_local, check_demo_users)
 
 
 def register() -> None:
-    for guard in GUARDS:
-        checks.register(guard, checks.Tags.security)
+    checks.register(check_local_mode_is_local, checks.Tags.security)
+    checks.register(check_demo_users, checks.Tags.security, checks.Tags.database)
 
 
 def startup_guard() -> None:
-    """For servers that run no system checks (gunicorn): refuse to start on any error above."""
-    errors = [message for guard in GUARDS for message in guard() if message.is_serious()]
+    """For servers that run no system checks (gunicorn, and runserver, which loads this through the WSGI module):
+    refuse to start on any error above, the database's included."""
+    errors = [message for guard in GUARDS for message in guard(databases=[DEFAULT_DB_ALIAS]) if message.is_serious()]
     if errors:
         raise ImproperlyConfigured("; ".join(f"{error.id}: {error.msg} {error.hint}" for error in errors))
