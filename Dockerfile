@@ -24,11 +24,12 @@ COPY . .
 RUN pip install -c requirements.lock .
 
 # Collect static files with the production storage (hashed names plus a manifest, served by whitenoise).
-# Importing settings in production mode needs a DATABASE_URL, a SECRET_KEY and a PERSONAL_ID_HMAC_KEY;
-# collectstatic uses none of them, and none of these values ends up in the image.
+# Importing settings in production mode needs a DATABASE_URL, a SECRET_KEY, a PERSONAL_ID_HMAC_KEY and a
+# LEDGER_SIGNING_KEY; collectstatic uses none of them, and none of these values ends up in the image.
 RUN DATABASE_URL=postgres://collectstatic@localhost/unused \
     SECRET_KEY=collectstatic-only-never-used-to-sign-anything-0123456789abcdef \
     PERSONAL_ID_HMAC_KEY=collectstatic-only-never-used-to-hash-anything-0123456789abcdef \
+    LEDGER_SIGNING_KEY=collectstatic-only-never-used-to-seal-anything-0123456789abcdef \
     python manage.py collectstatic --noinput --verbosity 0
 
 # Never run as root. var/ is the one place the app writes (the beat schedule).

@@ -9,11 +9,12 @@ PORT ?= 8000
 # Pytest arguments, e.g. `make test PYTEST_ARGS="-k ledger -x"`.
 PYTEST_ARGS ?=
 
-# Settings refuse to load without SECRET_KEY and PERSONAL_ID_HMAC_KEY when DATABASE_URL is set (production
-# mode). Tools that import settings (mypy's Django plugin, makemigrations, pytest, the benchmarks) get throwaway
-# keys unless they are already set.
+# Settings refuse to load without SECRET_KEY, PERSONAL_ID_HMAC_KEY and LEDGER_SIGNING_KEY when DATABASE_URL is
+# set (production mode). Tools that import settings (mypy's Django plugin, makemigrations, pytest, the
+# benchmarks) get throwaway keys unless they are already set.
 WITH_KEY := SECRET_KEY=$${SECRET_KEY:-test-only-secret-key-not-for-production-use-0123456789abcdef} \
-	PERSONAL_ID_HMAC_KEY=$${PERSONAL_ID_HMAC_KEY:-test-only-personal-id-hmac-key-not-for-production-0123456789}
+	PERSONAL_ID_HMAC_KEY=$${PERSONAL_ID_HMAC_KEY:-test-only-personal-id-hmac-key-not-for-production-0123456789} \
+	LEDGER_SIGNING_KEY=$${LEDGER_SIGNING_KEY:-test-only-ledger-signing-key-not-for-production-0123456789}
 
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import models, transaction
+from django.utils import timezone
 
-from accounts.models import AuditEvent, Organization
+from accounts.models import AuditEvent, Organization, User
 
 
 class SystemActor:
@@ -84,3 +87,31 @@ def audit_record_many(
         ],
         batch_size=1000,
     )
+
+
+def audit_lockout(
+    sender: Any, request: Any = None, username: str | None = None, ip_address: str | None = None, **_: Any
+) -> None:
+    """django-axes locked an account or an address out after repeated failed logins: record it, once per lockout.
+
+    (Every further failure during the lockout signals again; one event per account, address and cool-off period
+    keeps an attacker from filling the append-only trail.)"""
+    cool_off = getattr(settings, "AXES_COOLOFF_TIME", None) or timedelta(minutes=15)
+    detail = {"username": username or "", "ip_address": ip_address or "", "path": getattr(request, "path", "")}
+    with transaction.atomic():
+        recent = AuditEvent.objects.filter(
+            action="auth.lockout",
+            occurred_at__gte=timezone.now() - cool_off,
+            detail__username=detail["username"],
+            detail__ip_address=detail["ip_address"],
+        )
+        if recent.exists():
+            return
+        user = User.objects.filter(username=username).first() if username else None
+        AuditEvent.objects.create(
+            actor=None,
+            action="auth.lockout",
+            target_type=User._meta.label_lower,
+            target_id=str(user.pk) if user else "",
+            detail=detail,
+        )

@@ -5,12 +5,12 @@ This package depends on nothing else in the project; ``ledger`` and ``voucher_se
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -82,6 +82,23 @@ class User(AbstractUser):
         verbose_name = _("user")
         verbose_name_plural = _("users")
 
+    def save(self, *args, **kwargs) -> None:
+        """A changed password revokes every API token of the user, in the same transaction.
+
+        Here rather than in one service because a password changes through several doors (the admin's password
+        form, ``manage.py changepassword``, later the portal), and each ends in ``set_password`` + ``save``: a
+        token issued under the old password must not outlive it (a stolen password's tokens die with it).
+        """
+        password_changed = getattr(self, "_password", None) is not None and not self._state.adding
+        if not password_changed:
+            super().save(*args, **kwargs)
+            return
+        from accounts.tokens import tokens_revoke_for_user  # tokens import this module
+
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            tokens_revoke_for_user(self, reason="password_changed")
+
 
 class OrganizationKind(models.TextChoices):
     AGENCY = "agency", _("Government agency")
@@ -118,6 +135,18 @@ class Organization(models.Model):
         Jurisdiction, on_delete=models.PROTECT, related_name="organizations", verbose_name=_("jurisdiction")
     )
     settled_on = models.DateField(_("settled on (落户日期)"), null=True, blank=True)
+    # Who last recorded ``settled_on`` (set by the services, never by a form): the settling-in award is a
+    # separation of duties, so the person who certified the date may not also grant the award. On the row, not
+    # read back from the audit trail, so no amount of later audited activity can push the fact out of sight.
+    settled_on_certified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("settling-in date recorded by"),
+    )
     address = models.CharField(_("address"), max_length=300, blank=True, default="")
     # A maker's personal ID number is never stored: only a keyed digest (to detect duplicates) and a hint.
     personal_id_digest = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001
@@ -252,8 +281,19 @@ class ApiToken(models.Model):
         return self.revoked_at is None and self.expires_at > now
 
 
+class AppendOnlyAuditQuerySet(models.QuerySet):
+    """Bulk updates and deletes are refused too (PostgreSQL triggers refuse the same in raw SQL)."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise RuntimeError("Audit events are append-only.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise RuntimeError("Audit events are append-only.")
+
+
 class AuditEvent(models.Model):
-    """One row per write, in the same transaction as the write. Rows are never changed or removed."""
+    """One row per write, in the same transaction as the write. Rows are never changed or removed (the ORM
+    refuses, and on PostgreSQL a trigger refuses UPDATE and DELETE, migration 0003)."""
 
     occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(
@@ -270,7 +310,7 @@ class AuditEvent(models.Model):
     after = models.JSONField(null=True, blank=True)
     detail = models.JSONField(default=dict, blank=True)
 
-    objects: ClassVar[models.Manager[AuditEvent]]
+    objects: ClassVar[AppendOnlyAuditQuerySet] = AppendOnlyAuditQuerySet.as_manager()  # type: ignore[assignment]
 
     class Meta:
         ordering = ["id"]

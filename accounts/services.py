@@ -8,13 +8,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from accounts.audit import audit_record, snapshot
+from accounts.audit import SYSTEM, audit_record, snapshot
 from accounts.errors import AccountsError, AccountsErrorCode
-from accounts.models import ROLES_BY_KIND, Jurisdiction, Membership, Organization, User
+from accounts.models import ROLES_BY_KIND, Jurisdiction, Membership, Organization, OrganizationKind, User
 from accounts.selectors import can_manage_organizations_in
 from accounts.validators import (
     normalize_uscc,
@@ -30,6 +31,7 @@ ORGANIZATION_AUDIT_FIELDS = [
     "uscc",
     "jurisdiction",
     "settled_on",
+    "settled_on_certified_by",
     "address",
     "personal_id_hint",
     "is_active",
@@ -39,41 +41,63 @@ ORGANIZATION_EDITABLE_FIELDS = frozenset(
 )
 
 
-def _require_manager(actor: Any, jurisdiction: Jurisdiction) -> None:
+# What a program administrator may register and edit in its jurisdiction. Agencies (and their members' roles)
+# are staff's: otherwise one agency's administrator could deactivate another agency and strip its people of
+# every role they hold.
+KINDS_MANAGED_BY_AGENCIES = frozenset({OrganizationKind.ENTITY, OrganizationKind.PROVIDER, OrganizationKind.PLATFORM})
+
+
+def _require_manager(actor: Any, jurisdiction: Jurisdiction, kind: str | None = None) -> None:
     if not can_manage_organizations_in(actor, jurisdiction):
         raise AccountsError(
             AccountsErrorCode.PERMISSION_DENIED,
             _("Only a program administrator of an agency covering this jurisdiction may do this."),
         )
+    if kind is not None and kind not in KINDS_MANAGED_BY_AGENCIES and not getattr(actor, "is_staff", False):
+        raise AccountsError(
+            AccountsErrorCode.PERMISSION_DENIED,
+            _("Only platform staff may register or change agencies and their members."),
+        )
 
 
 def _apply_personal_id(organization: Organization, personal_id: str) -> None:
+    """Check the number's form and keep only its digest and hint. Whether it is already registered is asked last
+    (``_check_personal_id_unique``), once everything else is valid, so that the answer is no oracle."""
     try:
         validate_personal_id(personal_id)
     except ValidationError as exc:
         raise ValidationError({"personal_id": exc.error_list}) from exc
     organization.personal_id_digest = personal_id_digest(personal_id)
     organization.personal_id_hint = personal_id_hint(personal_id)
-    if (
-        Organization.objects.filter(personal_id_digest=organization.personal_id_digest)
-        .exclude(pk=organization.pk)
-        .exists()
-    ):
-        raise ValidationError(
-            {"personal_id": ValidationError(_("A maker with this personal ID is registered."), code="unique")}
-        )
+
+
+def _personal_id_taken() -> ValidationError:
+    return ValidationError(
+        {"personal_id": ValidationError(_("A maker with this personal ID is registered."), code="unique")}
+    )
 
 
 def _save_validated(organization: Organization) -> None:
-    organization.full_clean()
+    # The personal-ID uniqueness is left out of full_clean (it would be reported together with every other
+    # error) and asked only once the rest is valid.
+    organization.full_clean(exclude=["personal_id_digest"])
+    digest = organization.personal_id_digest
+    if digest and Organization.objects.filter(personal_id_digest=digest).exclude(pk=organization.pk).exists():
+        raise _personal_id_taken()
     try:
         with transaction.atomic():
             organization.save()
     except IntegrityError as exc:
-        # A concurrent registration won the race for the same USCC between our check and our insert.
+        # A concurrent registration won the race for the same USCC or personal ID between our check and our insert.
+        if digest and Organization.objects.filter(personal_id_digest=digest).exclude(pk=organization.pk).exists():
+            raise _personal_id_taken() from exc
         raise ValidationError(
             {"uscc": ValidationError(_("An organization with this unified social credit code exists."), code="unique")}
         ) from exc
+
+
+def _certifier(actor: Any) -> User | None:
+    return actor if isinstance(actor, User) else None
 
 
 @transaction.atomic(durable=True)
@@ -89,7 +113,7 @@ def organization_create(
     address: str = "",
     personal_id: str | None = None,
 ) -> Organization:
-    _require_manager(actor, jurisdiction)
+    _require_manager(actor, jurisdiction, kind)
     organization = Organization(
         name=name,
         kind=kind,
@@ -97,6 +121,7 @@ def organization_create(
         uscc=normalize_uscc(uscc) or None if uscc else None,
         jurisdiction=jurisdiction,
         settled_on=settled_on,
+        settled_on_certified_by=_certifier(actor) if settled_on is not None else None,
         address=address or "",
     )
     if personal_id:
@@ -118,10 +143,11 @@ def organization_update(*, actor: Any, organization: Organization, **changes: An
     if unknown:
         raise ValidationError({name: _("This field cannot be changed.") for name in sorted(unknown)})
     locked = Organization.objects.select_for_update().get(pk=organization.pk)
-    _require_manager(actor, locked.jurisdiction)
+    _require_manager(actor, locked.jurisdiction, locked.kind)
     if "jurisdiction" in changes:
-        _require_manager(actor, changes["jurisdiction"])
+        _require_manager(actor, changes["jurisdiction"], locked.kind)
     before = snapshot(locked, ORGANIZATION_AUDIT_FIELDS)
+    digest_before = locked.personal_id_digest
     personal_id = changes.pop("personal_id", None)
     if "uscc" in changes:
         changes["uscc"] = normalize_uscc(changes["uscc"]) or None if changes["uscc"] else None
@@ -129,6 +155,12 @@ def organization_update(*, actor: Any, organization: Organization, **changes: An
         setattr(locked, field, value)
     if personal_id:
         _apply_personal_id(locked, personal_id)
+    after = snapshot(locked, ORGANIZATION_AUDIT_FIELDS)
+    if after == before and locked.personal_id_digest == digest_before:
+        # Nothing changes: nothing is written and nothing is audited (an empty PATCH is not an event).
+        return locked
+    if after["settled_on"] != before["settled_on"]:
+        locked.settled_on_certified_by = _certifier(actor)
     _save_validated(locked)
     audit_record(
         actor=actor,
@@ -141,24 +173,61 @@ def organization_update(*, actor: Any, organization: Organization, **changes: An
     return locked
 
 
-@transaction.atomic(durable=True)
-def user_create(*, actor: Any, username: str, password: str | None, email: str = "", **extra: Any) -> User:
+USER_AUDIT_FIELDS = ["username", "email", "first_name", "last_name", "is_active", "is_staff", "is_superuser"]
+
+
+def _user_create(*, actor: Any, username: str, password: str | None, email: str = "", **extra: Any) -> User:
     user = User(username=username, email=email, **extra)
+    user.full_clean(exclude=["password"])
     if password:
+        # The project's AUTH_PASSWORD_VALIDATORS (length, common passwords, similarity to the user's own data…).
+        try:
+            password_validation.validate_password(password, user)
+        except ValidationError as exc:
+            raise ValidationError({"password": exc.error_list}) from exc
         user.set_password(password)
     else:
         user.set_unusable_password()
-    user.full_clean(exclude=["password"])
     user.save()
-    audit_record(actor=actor, action="user.create", target=user, after={"username": username})
+    audit_record(actor=actor, action="user.create", target=user, after=snapshot(user, USER_AUDIT_FIELDS))
     return user
 
 
-@transaction.atomic(durable=True)
-def membership_grant(*, actor: Any, user: User, organization: Organization, role: str) -> Membership:
-    """Give ``user`` a role in ``organization``. Granting a role the user already has is a no-op."""
+# Create a user; a password must pass the validators (AUTH_PASSWORD_VALIDATORS).
+user_create = transaction.atomic(durable=True)(_user_create)
+
+
+def _user_save(*, actor: Any, user: User, before: dict[str, Any] | None) -> User:
+    """Save a user changed by staff (the Django admin) and audit what changed, in the caller's transaction.
+
+    ``before`` is the snapshot of the stored row (None for a new user). A changed password is audited without
+    its value, and revokes the user's tokens (``User.save``).
+    """
+    password_changed = getattr(user, "_password", None) is not None
+    user.save()
+    after = snapshot(user, USER_AUDIT_FIELDS)
+    if before is None:
+        audit_record(actor=actor, action="user.create", target=user, after=after)
+    elif after != before or password_changed:
+        audit_record(
+            actor=actor,
+            action="user.update",
+            target=user,
+            before=before,
+            after=after,
+            detail={"password_changed": True} if password_changed else None,
+        )
+    return user
+
+
+def _membership_grant(*, actor: Any, user: User, organization: Organization, role: str) -> Membership:
+    """Give ``user`` a role in ``organization``, inside the caller's transaction. Granting a role the user
+    already has is a no-op. Nobody grants a role to themselves, staff included (one person never gives
+    themselves the power to move money)."""
+    if actor is not SYSTEM and getattr(actor, "pk", None) == user.pk:
+        raise AccountsError(AccountsErrorCode.PERMISSION_DENIED, _("Nobody may grant a role to themselves."))
     if not getattr(actor, "is_staff", False):
-        _require_manager(actor, organization.jurisdiction)
+        _require_manager(actor, organization.jurisdiction, organization.kind)
     if role not in ROLES_BY_KIND[organization.kind]:
         raise ValidationError(
             {"role": ValidationError(_("This role does not exist in this kind of organization."), code="invalid")}
@@ -173,3 +242,24 @@ def membership_grant(*, actor: Any, user: User, organization: Organization, role
             after={"user": user.pk, "role": role},
         )
     return membership
+
+
+membership_grant = transaction.atomic(durable=True)(_membership_grant)
+
+
+def _membership_revoke(*, actor: Any, membership: Membership) -> None:
+    """Take a role away, inside the caller's transaction, with an audit event that keeps who held what."""
+    organization = membership.organization
+    if not getattr(actor, "is_staff", False):
+        _require_manager(actor, organization.jurisdiction, organization.kind)
+    audit_record(
+        actor=actor,
+        action="membership.revoke",
+        target=membership,
+        organization=organization,
+        before={"user": membership.user_id, "role": membership.role},
+    )
+    membership.delete()
+
+
+membership_revoke = transaction.atomic(durable=True)(_membership_revoke)

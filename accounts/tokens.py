@@ -55,6 +55,24 @@ def token_authenticate(raw: str) -> ApiToken | None:
     return token
 
 
+def tokens_revoke_for_user(user: Any, *, reason: str, actor: Any = None) -> int:
+    """Revoke every usable token of ``user`` inside the caller's transaction (a password change, a deactivation);
+    one audit event per token. Returns how many were revoked."""
+    now = timezone.now()
+    live = list(ApiToken.objects.select_for_update().filter(user_id=user.pk, revoked_at__isnull=True).order_by("pk"))
+    for token in live:
+        token.revoked_at = now
+        token.save(update_fields=["revoked_at"])
+        audit_record(
+            actor=actor,
+            action="token.revoke",
+            target=token,
+            after={"prefix": token.prefix},
+            detail={"reason": reason},
+        )
+    return len(live)
+
+
 @transaction.atomic(durable=True)
 def token_revoke(*, actor: Any, token: ApiToken) -> ApiToken:
     """Revoke a token. Revoking an already revoked token changes nothing and succeeds."""

@@ -14,7 +14,12 @@ It knows nothing about vouchers, programs or claims, and imports neither ``vouch
 * ``ledger.errors``: ``LedgerError`` and its subclasses, each with ``code`` and ``http_status``.
 * ``ledger.sealing``: ``seal_pending`` appends committed entries to the hash chain (``ChainLink``) shortly after
   they commit (posting takes no global lock); also ``manage.py seal_ledger`` and the ``ledger.seal`` task.
-* ``ledger.verification`` / ``manage.py verify_ledger`` / the ``ledger.verify`` task (they seal first).
+* ``ledger.signing``: each chain head the sealer makes is signed (``ChainSeal``, HMAC) with a key from the
+  environment that the database never holds.
+* ``ledger.explanations``: the registry through which the domain explains each entry and hold on the accounts
+  it claims, and reconciles its own figures (the ledger imports no domain code; the domain registers).
+* ``ledger.verification`` / ``manage.py verify_ledger`` / the ``ledger.verify`` task (they seal first; seals,
+  pinned heads and the domain's explanations are checked too).
 * ``ledger.schedule.BEAT_SCHEDULE``: the periodic jobs (hold expiry, sealing, verification).
 
 Sign convention: balances are credits − debits.

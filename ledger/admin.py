@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from ledger.models import Account, ChainLink, Hold, JournalEntry, Posting, VerificationRun
+from ledger.models import Account, ChainLink, ChainSeal, Hold, JournalEntry, Posting, VerificationRun
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -64,6 +64,11 @@ class ChainLinkAdmin(ReadOnlyAdmin):
     search_fields = ["hash"]
 
 
+@admin.register(ChainSeal)
+class ChainSealAdmin(ReadOnlyAdmin):
+    list_display = ["height", "head_hash", "key_id", "sealed_at"]
+
+
 @admin.register(Posting)
 class PostingAdmin(ReadOnlyAdmin):
     list_display = ["id", "entry", "account", "direction", "amount", "account_version", "balance_after"]
@@ -78,4 +83,4 @@ class HoldAdmin(ReadOnlyAdmin):
 
 @admin.register(VerificationRun)
 class VerificationRunAdmin(ReadOnlyAdmin):
-    list_display = ["started_at", "finished_at", "ok", "entry_count", "head_hash"]
+    list_display = ["started_at", "finished_at", "ok", "entry_count", "head_height", "head_hash"]

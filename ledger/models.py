@@ -210,6 +210,31 @@ class ChainLink(AppendOnlyModel):
         return f"link #{self.position} → entry #{self.entry_id} {self.hash[:12]}…"
 
 
+class ChainSeal(AppendOnlyModel):
+    """A signed chain head: HMAC-SHA256 of ``"<height>:<head_hash>"`` under the signing key (``ledger.signing``).
+
+    The sealer writes one with every batch it appends, in the same transaction, so every head the chain has had
+    is signed. The key lives in the environment and never in the database: rewriting sealed history (every link
+    recomputed after a forged entry) leaves seals that name hashes the chain no longer has, and a forger cannot
+    sign new ones; removing links leaves seals beyond the chain. ``key_id`` names the key (a digest of it, not
+    the key), so old seals still verify after a rotation. Append-only (PostgreSQL triggers).
+    """
+
+    height = models.BigIntegerField(primary_key=True)
+    head_hash = models.CharField(max_length=64)
+    key_id = models.CharField(max_length=16)
+    signature = models.CharField(max_length=64)
+    sealed_at = models.DateTimeField()
+
+    objects: ClassVar[AppendOnlyQuerySet] = AppendOnlyQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        ordering = ["height"]
+
+    def __str__(self) -> str:
+        return f"seal #{self.height} {self.head_hash[:12]}… ({self.key_id})"
+
+
 class UnsealedEntry(models.Model):
     """The sealer's work queue: one row per committed entry not sealed yet, written with the entry.
 
@@ -321,6 +346,7 @@ class VerificationRun(models.Model):
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     ok = models.BooleanField(null=True)
+    head_height = models.BigIntegerField(null=True, blank=True)
     head_hash = models.CharField(max_length=64, blank=True, default="")
     entry_count = models.BigIntegerField(default=0)
     report = models.JSONField(default=dict, blank=True)

@@ -34,7 +34,8 @@ from django.utils import timezone
 
 from ledger.concurrency import retry_on_db_conflict, without_before_commit_hooks
 from ledger.hashing import chain_hash
-from ledger.models import ChainHead, ChainLink, JournalEntry, UnsealedEntry
+from ledger.models import ChainHead, ChainLink, ChainSeal, JournalEntry, UnsealedEntry
+from ledger.signing import current_key, seal_is_valid, verification_keys
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ def _seal_batch(*, from_queue: bool, batch_size: int) -> tuple[int, int]:
     # Read after the lock is granted: under READ COMMITTED this sees every link a concurrent sealer committed
     # (and every queue row it deleted) while we waited, so no entry is linked twice (the unique entry
     # constraint would refuse it anyway).
+    _require_signed_head(head)
     unsealed = JournalEntry.objects.filter(chain_link__isnull=True)
     queued: list[int] = []
     if from_queue:
@@ -93,7 +95,44 @@ def _seal_batch(*, from_queue: bool, batch_size: int) -> tuple[int, int]:
         previous = link_hash
     ChainLink.objects.bulk_create(links)
     ChainHead.objects.filter(pk=ChainHead.SINGLETON_ID).update(height=position, head_hash=previous)
+    _write_seal(position, previous)
     return len(links), len(queued) if from_queue else len(links)
+
+
+def _write_seal(height: int, head_hash: str) -> None:
+    """Sign the new head with the environment's key (``ledger.signing``), in the batch's transaction."""
+    key = current_key()
+    ChainSeal.objects.create(
+        height=height,
+        head_hash=head_hash,
+        key_id=key.key_id,
+        signature=key.sign(height, head_hash),
+        sealed_at=timezone.now(),
+    )
+
+
+class UnsignedChainHead(RuntimeError):
+    """The chain head carries no valid seal: links were appended, or the head moved, without the signing key.
+
+    The sealer stops rather than sign on top of it (its next seal would vouch for whatever was slipped in);
+    ``verify_ledger`` reports it, and an operator must investigate before sealing resumes."""
+
+
+def _require_signed_head(head: ChainHead) -> None:
+    """Seal only on top of a head we signed ourselves. A chain sealed before seals existed has none at all: its
+    head is signed once, now, which anchors what was sealed until then as it stands."""
+    seal = ChainSeal.objects.filter(height=head.height).first()
+    if seal is None:
+        if head.height == 0:
+            return
+        if not ChainSeal.objects.exists():
+            _write_seal(head.height, head.head_hash)
+            return
+        raise UnsignedChainHead(f"chain head #{head.height} has no seal: it was moved without the signing key")
+    if seal.head_hash != head.head_hash or not seal_is_valid(
+        seal.height, seal.head_hash, seal.key_id, seal.signature, verification_keys()
+    ):
+        raise UnsignedChainHead(f"the seal of chain head #{head.height} does not verify with the signing keys")
 
 
 def request_seal() -> None:

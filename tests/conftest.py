@@ -72,6 +72,16 @@ def _plain_http_test_client(settings):
     settings.SECURE_SSL_REDIRECT = False
 
 
+@pytest.fixture
+def plain_static_storage(settings):
+    """For tests that render pages (admin, API docs): production settings name whitenoise's manifest storage,
+    which needs the manifest collectstatic writes (the image build runs it; tests do not)."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 @pytest.fixture(autouse=True)
 def _private_cache(settings):
     """A fresh in-process cache per test: throttle counters and progress must not leak between tests or runs."""

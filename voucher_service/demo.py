@@ -9,13 +9,16 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
 
-from accounts.audit import SYSTEM
+from accounts.audit import SYSTEM, audit_record
 from accounts.models import Jurisdiction, Membership, Organization, OrganizationKind, User
 from accounts.services import membership_grant, organization_create, user_create
+from accounts.tokens import tokens_revoke_for_user
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 (documented demo password; demo users exist only locally)
 
@@ -71,6 +74,12 @@ DEMO_USERS = [
     DemoUser("demo_nx_admin", "nx_drc", "program_admin", "program administrator in Ningxia"),
     DemoUser("demo_nx_applicant", "nx_sme", "applicant", "applicant for 宁夏智算科技"),
 ]
+
+
+DEMO_STAFF = "demo_staff"
+# Every account load_demo creates; voucher_service.checks refuses to start while one of them can log in anywhere
+# but a local demo.
+DEMO_USERNAMES = frozenset({*(user.username for user in DEMO_USERS), DEMO_STAFF})
 
 
 def _checked_uscc(code: str | None) -> str | None:
@@ -148,6 +157,21 @@ def demo_load() -> list[DemoUser]:
     orgs = {spec.key: _ensure_org(spec) for spec in DEMO_ORGS}
     for spec in DEMO_USERS:
         _ensure_user(spec, orgs[spec.org])
-    if not User.objects.filter(username="demo_staff").exists():
-        User.objects.create_superuser("demo_staff", password=DEMO_PASSWORD)
+    if not User.objects.filter(username=DEMO_STAFF).exists():
+        User.objects.create_superuser(DEMO_STAFF, password=DEMO_PASSWORD)
     return DEMO_USERS
+
+
+@transaction.atomic(durable=True)
+def demo_disable(*, actor: Any) -> list[str]:
+    """Make every demo user unable to log in (inactive, no usable password, tokens revoked), audited; the rows
+    stay, because the audit trail refers to them. Returns the usernames it disabled."""
+    disabled = []
+    for user in User.objects.select_for_update().filter(username__in=DEMO_USERNAMES, is_active=True).order_by("pk"):
+        user.is_active = False
+        user.set_unusable_password()
+        user.save(update_fields=["is_active", "password"])
+        tokens_revoke_for_user(user, reason="demo_disabled", actor=actor)
+        audit_record(actor=actor, action="user.disable", target=user, after={"is_active": False}, detail={"demo": True})
+        disabled.append(user.username)
+    return disabled

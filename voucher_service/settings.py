@@ -15,6 +15,7 @@ that this module does not read.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "accounts",
     "ledger",
     "voucher_service",
@@ -90,6 +92,15 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "voucher_service.security.ContentSecurityPolicyMiddleware",
+    # Last: it turns a login refused because of a lockout into the lockout answer (voucher_service.security).
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out account or address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "voucher_service.urls"
@@ -172,7 +183,12 @@ STORAGES = {
 
 # --- Security: strict unless running locally -------------------------------------------------------------
 _LOCAL = DEBUG or EMBEDDED
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many reverse proxies in front of the web service append to X-Forwarded-For (see .env.example). Headers a
+# proxy sets are believed only when there is one: with gunicorn facing clients, anyone can write them.
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
+# Behind a proxy that terminates TLS, X-Forwarded-Proto says whether the client used HTTPS. Without one it is
+# whatever the client made up, and believing it would make plain HTTP look secure (no redirect, Secure cookies).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if NUM_PROXIES > 0 else None
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not _LOCAL)
 SESSION_COOKIE_SECURE = not _LOCAL
 CSRF_COOKIE_SECURE = not _LOCAL
@@ -183,6 +199,28 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 # /healthz is probed by load balancers over plain HTTP inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Sent with every response (voucher_service.security). Our pages (admin, API docs from our own static files)
+# load nothing from elsewhere and run no inline script; inline styles are allowed for the admin and the docs.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+# --- Login lockout (django-axes) ----------------------------------------------------------------------------
+# Every password check (admin login, POST /api/v1/auth/token/, later the portal) counts failures per account
+# and per client address separately; LOGIN_FAILURE_LIMIT failures lock that account, or that address, out for
+# LOGIN_LOCKOUT_MINUTES. A success resets the count. Lockouts are written to the audit trail.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "voucher_service.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "voucher_service.security.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+# Failed attempts are counted in AccessAttempt rows; the per-login access log is the audit trail's job.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
 
 # --- API ---------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -200,14 +238,24 @@ REST_FRAMEWORK = {
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if _LOCAL else []),
     "COERCE_DECIMAL_TO_STRING": True,
     # Password-for-token exchanges are the brute-force target; everything else is behind a token.
-    "DEFAULT_THROTTLE_RATES": {"auth": os.environ.get("AUTH_THROTTLE_RATE", "30/min"), "verify": "120/min"},
+    "DEFAULT_THROTTLE_RATES": {
+        "auth": os.environ.get("AUTH_THROTTLE_RATE", "30/min"),
+        "verify": "120/min",
+        # Registrations and edits of organisations per user: each maker registration asks whether a personal ID
+        # is registered anywhere in the country, so the answers per hour are bounded.
+        "organization_write": os.environ.get("ORGANIZATION_WRITE_THROTTLE_RATE", "120/hour"),
+    },
     # Throttles count per client address. X-Forwarded-For is written by whoever sends the request, so it is
     # believed only as far as our own proxies go: NUM_PROXIES is how many of them append to it (the client is
     # that many entries from the right). 0 (no proxy; gunicorn faces clients) means REMOTE_ADDR only.
     # Never leave it unset: DRF would then key on the whole client-supplied header, and every login attempt
     # with a new made-up X-Forwarded-For would get a fresh allowance.
-    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
+    "NUM_PROXIES": NUM_PROXIES,
 }
+
+# The OpenAPI schema and its docs pages: public on a laptop, for authenticated users in production (the
+# schema maps every endpoint and field, which is nobody else's business). See voucher_service.api.permissions.
+API_SCHEMA_PUBLIC = env_bool("API_SCHEMA_PUBLIC", default=_LOCAL)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "voucher_service API",
@@ -217,6 +265,7 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["voucher_service.api.permissions.SchemaAccess"],
     "COMPONENT_SPLIT_REQUEST": True,
     # Several models have a "status" or "kind"; name each enum after its model so clients get stable names.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -234,8 +283,13 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# API tokens: how long a new token lives.
-API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 24 * 30)
+# API tokens: how long a new token lives. A day: a client logs in again each day, and a leaked token is
+# useless by the next one (a password change revokes them all at once).
+API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 24)
+
+# Idempotency-Key records are kept this long, then purged by a beat job (Stripe keeps keys 24 hours): a retry
+# within the period replays the first answer; after it the same key is a new request.
+IDEMPOTENCY_KEY_RETENTION_HOURS = env_int("IDEMPOTENCY_KEY_RETENTION_HOURS", 24)
 
 # --- Celery ------------------------------------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
@@ -294,6 +348,30 @@ if not PERSONAL_ID_HMAC_KEY:
         raise ImproperlyConfigured(
             "PERSONAL_ID_HMAC_KEY must be set when DATABASE_URL is set (production), and never change once set."
         )
+
+# --- Ledger seals -----------------------------------------------------------------------------------------
+# The sealer signs each new chain head with HMAC-SHA256 under this key, which lives in the environment and never
+# in the database: whoever can write the database but does not hold the key cannot rewrite sealed history
+# without verify_ledger noticing. Required in production. Embedded/DEBUG: a random key in a file under DATA_DIR,
+# created on first use (ledger.signing). Rotation: put the new key here and the old one in
+# LEDGER_SIGNING_KEYS_RETIRED (comma-separated), which only verifies old seals (README, "Security").
+LEDGER_SIGNING_KEY = os.environ.get("LEDGER_SIGNING_KEY", "")
+LEDGER_SIGNING_KEYS_RETIRED = env_list("LEDGER_SIGNING_KEYS_RETIRED")
+LEDGER_SIGNING_KEY_FILE = DATA_DIR / "ledger-signing.key"
+if not LEDGER_SIGNING_KEY and not (EMBEDDED or DEBUG):
+    raise ImproperlyConfigured("LEDGER_SIGNING_KEY must be set when DATABASE_URL is set (production).")
+
+# --- Database roles -----------------------------------------------------------------------------------------
+# DATABASE_URL is the application's role, which owns no table (it cannot disable a trigger, truncate or alter);
+# DATABASE_OWNER_URL, given to the one-shot migrate step only, owns the schema. `manage.py migrate` uses it when
+# set, and then grants the application's role what it needs and no more (voucher_service.database_roles).
+DATABASE_OWNER_URL = os.environ.get("DATABASE_OWNER_URL", "")
+if DATABASE_OWNER_URL and not EMBEDDED:
+    DATABASES["owner"] = {
+        **dj_database_url.parse(DATABASE_OWNER_URL, conn_max_age=0),
+        # Tests never use it; should it be set while they run, it is the default database under another name.
+        "TEST": {"MIRROR": "default"},
+    }
 
 # --- Cache ---------------------------------------------------------------------------------------------------
 # Shared between web and worker processes: live progress of bulk issuances and API throttling counters.

@@ -34,7 +34,11 @@ class TokenView(APIView):
     def post(self, request: Request) -> Response:
         data = s.TokenCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(request, username=data.validated_data["username"], password=data.validated_data["password"])
+        # The Django request, not DRF's wrapper: the login lockout (django-axes) marks it, and its middleware then
+        # answers with the lockout (429) instead of this view's 401.
+        user = authenticate(
+            request._request, username=data.validated_data["username"], password=data.validated_data["password"]
+        )
         if user is None:
             raise exceptions.AuthenticationFailed(_("Wrong username or password."))
         token, raw = tokens.token_issue(actor=user, user=user, name=data.validated_data.get("name", ""))
@@ -84,6 +88,18 @@ class JurisdictionViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = None
 
 
+class OrganizationWriteThrottle(ScopedRateThrottle):
+    """Registrations and edits per user (scope ``organization_write``). A maker's personal ID is checked for
+    duplicates nationwide, so the number of answers anyone can get per hour is bounded; reads are not counted."""
+
+    scope_attr = "organization_write_scope"
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return super().allow_request(request, view)
+
+
 class OrganizationViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -96,6 +112,8 @@ class OrganizationViewSet(
     serializer_class = s.OrganizationSerializer
     filterset_fields = ["kind", "category", "jurisdiction", "is_active"]
     http_method_names = ["get", "post", "patch", "head", "options"]
+    throttle_classes = [OrganizationWriteThrottle]
+    organization_write_scope = "organization_write"
 
     queryset = Organization.objects.none()  # narrowed per request below; set for the schema generator
 

@@ -133,7 +133,14 @@ def test_a_malformed_header_is_401():
 
 
 # --- Rate limit on password guessing ------------------------------------------------------------------------
-# tests/conftest.py gives each test a fresh cache, so every test starts with the whole allowance.
+# tests/conftest.py gives each test a fresh cache, so every test starts with the whole allowance. The login
+# lockout (django-axes, tests/accounts/test_login_lockout.py) would step in first; these tests are about the
+# throttle alone, so it is off for them.
+
+
+@pytest.fixture
+def _throttle_only(settings):
+    settings.AXES_ENABLED = False
 
 
 def _login_allowance() -> int:
@@ -153,6 +160,7 @@ def _login(password, *, remote_addr, forwarded_for=None):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("_throttle_only")
 def test_a_made_up_x_forwarded_for_does_not_reset_the_login_rate_limit(applicant):
     # given one machine that spent its allowance on wrong passwords, claiming a new address with each one
     spent = [
@@ -171,6 +179,7 @@ def test_a_made_up_x_forwarded_for_does_not_reset_the_login_rate_limit(applicant
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("_throttle_only")
 def test_the_login_rate_limit_counts_per_connecting_address(applicant):
     # given one address that spent its allowance
     for _attempt in range(_login_allowance() + 1):
@@ -182,6 +191,7 @@ def test_the_login_rate_limit_counts_per_connecting_address(applicant):
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("_throttle_only")
 def test_behind_one_proxy_the_address_it_appended_is_the_client(applicant, settings):
     # given NUM_PROXIES=1: one proxy that appends the address it saw to X-Forwarded-For
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}

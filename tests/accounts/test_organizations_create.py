@@ -86,9 +86,9 @@ def test_entity_without_uscc_is_refused_unless_maker(program_admin):
 
 
 @pytest.mark.django_db
-def test_entity_needs_a_category_and_an_agency_has_none(program_admin):
+def test_entity_needs_a_category_and_an_agency_has_none(program_admin, staff):
     no_category = client_for(program_admin).post(URL, entity_payload(uscc=valid_uscc(), category=""), format="json")
-    agency_with_category = client_for(program_admin).post(
+    agency_with_category = client_for(staff).post(
         URL, {"name": "某局", "kind": "agency", "category": "university", "jurisdiction": "640100"}, format="json"
     )
     assert no_category.status_code == 400
@@ -118,7 +118,7 @@ def test_maker_registers_without_uscc_and_personal_id_is_never_stored(program_ad
     assert response.status_code == 201, response.json()
     maker = Organization.objects.get(pk=response.json()["id"])
     assert maker.uscc is None
-    assert maker.personal_id_hint == "11************002X"
+    assert maker.personal_id_hint == "**************002X"  # the last four only (issue 10, item 5)
     assert personal_id not in str(Organization.objects.filter(pk=maker.pk).values().get())
     assert "personal_id" not in response.json()
     assert personal_id not in str(list(AuditEvent.objects.values_list("after", flat=True)))
@@ -153,3 +153,54 @@ def test_the_database_itself_refuses_an_entity_without_uscc(entity):
 
     with pytest.raises(IntegrityError), transaction.atomic():
         Organization.objects.create(name="x", kind="entity", category="tech_sme", jurisdiction=entity.jurisdiction)
+
+
+# --- The personal-ID oracle (issue 10, item 5) ---------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_registered_personal_id_is_not_revealed_while_anything_else_is_wrong(program_admin, entity):
+    # given a maker registered with this ID
+    client = client_for(program_admin)
+    personal_id = "11010519491231002X"
+    assert client.post(URL, entity_payload(category="maker", personal_id=personal_id), format="json").status_code == 201
+    # when someone tests the same number in a registration that is wrong in another way (a taken USCC)
+    probe = client.post(
+        URL, entity_payload(name="另一个", category="maker", personal_id=personal_id, uscc=entity.uscc), format="json"
+    )
+    # then only the other error is reported: whether the number is registered stays unanswered
+    assert probe.status_code == 400
+    assert set(probe.json()["error"]["fields"]) == {"uscc"}
+
+
+@pytest.mark.django_db
+def test_outside_its_jurisdiction_an_agency_learns_nothing_about_personal_ids(program_admin, foreign_admin):
+    # given a Ningxia maker
+    personal_id = "11010519491231002X"
+    assert (
+        client_for(program_admin)
+        .post(URL, entity_payload(category="maker", personal_id=personal_id), format="json")
+        .status_code
+        == 201
+    )
+    # when Baoding's administrator tries the number in a Baoding registration... of a Ningxia place
+    probe = client_for(foreign_admin).post(
+        URL, entity_payload(category="maker", personal_id=personal_id), format="json"
+    )
+    # then it is refused before any check of the number
+    assert probe.status_code == 403
+    assert "fields" not in probe.json()["error"]
+
+
+@pytest.mark.django_db
+def test_registrations_are_throttled_per_user(program_admin, monkeypatch):
+    # given a small allowance (the default is ORGANIZATION_WRITE_THROTTLE_RATE, 120/hour)
+    from accounts.api.views import OrganizationWriteThrottle
+
+    monkeypatch.setattr(OrganizationWriteThrottle, "THROTTLE_RATES", {"organization_write": "3/hour"})
+    client = client_for(program_admin)
+    # when a fourth registration follows three within the hour
+    answers = [client.post(URL, entity_payload(uscc=valid_uscc()), format="json").status_code for _ in range(4)]
+    # then it waits; reading is not counted
+    assert answers == [201, 201, 201, 429]
+    assert client.get(URL).status_code == 200

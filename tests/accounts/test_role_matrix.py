@@ -19,9 +19,10 @@ VISIBLE = {
     "foreign_admin": {"baoding_entity", "baoding_agency"},
     "staff": set(TARGETS),
 }
-# persona -> targets it can change; visible-but-not-changeable is a 403.
+# persona -> targets it can change; visible-but-not-changeable is a 403. Agencies, its own included, are staff's
+# (issue 10, item 12).
 CHANGEABLE = {
-    "program_admin": {"entity", "other_entity", "ningxia_agency"},
+    "program_admin": {"entity", "other_entity"},
     "foreign_admin": {"baoding_entity"},
     "staff": set(TARGETS),
 }

@@ -18,6 +18,7 @@ invariants = importlib.import_module("ledger.migrations.0002_database_invariants
 sealing = importlib.import_module("ledger.migrations.0003_asynchronous_sealing")
 post_function = importlib.import_module("ledger.migrations.0004_post_entry_function")
 inline_triggers = importlib.import_module("ledger.migrations.0005_inline_balance_triggers")
+signed_seals = importlib.import_module("ledger.migrations.0006_signed_seals")
 
 INVARIANT_TRIGGERS = {
     "ledger_journalentry_append_only",
@@ -25,7 +26,7 @@ INVARIANT_TRIGGERS = {
     "ledger_posting_entry_balanced",
     "ledger_entry_has_balanced_postings",
 }
-LEDGER_TRIGGERS = INVARIANT_TRIGGERS | {"ledger_chainlink_append_only"}
+LEDGER_TRIGGERS = INVARIANT_TRIGGERS | {"ledger_chainlink_append_only", "ledger_chainseal_append_only"}
 
 
 def ledger_triggers() -> set[str]:
@@ -42,7 +43,8 @@ def execute(sql: str) -> None:
 def test_invariant_sql_round_trip():
     # given
     assert ledger_triggers() == LEDGER_TRIGGERS
-    # when: unapplied in reverse migration order (0003's link trigger uses 0002's function)
+    # when: unapplied in reverse migration order (0003's and 0006's triggers use 0002's function)
+    execute(signed_seals.DROP_SEAL_TRIGGER_SQL)
     execute(sealing.DROP_LINK_TRIGGER_SQL)
     assert ledger_triggers() == INVARIANT_TRIGGERS
     execute(invariants.REVERSE_SQL)
@@ -51,6 +53,7 @@ def test_invariant_sql_round_trip():
     # when
     execute(invariants.FORWARD_SQL)
     execute(sealing.LINK_TRIGGER_SQL)
+    execute(signed_seals.SEAL_TRIGGER_SQL)
     # then
     assert ledger_triggers() == LEDGER_TRIGGERS
 

@@ -12,7 +12,8 @@ def test_schema_generation_has_no_warnings(tmp_path):
 
 
 @pytest.mark.django_db
-def test_schema_endpoint_describes_auth_and_idempotency(client):
+def test_schema_endpoint_describes_auth_and_idempotency(client, applicant):
+    client.force_login(applicant)  # production serves the schema to authenticated users only
     response = client.get("/api/schema/", HTTP_ACCEPT="application/json")
     assert response.status_code == 200
     schema = response.json()

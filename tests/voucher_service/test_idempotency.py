@@ -174,3 +174,37 @@ def test_the_fence_marks_the_record_in_the_same_transaction(accounts, applicant)
     assert post(applicant, key="marked").status_code == 201
     record = IdempotencyRecord.objects.get(key="marked")
     assert (record.executed, record.status) == (True, "completed")
+
+
+# --- Retention (issue 10, item 14) -----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_records_past_the_retention_period_are_purged(settings):
+    # given one record two days old and one an hour old (IDEMPOTENCY_KEY_RETENTION_HOURS: 24)
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories import make_user
+    from voucher_service.api.idempotency import idempotency_records_purge
+    from voucher_service.models import IdempotencyRecord
+    from voucher_service.tasks import purge_idempotency_records
+
+    user = make_user(None)
+    now = timezone.now()
+    old = IdempotencyRecord.objects.create(user=user, key="old", method="POST", path="/x", fingerprint="f")
+    IdempotencyRecord.objects.filter(pk=old.pk).update(created_at=now - timedelta(hours=48))
+    IdempotencyRecord.objects.create(user=user, key="new", method="POST", path="/x", fingerprint="f")
+    # when the beat task runs
+    assert purge_idempotency_records.delay().get() == 1
+    # then only the fresh one is left, and a second run finds nothing
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+    assert idempotency_records_purge() == 0
+    assert settings.IDEMPOTENCY_KEY_RETENTION_HOURS == 24
+
+
+def test_the_purge_is_on_the_beat_schedule():
+    from voucher_service.celery import _beat_schedule
+
+    assert _beat_schedule()["api-purge-idempotency-records"]["task"] == "api.purge_idempotency_records"

@@ -6,3 +6,9 @@ class ProgramsConfig(AppConfig):
     name = "voucher_service.programs"
     label = "programs"
     verbose_name = _("Voucher programs")
+
+    def ready(self) -> None:
+        # verify_ledger asks the domain why each of its entries exists (ledger.explanations).
+        from voucher_service.programs import ledger_explanations
+
+        ledger_explanations.register()

@@ -1,6 +1,8 @@
 """Writes about the compute-provider registry: list a provider or platform, edit its listing, change its status.
 
-Who may write: staff, or a program administrator of an agency whose jurisdiction covers the listing's.
+Who may write: staff, or a program administrator of an agency whose jurisdiction covers both the organisation's
+own jurisdiction and the listing's (an agency lists only providers of its own jurisdiction, wherever their
+compute sits inside it; otherwise it could take over another jurisdiction's provider by listing it as its own).
 Every status change is a ``ProviderStatusChange`` row with its reason, and every write an audit event. The reads
 (visibility, ``provider_in_scope``) are in ``selectors.py``.
 """
@@ -101,6 +103,7 @@ def provider_list(
 ) -> ProviderListing:
     """Register ``organization`` (a provider or a platform) as listed, located in ``jurisdiction``."""
     jurisdiction = jurisdiction or organization.jurisdiction
+    _require_manager(actor, organization.jurisdiction)
     _require_manager(actor, jurisdiction)
     platforms = list(platforms)
     _check(
@@ -134,7 +137,7 @@ def provider_update(*, actor: Any, listing: ProviderListing, **changes: Any) -> 
     if unknown:
         raise ValidationError({name: _("This field cannot be changed.") for name in sorted(unknown)})
     locked = ProviderListing.objects.select_for_update().select_related("organization").get(pk=listing.pk)
-    _require_manager(actor, locked.jurisdiction)
+    _require_manager(actor, locked.organization.jurisdiction)
     if "jurisdiction" in changes:
         _require_manager(actor, changes["jurisdiction"])
     before = listing_snapshot(locked)
@@ -161,7 +164,7 @@ def provider_update(*, actor: Any, listing: ProviderListing, **changes: Any) -> 
 def provider_set_status(*, actor: Any, listing: ProviderListing, status: str, reason: str) -> ProviderListing:
     """Suspend, delist or re-list a provider; the reason is required and kept in the status history."""
     locked = ProviderListing.objects.select_for_update().select_related("organization").get(pk=listing.pk)
-    _require_manager(actor, locked.jurisdiction)
+    _require_manager(actor, locked.organization.jurisdiction)
     errors: dict[str, str] = {}
     if status not in ListingStatus.values:
         errors["status"] = _("Unknown status.")

@@ -47,6 +47,11 @@ from voucher_service.vouchers.models import (
 )
 from voucher_service.vouchers.permissions import require_role
 
+
+def unknown_entity_message() -> str:
+    return _("No entity in the program's jurisdiction is registered with this code.")
+
+
 REQUIRED_COLUMNS = ("uscc", "amount")
 OPTIONAL_COLUMNS = ("memo",)
 MAX_ROWS = 50_000
@@ -134,7 +139,9 @@ def _check_row(
         parsed.add_error(number, "uscc", "invalid", _("Not a valid unified social credit code."))
         ok = False
     elif code not in entities:
-        parsed.add_error(number, "uscc", "unknown", _("No registered entity has this code."))
+        # One answer whether nobody has the code or somebody outside the program's jurisdiction does: an upload
+        # must not tell an agency which codes are registered elsewhere.
+        parsed.add_error(number, "uscc", "unknown", unknown_entity_message())
         ok = False
     try:
         amount = yuan_to_fen(raw.get("amount", ""))
@@ -156,23 +163,33 @@ def _check_eligibility(rows: list[ParsedRow], program: Program, parsed: ParsedFi
     for row in rows:
         if rules is None or not entity_category_ok(rules, row.entity):
             parsed.add_error(row.row, "uscc", "not_eligible", _("This entity's category is not eligible."))
-        elif not entity_place_ok(program, row.entity):
-            parsed.add_error(row.row, "uscc", "not_eligible", _("The entity is outside the program's jurisdiction."))
         else:
             kept.append(row)
     return kept
 
 
+def _at_most(rows: Iterator[dict[str, str]], limit: int) -> list[dict[str, str]]:
+    """The rows, counted as they are read: one past ``limit`` refuses the file without reading the rest (a file
+    of a million empty rows costs 50,001 small dicts, not a million)."""
+    kept: list[dict[str, str]] = []
+    for row in rows:
+        if len(kept) == limit:
+            raise _file_error(_("At most %(max)d rows per file.") % {"max": limit}, "too_many_rows")
+        kept.append(row)
+    return kept
+
+
 def parse_csv(content: bytes, program: Program) -> ParsedFile:
     text = _decode(content)
-    raw_rows = list(_reader(text))
+    raw_rows = _at_most(_reader(text), MAX_ROWS)
     if not raw_rows:
         raise _file_error(_("The file has no data rows."), "empty")
-    if len(raw_rows) > MAX_ROWS:
-        raise _file_error(_("At most %(max)d rows per file.") % {"max": MAX_ROWS}, "too_many_rows")
     codes = {code for raw in raw_rows if (code := _parse_uscc(raw.get("uscc", "")))}
+    # Only entities located in the program's jurisdiction exist for this upload (see _check_row).
     entities = {
-        org.uscc: org for org in Organization.objects.filter(uscc__in=codes).select_related("jurisdiction") if org.uscc
+        org.uscc: org
+        for org in Organization.objects.filter(uscc__in=codes).select_related("jurisdiction")
+        if org.uscc and entity_place_ok(program, org)
     }
     parsed, seen = ParsedFile(), dict[int, int]()
     rows = []
@@ -189,13 +206,11 @@ def parse_csv(content: bytes, program: Program) -> ParsedFile:
     return parsed
 
 
+BULK_ROLES = (Role.PROGRAM_ADMIN, Role.REVIEWER)
+
+
 def _require_uploader(actor: Any, program: Program) -> None:
-    require_role(
-        actor,
-        program.issuing_agency,
-        (Role.PROGRAM_ADMIN, Role.REVIEWER),
-        _("Only the program's agency may issue in bulk."),
-    )
+    require_role(actor, program.issuing_agency, BULK_ROLES, _("Only the program's agency may issue in bulk."))
 
 
 @retry_on_db_conflict

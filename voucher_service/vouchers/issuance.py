@@ -19,6 +19,7 @@ and is marked failed: a cap is never exceeded, whatever the interleaving.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,6 +52,8 @@ from voucher_service.vouchers.models import (
     Voucher,
 )
 from voucher_service.vouchers.serials import serials_allocate, token_new
+
+logger = logging.getLogger(__name__)
 
 BATCH_ABORTED = "batch_aborted"
 WRITE_CHUNK = 500
@@ -323,9 +326,15 @@ def issue_batch(
                     _record_success(part, _write_vouchers(part, program, version, accounts, actor), totals, actor)
                     if progress is not None:
                         progress(start + len(part))
-        except (LedgerError, IntegrityError) as exc:
+        except (LedgerError, IntegrityError):
             # The database refused what the locked checks allowed: a bug or an unlocked writer. Nothing is issued.
-            return _fail_all(issuances, "database_refused", f"{type(exc).__name__}: {exc}")
+            # Its words (constraint names, SQL) are for the operators' log, not for the applicant.
+            logger.exception("Issuance of %s refused by the database", [i.pk for i in issuances][:20])
+            return _fail_all(
+                issuances,
+                "database_refused",
+                _("The issuance could not be recorded and nothing was issued; the operators have been alerted."),
+            )
     _record_failures(issuances, decisions.refused, None)
     return len(decisions.accepted)
 

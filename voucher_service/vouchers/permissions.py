@@ -5,7 +5,8 @@ enough, because operators run the platform, they do not decide subsidies. On top
 
 * nobody decides an application of an entity they belong to (not just their own submission);
 * nobody grants a one-time award whose condition they certified themselves: the person who last recorded the
-  entity's settling-in date (落户日期) cannot also grant the settling-in award.
+  entity's settling-in date (落户日期, ``Organization.settled_on_certified_by``, kept on the row by the accounts
+  services) cannot also grant the settling-in award.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from accounts.models import AuditEvent, Organization, User
+from accounts.models import Organization
 from accounts.selectors import user_has_role, user_memberships
 from voucher_service.vouchers.errors import VoucherError, VoucherErrorCode
 
@@ -32,22 +33,15 @@ def require_independent_of(actor: Any, entity: Organization) -> None:
         )
 
 
-def settled_on_certified_by(entity: Organization) -> User | None:
-    """Who last recorded a change of the entity's settling-in date (from the audit trail), if anyone."""
-    events = AuditEvent.objects.filter(
-        target_type=Organization._meta.label_lower,
-        target_id=str(entity.pk),
-        action__in=["organization.create", "organization.update"],
-    ).order_by("-id")
-    for event in events.select_related("actor")[:50]:
-        if (event.before or {}).get("settled_on") != (event.after or {}).get("settled_on"):
-            return event.actor
-    return None
+def settled_on_certifier_id(entity: Organization) -> int | None:
+    """The user who last recorded the entity's settling-in date, read fresh from the row (None: nobody, or the
+    system)."""
+    return Organization.objects.filter(pk=entity.pk).values_list("settled_on_certified_by_id", flat=True).first()
 
 
 def require_not_self_certified(actor: Any, entity: Organization) -> None:
-    certifier = settled_on_certified_by(entity)
-    if certifier is not None and certifier.pk == getattr(actor, "pk", None):
+    certifier_id = settled_on_certifier_id(entity)
+    if certifier_id is not None and certifier_id == getattr(actor, "pk", None):
         raise VoucherError(
             VoucherErrorCode.SEPARATION_OF_DUTIES,
             _("You recorded this entity's settling-in date; another person must grant the award."),

@@ -68,9 +68,63 @@ def test_an_entity_cannot_be_listed(program_admin, entity):
     assert "organization" in response.json()["error"]["fields"]
 
 
-@pytest.mark.parametrize("persona", ["reviewer", "auditor", "foreign_admin", "applicant"])
+@pytest.mark.parametrize("persona", ["reviewer", "auditor"])
 def test_others_may_not_list(request, persona, provider):
     before = counts()
     response = client_for(request.getfixturevalue(persona)).post(URL, body(provider), format="json")
     assert response.status_code == 403
     assert counts() == before
+
+
+@pytest.mark.parametrize("persona", ["foreign_admin", "applicant"])
+def test_a_provider_the_caller_cannot_see_is_no_choice(request, persona, provider):
+    # given a provider outside the caller's scope (issue 10, item 2: the choices were every provider)
+    before = counts()
+    # when
+    response = client_for(request.getfixturevalue(persona)).post(URL, body(provider), format="json")
+    missing = client_for(request.getfixturevalue(persona)).post(
+        URL, body(provider, organization=999_999), format="json"
+    )
+    # then it answers exactly as for an id that does not exist
+    assert response.status_code == 400
+    [seen] = response.json()["error"]["fields"]["organization"]
+    [absent] = missing.json()["error"]["fields"]["organization"]
+    assert seen["code"] == absent["code"] == "does_not_exist"
+    assert seen["message"].replace(str(provider.pk), "#") == absent["message"].replace("999999", "#")
+    assert counts() == before
+
+
+def test_another_jurisdictions_provider_cannot_be_listed_under_ones_own(foreign_admin, program_admin, provider, staff):
+    # given Baoding's administrator names Baoding as where a Ningxia provider's compute is (issue 10, item 2)
+    before = counts()
+    # when (directly through the service, as if the organisation had been a choice)
+    from accounts.models import Jurisdiction
+    from voucher_service.programs.errors import ProgramError
+    from voucher_service.programs.providers import provider_list
+
+    with pytest.raises(ProgramError) as refused:
+        provider_list(
+            actor=foreign_admin,
+            organization=provider,
+            service_types=["gpu"],
+            valid_from=body(provider)["valid_from"],
+            jurisdiction=Jurisdiction.objects.get(code="130600"),
+        )
+    # then it is refused, and Ningxia's administrator keeps the provider
+    assert refused.value.code == "permission_denied"
+    assert counts() == before
+    listed = client_for(program_admin).post(URL, body(provider), format="json")
+    assert listed.status_code == 201, listed.json()
+
+
+def test_a_listing_is_managed_by_whoever_covers_the_providers_own_jurisdiction(
+    program_admin, foreign_admin, provider, staff
+):
+    # given a listing made (by staff) with its compute placed in Baoding
+    created = client_for(staff).post(URL, body(provider, jurisdiction="130600"), format="json")
+    assert created.status_code == 201, created.json()
+    url = f"{URL}{created.json()['id']}/status/"
+    change = {"status": "suspended", "reason": "核查"}
+    # then Baoding's administrator cannot take it over, and Ningxia's is not locked out
+    assert client_for(foreign_admin).post(url, change, format="json").status_code == 403
+    assert client_for(program_admin).post(url, change, format="json").status_code == 200

@@ -193,3 +193,20 @@ def test_a_file_over_the_size_limit_is_refused_before_reading(program, program_a
     response = upload(program_admin, program, rows("x,1,"))
     assert response.status_code == 400
     assert response.json()["error"]["fields"]["file"][0]["code"] == "too_large"
+
+
+@pytest.mark.django_db
+def test_an_entity_outside_the_jurisdiction_looks_exactly_like_an_unknown_code(program, entities, program_admin):
+    # given a Baoding entity's real code and a valid code nobody has (issue 10, item 11: the answers differed)
+    from tests.factories import valid_uscc
+
+    baoding = make_org(jurisdiction="130602", name="保定算力应用有限公司")
+    text = rows(f"{entities[0].uscc},10,", f"{baoding.uscc},10,", f"{valid_uscc()},10,")
+    # when
+    response = upload(program_admin, program, text)
+    # then rows 2 and 3 get one and the same error
+    assert response.status_code == 400
+    errors = response.json()["error"]["fields"]
+    assert errors["rows.2.uscc"] == errors["rows.3.uscc"]
+    assert errors["rows.2.uscc"][0]["code"] == "unknown"
+    assert "rows.1.uscc" not in errors

@@ -65,3 +65,34 @@ def test_a_redelivered_task_is_harmless(program, applicant, reviewer, entity, dj
     # then still one voucher
     assert Voucher.objects.count() == 1
     assert Account.objects.count() == accounts_before
+
+
+@pytest.mark.django_db
+def test_a_database_refusal_shows_the_applicant_no_database_text(
+    program, applicant, reviewer, entity, monkeypatch, django_capture_on_commit_callbacks, caplog
+):
+    # given the database refuses the issuance's write (issue 10, item 14: its raw text reached the applicant)
+    from django.db import IntegrityError
+
+    from voucher_service.vouchers import issuance as issuance_module
+
+    def refuse(*args, **kwargs):
+        raise IntegrityError('duplicate key value violates unique constraint "vouchers_voucher_serial_key"')
+
+    monkeypatch.setattr(issuance_module, "entry_post", refuse)
+    created = client_for(applicant).post(
+        "/api/v1/voucher-applications/",
+        {"program": program.pk, "entity": entity.pk, "amount": "100.00", "purpose": "训练"},
+        format="json",
+    )
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        approved = client_for(reviewer).post(f"/api/v1/voucher-applications/{created.json()['id']}/approve/")
+    # then the applicant reads a plain sentence; the operators' log has the database's words
+    shown = client_for(applicant).get(approved.json()["status_url"]).json()
+    assert shown["status"] == "failed"
+    assert shown["failure_code"] == "database_refused"
+    assert "constraint" not in shown["failure_message"]
+    assert "IntegrityError" not in shown["failure_message"]
+    assert "vouchers_voucher_serial_key" in caplog.text
+    assert not Voucher.objects.exists()

@@ -305,6 +305,13 @@ class ProviderCreateSerializer(_ProviderFields):
     )
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        visible = self.context.get("organizations")
+        if visible is not None:  # narrowed to what the caller may see (the view passes it)
+            field = self.fields["organization"]
+            field.queryset = field.queryset.filter(pk__in=visible.values("pk"))  # type: ignore[attr-defined]
+
 
 class ProviderUpdateSerializer(_ProviderFields):
     """Every field optional."""

@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from accounts.selectors import organizations_visible_to
 from voucher_service.programs import budgets, providers, selectors, services
 from voucher_service.programs.api import serializers as s
 from voucher_service.programs.errors import ProgramError, ProgramErrorCode
@@ -126,7 +127,11 @@ class ProviderViewSet(
 
     @extend_schema(request=s.ProviderCreateSerializer, responses={201: s.ProviderSerializer})
     def create(self, request: Request, *args, **kwargs) -> Response:
-        data = s.ProviderCreateSerializer(data=request.data)
+        # The organisation's choices are those the caller can see: another jurisdiction's provider is "no such
+        # organisation", exactly like an id that does not exist.
+        data = s.ProviderCreateSerializer(
+            data=request.data, context={"organizations": organizations_visible_to(request.user)}
+        )
         data.is_valid(raise_exception=True)
         listing = providers.provider_list(actor=request.user, **data.validated_data)
         return self._respond(listing, status.HTTP_201_CREATED)

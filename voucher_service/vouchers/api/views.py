@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, permissions, status, viewsets
+from rest_framework import exceptions, mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -110,6 +111,40 @@ class IssuanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return _accepted(services.award_grant(actor=request.user, **data.validated_data), request)
 
 
+# The multipart envelope around a file of at most bulk.MAX_BYTES: the form fields and the part headers.
+BULK_REQUEST_OVERHEAD = 64 * 1024
+
+
+class BulkUploadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+    default_detail = _("The file is larger than 10 MB.")
+
+
+class MayUploadInBulk(permissions.BasePermission):
+    """Before anything reads the body (the Idempotency-Key fingerprint hashes the upload; the parser spools it to
+    disk): an upload needs a bulk-issuing role in some agency, and a declared size within the limit. The service
+    then checks the role in the program's own agency."""
+
+    message = _("Only the program's agency may issue in bulk.")
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if request.method != "POST":
+            return True
+        allowed = user_memberships(request.user).filter(
+            organization__kind=OrganizationKind.AGENCY, role__in=bulk.BULK_ROLES
+        )
+        if not allowed.exists():
+            return False
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if declared > bulk.MAX_BYTES + BULK_REQUEST_OVERHEAD:
+            raise BulkUploadTooLarge()
+        return True
+
+
 class BulkIssuanceViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
 ):
@@ -118,6 +153,7 @@ class BulkIssuanceViewSet(
     serializer_class = s.BulkSerializer
     queryset = BulkIssuance.objects.none()
     parser_classes = [MultiPartParser, FormParser, JSONParser]
+    permission_classes = [permissions.IsAuthenticated, MayUploadInBulk]
     lookup_value_regex = r"\d+"
 
     def get_queryset(self) -> QuerySet[BulkIssuance]:
