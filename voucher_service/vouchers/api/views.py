@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -117,7 +117,7 @@ class BulkIssuanceViewSet(
 
     serializer_class = s.BulkSerializer
     queryset = BulkIssuance.objects.none()
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser]  # the one endpoint that takes a file
     lookup_value_regex = r"\d+"
 
     def get_queryset(self) -> QuerySet[BulkIssuance]:
