@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AdministrationType, EntityCategory
-from ledger.money import yuan_to_fen
+from ledger.money import yuan_text_to_fen
 from voucher_service.programs.rules import (
     AGENCY_REVIEW_ROLES,
     DEFAULT_FUNDING_SPLIT,
@@ -99,7 +99,7 @@ class _Parser:
             if not isinstance(value, int):
                 raise TypeError("fen must be an int")
             return value
-        return yuan_to_fen(value)
+        return yuan_text_to_fen(value)  # the API's spelling: a string such as "1000.00", nothing looser
 
     def fraction(self, value: Any, path: str, how: Any) -> Decimal | None:
         """A rate or a share: a decimal string (or Decimal/int) with 0 < value <= 1."""

@@ -30,7 +30,7 @@ from stdnum.cn import uscc as uscc_number
 from accounts.audit import audit_record
 from accounts.models import Organization, Role
 from ledger.concurrency import retry_on_db_conflict
-from ledger.money import yuan_to_fen
+from ledger.money import AmountTooLarge, yuan_text_to_fen
 from voucher_service.programs.budgets import current_fiscal_year
 from voucher_service.programs.models import Program
 from voucher_service.programs.selectors import program_issuance_refusal, program_version_in_force
@@ -97,14 +97,17 @@ def _decode(content: bytes) -> str:
 
 
 def _reader(text: str) -> Iterator[dict[str, str]]:
-    try:
-        yield from _rows(text)
-    except csv.Error as exc:  # e.g. a field over the csv module's size limit, or a stray NUL byte
-        raise _file_error(_("The file is not a well-formed CSV: %(error)s") % {"error": exc}) from exc
-
-
-def _rows(text: str) -> Iterator[dict[str, str]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        yield from _rows(reader)
+    except csv.Error as exc:  # e.g. a field over the csv module's size limit, or a stray NUL byte
+        raise _file_error(
+            _("The file is not a well-formed CSV (line %(line)d): check its quotes and separators.")
+            % {"line": reader.line_num + 1},  # the lines read so far, then the one it choked on
+        ) from exc
+
+
+def _rows(reader: csv.DictReader) -> Iterator[dict[str, str]]:
     header = [name.strip().lower() for name in (reader.fieldnames or [])]
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:
@@ -125,6 +128,28 @@ def _parse_uscc(value: str) -> str | None:
         return None
 
 
+def _parse_amount(number: int, text: str, parsed: ParsedFile) -> int | None:
+    """The amount column takes the API's yuan string ("1000.00"); a row error otherwise, in the reader's language."""
+    try:
+        amount = yuan_text_to_fen(text)
+    except AmountTooLarge:
+        message = _("The amount is larger than any budget: at most 10,000,000,000,000.00 yuan.")
+        parsed.add_error(number, "amount", "max_value", message)
+        return None
+    except ValueError:
+        parsed.add_error(
+            number,
+            "amount",
+            "invalid",
+            _('Send an amount in yuan as a decimal string with at most two decimals, such as "1000.00".'),
+        )
+        return None
+    if amount == 0:
+        parsed.add_error(number, "amount", "min_value", _("The amount must be more than zero."))
+        return None
+    return amount
+
+
 def _check_row(
     number: int, raw: dict[str, str], entities: dict[str, Organization], parsed: ParsedFile
 ) -> ParsedRow | None:
@@ -136,15 +161,9 @@ def _check_row(
     elif code not in entities:
         parsed.add_error(number, "uscc", "unknown", _("No registered entity has this code."))
         ok = False
-    try:
-        amount = yuan_to_fen(raw.get("amount", ""))
-        if amount <= 0:
-            parsed.add_error(number, "amount", "min_value", _("The amount must be more than zero."))
-            ok = False
-    except ValueError as exc:
-        parsed.add_error(number, "amount", "invalid", str(exc))
-        ok = False
-    if not ok or code is None:
+    amount = _parse_amount(number, raw.get("amount", ""), parsed)
+    ok = ok and amount is not None
+    if not ok or code is None or amount is None:
         return None
     return ParsedRow(row=number, entity=entities[code], amount=amount, memo=raw.get("memo", "")[:500])
 

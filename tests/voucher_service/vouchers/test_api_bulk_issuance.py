@@ -53,7 +53,9 @@ def test_a_valid_file_is_issued_with_progress(program, entities, program_admin, 
     ("line", "field", "code"),
     [
         ("{uscc},0,", "amount", "min_value"),
-        ("{uscc},-1,", "amount", "min_value"),
+        ("{uscc},-1,", "amount", "invalid"),
+        ("{uscc},00100,", "amount", "invalid"),
+        ("{uscc},+100,", "amount", "invalid"),
         ("{uscc},abc,", "amount", "invalid"),
         ("{uscc},1.001,", "amount", "invalid"),
         ("91640100000000000X,10,", "uscc", "invalid"),
@@ -175,7 +177,42 @@ def test_who_may_upload(request, program, entities, persona, expected):
 def test_an_absurd_amount_is_a_row_error_not_a_crash(program, entities, program_admin, amount):
     response = upload(program_admin, program, rows(f"{entities[0].uscc},{amount},"))
     assert response.status_code == 400
-    assert response.json()["error"]["fields"]["rows.1.amount"][0]["code"] == "invalid"
+    assert response.json()["error"]["fields"]["rows.1.amount"][0]["code"] == "max_value"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("en", 'Send an amount in yuan as a decimal string with at most two decimals, such as "1000.00".'),
+        ("zh-hans", '金额以元为单位，用最多两位小数的十进制字符串表示，例如 "1000.00"。'),
+    ],
+)
+def test_row_errors_are_sentences_in_the_readers_language(program, entities, program_admin, language, message):
+    # given a row whose amount has three decimals (it used to answer with a Python repr: Decimal('12.345'))
+    body = {"program": program.pk, "file": csv_file(rows(f"{entities[0].uscc},12.345,"))}
+    # when
+    response = client_for(program_admin).post(URL, body, format="multipart", HTTP_ACCEPT_LANGUAGE=language)
+    # then
+    assert response.status_code == 400
+    [error] = response.json()["error"]["fields"]["rows.1.amount"]
+    assert error == {"code": "invalid", "message": message}
+
+
+@pytest.mark.django_db
+def test_a_malformed_csv_names_its_line_in_the_readers_language(program, entities, program_admin):
+    # given a third line with a field longer than the csv module takes (it used to quote the module's English)
+    text = rows(f"{entities[0].uscc},1,ok", f'{entities[1].uscc},1,"{"x" * 200_000}"')
+    body = {"program": program.pk, "file": csv_file(text)}
+    en = client_for(program_admin).post(URL, body, format="multipart", HTTP_ACCEPT_LANGUAGE="en")
+    body = {"program": program.pk, "file": csv_file(text)}
+    zh = client_for(program_admin).post(URL, body, format="multipart", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert en.status_code == zh.status_code == 400
+    [en_error] = en.json()["error"]["fields"]["file"]
+    [zh_error] = zh.json()["error"]["fields"]["file"]
+    assert en_error["message"] == "The file is not a well-formed CSV (line 3): check its quotes and separators."
+    assert "第 3 行" in zh_error["message"]
+    assert "131072" not in en_error["message"]
 
 
 @pytest.mark.django_db
