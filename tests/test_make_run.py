@@ -1,0 +1,103 @@
+"""`make run`, the embedded service, as a person or a supervisor uses it: it comes up on the port it is given,
+and Ctrl-C or SIGTERM stops the web server, the worker and beat within 10 s whatever is in flight, leaving no
+process of its session behind and the port free.
+
+`make run` starts in a session of its own on a free port: once for the module (its tests use it in file order,
+the last one stopping it) and once more for the Ctrl-C test; the data directory is shared, so only the first
+start migrates. Slow (half a minute a start on two cores) but the only proof that the service stops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import time
+
+import pytest
+
+from tests.embedded import EmbeddedRun, port_is_free
+
+STOP_WITHIN = 10  # seconds, from the first signal to the last process gone
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("make-run")
+
+
+@pytest.fixture(scope="module")
+def embedded(data_dir):
+    """The module's run. The last test of the module stops it; teardown kills whatever a failure left."""
+    run = EmbeddedRun(data_dir).start()
+    yield run
+    run.kill_everything()
+
+
+@pytest.fixture
+def another_run(data_dir, embedded):
+    """A second run, for a test that stops it another way (after the module's run, which holds the data dir)."""
+    embedded.kill_everything()
+    run = EmbeddedRun(data_dir).start()
+    yield run
+    run.kill_everything()
+
+
+def work_in_flight(embedded: EmbeddedRun):
+    """The worker busy with a task it cannot leave: waiting on the database's write lock, in C code.
+
+    The task is ours (an issuance) or, if beat's ledger seal got there first, that one: every task opens a write
+    transaction (SQLite's BEGIN IMMEDIATE), so either waits on the lock for up to its 30 s busy timeout.
+    """
+    lock = embedded.hold_database_write_lock()
+    try:
+        mark = len(embedded.log())
+        embedded.queue_task("vouchers.issue_voucher", 1)
+        embedded.wait_for_log(r"Task [a-z_.]+\[[^]]+\] received", after=mark)
+        time.sleep(1)  # into the task's first statement
+        yield
+    finally:
+        lock.rollback()
+        lock.close()
+
+
+work_in_flight = contextlib.contextmanager(work_in_flight)
+
+
+def assert_stopped(embedded: EmbeddedRun, signalled_at: float) -> None:
+    left = embedded.wait_until_gone(timeout=STOP_WITHIN - (time.monotonic() - signalled_at))
+    took = time.monotonic() - signalled_at
+    assert not left, f"still running {took:.1f} s after the signal:\n" + "\n".join(left) + "\n" + embedded.log()[-2000:]
+    assert took < STOP_WITHIN
+    assert port_is_free(embedded.port), f"port {embedded.port} is still taken"
+
+
+def test_it_serves_the_port_it_was_given(embedded):
+    assert embedded.get("/healthz") == 200
+    assert embedded.get("/api/docs/") == 200
+
+
+# Keep this the module's last test that uses `embedded`: it stops it.
+def test_sigterm_to_its_process_group_stops_everything_with_work_in_flight(embedded):
+    with work_in_flight(embedded):
+        # given the worker stuck in a task, when a supervisor signals the process group (make, which forwards a
+        # SIGTERM of its own to the script, and the script) and signals again a second later
+        signalled_at = time.monotonic()
+        embedded.signal_session(signal.SIGTERM)
+        time.sleep(1)
+        embedded.signal_session(signal.SIGTERM)
+        # then within 10 s nothing of the session is left and the port is free
+        assert_stopped(embedded, signalled_at)
+
+
+def test_ctrl_c_twice_then_a_closing_terminal_stop_everything_with_work_in_flight(another_run):
+    with work_in_flight(another_run):
+        # given the worker stuck in a task, when a person presses Ctrl-C (SIGINT to the foreground process
+        # group), again when it seems slow, and then closes the terminal (SIGHUP)
+        signalled_at = time.monotonic()
+        another_run.signal_session(signal.SIGINT)
+        time.sleep(1)
+        another_run.signal_session(signal.SIGINT)
+        time.sleep(0.5)
+        another_run.signal_session(signal.SIGHUP)
+        # then
+        assert_stopped(another_run, signalled_at)
