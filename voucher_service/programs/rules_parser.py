@@ -106,6 +106,9 @@ class _Parser:
         if isinstance(value, (bool, float)) or not isinstance(value, (str, Decimal, int)):
             self.errors.add(path, how, "invalid")
             return None
+        if self.money == "yuan" and not isinstance(value, str):  # the API's rules say "a decimal string"
+            self.errors.add(path, how, "invalid")
+            return None
         try:
             number = Decimal(str(value).strip())
         except InvalidOperation:

@@ -373,6 +373,8 @@ def _program_extend(
         errors["new_end"] = _("An extension must move the end date later.")
     if not reason.strip():
         errors["reason"] = _("Say why the program is extended.")
+    if decided_on is not None and decided_on > timezone.localdate():
+        errors["decided_on"] = _("An extension cannot have been decided in the future.")
     if errors:
         raise ValidationError(errors)
     before = program_snapshot(locked)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.api.strict import StrictSerializer
 from accounts.models import Jurisdiction, Organization, OrganizationKind
 from ledger.money import fen_to_yuan
 from voucher_service.api.fields import YuanField
@@ -184,17 +185,7 @@ class ProgramSerializer(serializers.ModelSerializer):
         return version.parsed().to_api() if version else None
 
 
-class RejectUnknownFields(serializers.Serializer):
-    """A misspelt or read-only field is an error, not silently ignored (``code`` cannot be PATCHed, say)."""
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(getattr(self, "initial_data", {}) or {}) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError({name: _("This field cannot be set here.") for name in unknown})
-        return attrs
-
-
-class _ProgramFields(RejectUnknownFields):
+class _ProgramFields(StrictSerializer):
     name = serializers.CharField(max_length=200)
     responsible_agencies = serializers.PrimaryKeyRelatedField(
         many=True, required=False, queryset=Organization.objects.filter(kind=OrganizationKind.AGENCY)
@@ -221,11 +212,11 @@ class ProgramUpdateSerializer(_ProgramFields):
     """Every field optional; ``rules`` replaces the top-level keys it names."""
 
 
-class SuspendSerializer(RejectUnknownFields):
+class SuspendSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=500)
 
 
-class ExtendSerializer(RejectUnknownFields):
+class ExtendSerializer(StrictSerializer):
     new_end = serializers.DateField(allow_null=True, help_text=_("The new end date; null removes the end date."))
     reason = serializers.CharField(max_length=500)
     legal_reference = serializers.CharField(max_length=300, required=False, allow_blank=True)
@@ -289,7 +280,7 @@ class ProviderSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class _ProviderFields(RejectUnknownFields):
+class _ProviderFields(StrictSerializer):
     jurisdiction = serializers.SlugRelatedField(slug_field="code", queryset=Jurisdiction.objects.all(), required=False)
     platforms = serializers.PrimaryKeyRelatedField(
         many=True, required=False, queryset=Organization.objects.filter(kind=OrganizationKind.PLATFORM)
@@ -310,6 +301,6 @@ class ProviderUpdateSerializer(_ProviderFields):
     """Every field optional."""
 
 
-class ProviderStatusSerializer(RejectUnknownFields):
+class ProviderStatusSerializer(StrictSerializer):
     status = serializers.CharField(max_length=16, help_text=LISTING_STATUS_HELP)
     reason = serializers.CharField(max_length=500)

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from accounts.api.strict import StrictSerializer
 from accounts.models import EntityCategory, Organization
 from voucher_service.api.fields import YuanField
 from voucher_service.programs.models import Program
@@ -47,7 +48,7 @@ class ApplicationSerializer(serializers.ModelSerializer):
         return issuance.pk if issuance is not None else None
 
 
-class ScopedChoicesSerializer(serializers.Serializer):
+class ScopedChoicesSerializer(StrictSerializer):
     """Related-object fields whose choices are what the caller may see: ``querysets={"program": …}``.
 
     Anything else is "does not exist" (a 400 on that field), never a hint that it exists elsewhere.
@@ -71,11 +72,11 @@ class ApplicationCreateSerializer(ScopedChoicesSerializer):
     award_code = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
 
 
-class ApproveSerializer(serializers.Serializer):
+class ApproveSerializer(StrictSerializer):
     amount = YuanField(required=False, help_text=_("At most the requested amount; the requested amount if absent."))
 
 
-class ReasonSerializer(serializers.Serializer):
+class ReasonSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=1000)
 
 
