@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from accounts.audit import audit_record, snapshot
 from accounts.errors import AccountsError, AccountsErrorCode
 from accounts.models import ROLES_BY_KIND, Jurisdiction, Membership, Organization, User
-from accounts.selectors import can_manage_organizations_in
+from accounts.selectors import KINDS_AGENCIES_REGISTER, can_manage_organization
 from accounts.validators import (
     normalize_uscc,
     personal_id_digest,
@@ -39,12 +39,14 @@ ORGANIZATION_EDITABLE_FIELDS = frozenset(
 )
 
 
-def _require_manager(actor: Any, jurisdiction: Jurisdiction) -> None:
-    if not can_manage_organizations_in(actor, jurisdiction):
-        raise AccountsError(
-            AccountsErrorCode.PERMISSION_DENIED,
-            _("Only a program administrator of an agency covering this jurisdiction may do this."),
-        )
+def _require_manager(actor: Any, kind: str, jurisdiction: Jurisdiction) -> None:
+    if can_manage_organization(actor, kind, jurisdiction):
+        return
+    if kind not in KINDS_AGENCIES_REGISTER:
+        message = _("Only staff may register or edit agencies and platforms.")
+    else:
+        message = _("Only a program administrator of an agency covering this jurisdiction may do this.")
+    raise AccountsError(AccountsErrorCode.PERMISSION_DENIED, message)
 
 
 def _apply_personal_id(organization: Organization, personal_id: str) -> None:
@@ -89,7 +91,7 @@ def organization_create(
     address: str = "",
     personal_id: str | None = None,
 ) -> Organization:
-    _require_manager(actor, jurisdiction)
+    _require_manager(actor, kind, jurisdiction)
     organization = Organization(
         name=name,
         kind=kind,
@@ -118,9 +120,9 @@ def organization_update(*, actor: Any, organization: Organization, **changes: An
     if unknown:
         raise ValidationError({name: _("This field cannot be changed.") for name in sorted(unknown)})
     locked = Organization.objects.select_for_update().get(pk=organization.pk)
-    _require_manager(actor, locked.jurisdiction)
+    _require_manager(actor, locked.kind, locked.jurisdiction)
     if "jurisdiction" in changes:
-        _require_manager(actor, changes["jurisdiction"])
+        _require_manager(actor, locked.kind, changes["jurisdiction"])
     before = snapshot(locked, ORGANIZATION_AUDIT_FIELDS)
     personal_id = changes.pop("personal_id", None)
     if "uscc" in changes:
@@ -158,7 +160,7 @@ def user_create(*, actor: Any, username: str, password: str | None, email: str =
 def membership_grant(*, actor: Any, user: User, organization: Organization, role: str) -> Membership:
     """Give ``user`` a role in ``organization``. Granting a role the user already has is a no-op."""
     if not getattr(actor, "is_staff", False):
-        _require_manager(actor, organization.jurisdiction)
+        _require_manager(actor, organization.kind, organization.jurisdiction)
     if role not in ROLES_BY_KIND[organization.kind]:
         raise ValidationError(
             {"role": ValidationError(_("This role does not exist in this kind of organization."), code="invalid")}

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
+from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils.translation import gettext as _
 from rest_framework import serializers
@@ -94,6 +95,16 @@ def type_error(field: serializers.Field, value: Any, *, form: bool = False) -> s
 
 
 class StrictSerializer(serializers.Serializer):
+    """See the module docstring. ``querysets={"program": …}`` narrows related-object fields (``many=True`` ones
+    too) to what the caller may see: anything else is "does not exist", exactly as for an id that does not."""
+
+    def __init__(self, *args: Any, querysets: Mapping[str, QuerySet] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, queryset in (querysets or {}).items():
+            field = self.fields[name]
+            related = field.child_relation if isinstance(field, serializers.ManyRelatedField) else field
+            cast(serializers.RelatedField, related).queryset = queryset
+
     def run_validation(self, data: Any = serializers.empty) -> Any:
         if data is None:  # a JSON null body (DRF would answer "No data provided", untranslated)
             message = _("The request body is null; send a JSON object with this request's fields.")

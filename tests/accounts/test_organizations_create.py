@@ -86,9 +86,9 @@ def test_entity_without_uscc_is_refused_unless_maker(program_admin):
 
 
 @pytest.mark.django_db
-def test_entity_needs_a_category_and_an_agency_has_none(program_admin):
+def test_entity_needs_a_category_and_an_agency_has_none(program_admin, staff):
     no_category = client_for(program_admin).post(URL, entity_payload(uscc=valid_uscc(), category=""), format="json")
-    agency_with_category = client_for(program_admin).post(
+    agency_with_category = client_for(staff).post(  # only staff register agencies
         URL, {"name": "某局", "kind": "agency", "category": "university", "jurisdiction": "640100"}, format="json"
     )
     assert no_category.status_code == 400

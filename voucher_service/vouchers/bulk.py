@@ -28,7 +28,7 @@ from stdnum import exceptions as stdnum_errors
 from stdnum.cn import uscc as uscc_number
 
 from accounts.audit import audit_record
-from accounts.models import Organization, Role
+from accounts.models import Organization
 from ledger.concurrency import retry_on_db_conflict
 from ledger.money import AmountTooLarge, yuan_text_to_fen
 from voucher_service.programs.budgets import current_fiscal_year
@@ -45,7 +45,7 @@ from voucher_service.vouchers.models import (
     IssuanceKind,
     IssuanceStatus,
 )
-from voucher_service.vouchers.permissions import require_role
+from voucher_service.vouchers.permissions import ISSUE_IN_BULK, require_role
 
 REQUIRED_COLUMNS = ("uscc", "amount")
 OPTIONAL_COLUMNS = ("memo",)
@@ -212,8 +212,8 @@ def _require_uploader(actor: Any, program: Program) -> None:
     require_role(
         actor,
         program.issuing_agency,
-        (Role.PROGRAM_ADMIN, Role.REVIEWER),
-        _("Only the program's agency may issue in bulk."),
+        ISSUE_IN_BULK,
+        _("Only a program administrator of the program's agency may issue in bulk."),
     )
 
 

@@ -165,7 +165,8 @@ def test_a_rerun_is_harmless(program, entities, program_admin, django_capture_on
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    ("persona", "expected"), [("reviewer", 202), ("finance", 403), ("applicant", 403), ("foreign_admin", 400)]
+    ("persona", "expected"),
+    [("program_admin", 202), ("reviewer", 403), ("finance", 403), ("applicant", 403), ("foreign_admin", 400)],
 )
 def test_who_may_upload(request, program, entities, persona, expected):
     response = upload(request.getfixturevalue(persona), program, rows(f"{entities[0].uscc},10,"))

@@ -124,9 +124,14 @@ class ProviderViewSet(
         listing = selectors.providers_visible_to(self.request.user).get(pk=listing.pk)
         return Response(s.ProviderSerializer(listing).data, status=code)
 
+    def _scoped(self) -> dict:
+        """The organisations a caller may name: others answer "does not exist", like ids that do not."""
+        return {"platforms": selectors.platforms_visible_to(self.request.user)}
+
     @extend_schema(request=s.ProviderCreateSerializer, responses={201: s.ProviderSerializer})
     def create(self, request: Request, *args, **kwargs) -> Response:
-        data = s.ProviderCreateSerializer(data=request.data)
+        querysets = self._scoped() | {"organization": selectors.listable_organizations_visible_to(request.user)}
+        data = s.ProviderCreateSerializer(data=request.data, querysets=querysets)
         data.is_valid(raise_exception=True)
         listing = providers.provider_list(actor=request.user, **data.validated_data)
         return self._respond(listing, status.HTTP_201_CREATED)
@@ -134,7 +139,7 @@ class ProviderViewSet(
     @extend_schema(request=s.ProviderUpdateSerializer, responses=s.ProviderSerializer)
     def partial_update(self, request: Request, *args, **kwargs) -> Response:
         listing = self.get_object()
-        data = s.ProviderUpdateSerializer(data=request.data, partial=True)
+        data = s.ProviderUpdateSerializer(data=request.data, partial=True, querysets=self._scoped())
         data.is_valid(raise_exception=True)
         listing = providers.provider_update(actor=request.user, listing=listing, **data.validated_data)
         return self._respond(listing)

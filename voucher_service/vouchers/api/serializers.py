@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -48,19 +47,9 @@ class ApplicationSerializer(serializers.ModelSerializer):
         return issuance.pk if issuance is not None else None
 
 
-class ScopedChoicesSerializer(StrictSerializer):
-    """Related-object fields whose choices are what the caller may see: ``querysets={"program": …}``.
+class ApplicationCreateSerializer(StrictSerializer):
+    """``program`` and ``entity`` are narrowed per caller (``querysets=``): anything else does not exist."""
 
-    Anything else is "does not exist" (a 400 on that field), never a hint that it exists elsewhere.
-    """
-
-    def __init__(self, *args: Any, querysets: dict[str, QuerySet] | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for name, queryset in (querysets or {}).items():
-            cast(serializers.PrimaryKeyRelatedField, self.fields[name]).queryset = queryset
-
-
-class ApplicationCreateSerializer(ScopedChoicesSerializer):
     program = serializers.PrimaryKeyRelatedField(
         queryset=Program.objects.none(), pk_field=serializers.IntegerField()
     )  # narrowed per caller
@@ -120,7 +109,7 @@ class AcceptedSerializer(serializers.Serializer):
         return {"issuance": IssuanceSerializer(issuance).data, "status_url": url}
 
 
-class AwardSerializer(ScopedChoicesSerializer):
+class AwardSerializer(StrictSerializer):
     program = serializers.PrimaryKeyRelatedField(queryset=Program.objects.none(), pk_field=serializers.IntegerField())
     entity = serializers.PrimaryKeyRelatedField(
         queryset=Organization.objects.none(), pk_field=serializers.IntegerField()
@@ -194,7 +183,7 @@ class VoucherVerifySerializer(serializers.ModelSerializer):
         return name
 
 
-class BulkCreateSerializer(ScopedChoicesSerializer):
+class BulkCreateSerializer(StrictSerializer):
     program = serializers.PrimaryKeyRelatedField(queryset=Program.objects.none(), pk_field=serializers.IntegerField())
     mode = serializers.ChoiceField(choices=BulkMode.choices, default=BulkMode.ALL_OR_NOTHING)
     file = serializers.FileField(help_text=_("UTF-8 CSV with the columns uscc, amount (yuan) and optional memo."))
