@@ -59,7 +59,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.audit import audit_record
+from ledger.concurrency import lock_in_pk_order
 from ledger.models import Account
+from ledger.money import fen_to_yuan
 from ledger.services import account_get_or_create, entry_post
 from voucher_service.programs.errors import ProgramError, ProgramErrorCode
 from voucher_service.programs.models import (
@@ -223,6 +225,7 @@ def budget_sync_cap(*, actor: Any, program: Program, version: ProgramVersion) ->
             continue
         source, target = budget.appropriation_account, budget.budget_account
         if delta < 0:
+            _refuse_cut_below_committed(budget, budget.cap + delta)
             source, target = target, source
         entry = entry_post(
             actor=actor,
@@ -245,6 +248,32 @@ def budget_sync_cap(*, actor: Any, program: Program, version: ProgramVersion) ->
         )
         changed.append(budget)
     return changed
+
+
+def _refuse_cut_below_committed(budget: FiscalYearBudget, new_cap: int) -> None:
+    """A cap cut below what the year has issued or holds is refused in the program's terms, before the ledger
+    would refuse it in its own ("Account programs:3:2026:budget: debits would exceed credits").
+
+    The budget account is locked first (the lock every issuance takes), so nothing is issued between the check
+    and the cut.
+    """
+    lock_in_pk_order(Account, [budget.budget_account_id])
+    figures = budget_figures(budget)
+    committed = figures.cap - figures.remaining  # issued and held, less what came back
+    if new_cap >= committed:
+        return
+    message = _(
+        "The annual cap for %(year)d cannot be cut to %(new)s yuan: %(committed)s yuan of that year's budget is "
+        "already issued or held by claims, so the cap can go down to %(committed)s yuan at the lowest."
+    ) % {"year": budget.year, "new": fen_to_yuan(new_cap), "committed": fen_to_yuan(committed)}
+    raise ProgramError(
+        ProgramErrorCode.CAP_BELOW_COMMITTED,
+        message,
+        fields={"rules.annual_cap": [{"code": "below_committed", "message": message}]},
+        year=budget.year,
+        cap=fen_to_yuan(figures.cap),
+        committed=fen_to_yuan(committed),
+    )
 
 
 @dataclass

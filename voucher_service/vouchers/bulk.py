@@ -32,7 +32,7 @@ from accounts.models import Organization
 from ledger.concurrency import retry_on_db_conflict
 from ledger.money import AmountTooLarge, yuan_text_to_fen
 from voucher_service.programs.budgets import current_fiscal_year
-from voucher_service.programs.models import Program
+from voucher_service.programs.models import FiscalYearBudget, Program
 from voucher_service.programs.selectors import program_issuance_refusal, program_version_in_force
 from voucher_service.vouchers.eligibility import entity_category_ok, entity_place_ok
 from voucher_service.vouchers.errors import VoucherError, VoucherErrorCode
@@ -217,9 +217,46 @@ def _require_uploader(actor: Any, program: Program) -> None:
     )
 
 
+def _refuse_duplicate(program: Program, year: int, digest: str) -> None:
+    """The same file (by SHA-256) uploaded again for the same program and year would issue everything twice.
+
+    A bulk upload that issued nothing (status failed) does not count. Concurrent uploads of one program-year
+    queue on its budget row, so two copies sent at once cannot both pass.
+    """
+    FiscalYearBudget.objects.select_for_update().filter(program=program, year=year).first()
+    earlier = (
+        BulkIssuance.objects.filter(program=program, fiscal_year=year, file_sha256=digest)
+        .exclude(status=BulkStatus.FAILED)
+        .order_by("pk")
+        .first()
+    )
+    if earlier is None:
+        return
+    message = _(
+        "This file was already uploaded for this program in %(year)d: bulk issuance %(id)d (“%(name)s”, "
+        "%(when)s). To issue it again, send allow_duplicate_file=true."
+    ) % {
+        "year": year,
+        "id": earlier.pk,
+        "name": earlier.file_name,
+        "when": timezone.localtime(earlier.created_at).strftime("%Y-%m-%d %H:%M"),
+    }
+    raise VoucherError(
+        VoucherErrorCode.DUPLICATE_FILE,
+        message,
+        fields={"file": [{"code": "duplicate_file", "message": message}]},
+        duplicate_of=earlier.pk,
+    )
+
+
 @retry_on_db_conflict
-def bulk_issuance_create(*, actor: Any, program: Program, content: bytes, file_name: str, mode: str) -> BulkIssuance:
-    """Validate the upload and queue its rows. Raises (and writes nothing) when the file is refused."""
+def bulk_issuance_create(
+    *, actor: Any, program: Program, content: bytes, file_name: str, mode: str, allow_duplicate_file: bool = False
+) -> BulkIssuance:
+    """Validate the upload and queue its rows. Raises (and writes nothing) when the file is refused.
+
+    A file already uploaded for this program and year is refused (409) unless ``allow_duplicate_file``.
+    """
     _require_uploader(actor, program)
     refusal = program_issuance_refusal(program, timezone.localdate())
     if refusal is not None:
@@ -228,18 +265,23 @@ def bulk_issuance_create(*, actor: Any, program: Program, content: bytes, file_n
             str(refusal),
             fields={"program": [{"code": refusal.code, "message": str(refusal)}]},
         )
+    year, digest = current_fiscal_year(), hashlib.sha256(content).hexdigest()
+    duplicate_of = None
+    if allow_duplicate_file:
+        duplicate_of = BulkIssuance.objects.filter(program=program, fiscal_year=year, file_sha256=digest).first()
+    else:
+        _refuse_duplicate(program, year, digest)
     parsed = parse_csv(content, program)
     if parsed.errors and (mode == BulkMode.ALL_OR_NOTHING or not parsed.rows):
         raise VoucherError(
             VoucherErrorCode.INVALID, _("Some rows are not valid; nothing was issued."), fields=parsed.errors
         )
-    year = current_fiscal_year()
     bulk = BulkIssuance.objects.create(
         program=program,
         fiscal_year=year,
         mode=mode,
         file_name=file_name[:255],
-        file_sha256=hashlib.sha256(content).hexdigest(),
+        file_sha256=digest,
         total_rows=len(parsed.rows),
         rejected_rows=parsed.rejected_rows,
         uploaded_by=actor,
@@ -271,6 +313,7 @@ def bulk_issuance_create(*, actor: Any, program: Program, content: bytes, file_n
             "rejected": len(parsed.rejected_rows),
             "mode": mode,
             "sha256": bulk.file_sha256,
+            "duplicate_of": duplicate_of.pk if duplicate_of else None,
         },
     )
     from voucher_service.vouchers.tasks import run_bulk_issuance

@@ -55,8 +55,10 @@ def _require_eligible(program: Program, entity: Organization, amount: int, year:
         program=program, entity=entity, amount=amount, year=year, on=timezone.localdate(), award_code=award_code
     )
     if not report.ok:
+        # A one-time award granted already is a conflict with what exists (409), not a fault of the request.
+        granted = any(check.check == "award_once" for check in report.failures)
         raise VoucherError(
-            VoucherErrorCode.NOT_ELIGIBLE,
+            VoucherErrorCode.AWARD_ALREADY_GRANTED if granted else VoucherErrorCode.NOT_ELIGIBLE,
             "; ".join(check.message for check in report.failures),
             checks=report.as_list(),
         )

@@ -18,8 +18,8 @@ def csv_file(text, encoding="utf-8"):
     return SimpleUploadedFile("vouchers.csv", text.encode(encoding), content_type="text/csv")
 
 
-def upload(user, program, text, mode="all_or_nothing", encoding="utf-8", capture=None):
-    body = {"program": program.pk, "mode": mode, "file": csv_file(text, encoding)}
+def upload(user, program, text, mode="all_or_nothing", encoding="utf-8", capture=None, **extra):
+    body = {"program": program.pk, "mode": mode, "file": csv_file(text, encoding), **extra}
     if capture is None:
         return client_for(user).post(URL, body, format="multipart")
     with capture(execute=True):
@@ -231,3 +231,62 @@ def test_a_file_over_the_size_limit_is_refused_before_reading(program, program_a
     response = upload(program_admin, program, rows("x,1,"))
     assert response.status_code == 400
     assert response.json()["error"]["fields"]["file"][0]["code"] == "too_large"
+
+
+@pytest.mark.django_db
+def test_the_same_file_twice_for_one_program_and_year_is_a_409_naming_the_first(
+    program, entities, program_admin, django_capture_on_commit_callbacks
+):
+    # given a file uploaded and issued
+    text = rows(f"{entities[0].uscc},10,", f"{entities[1].uscc},20,")
+    first = upload(program_admin, program, text, capture=django_capture_on_commit_callbacks)
+    assert first.status_code == 202, first.json()
+    # when the same file is uploaded again (a new request, not a retry with the same Idempotency-Key)
+    second = client_for(program_admin).post(
+        URL, {"program": program.pk, "file": csv_file(text)}, format="multipart", HTTP_ACCEPT_LANGUAGE="en"
+    )
+    # then it is refused, naming the earlier upload, and nothing more is issued
+    assert second.status_code == 409, second.json()
+    error = second.json()["error"]
+    assert error["code"] == "duplicate_file"
+    assert error["duplicate_of"] == first.json()["id"]
+    assert f"bulk issuance {first.json()['id']}" in error["message"]
+    assert "vouchers.csv" in error["message"]
+    assert "allow_duplicate_file" in error["message"]
+    assert error["fields"]["file"][0]["code"] == "duplicate_file"
+    assert BulkIssuance.objects.count() == 1
+    assert Voucher.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_allow_duplicate_file_issues_the_same_file_again(
+    program, entities, program_admin, django_capture_on_commit_callbacks
+):
+    text = rows(f"{entities[0].uscc},10,")
+    first = upload(program_admin, program, text, capture=django_capture_on_commit_callbacks)
+    again = upload(
+        program_admin, program, text, capture=django_capture_on_commit_callbacks, allow_duplicate_file="true"
+    )
+    assert again.status_code == 202, again.json()
+    assert Voucher.objects.count() == 2
+    from accounts.models import AuditEvent
+
+    event = AuditEvent.objects.filter(action="bulk_issuance.create").order_by("-id").first()
+    assert event.after["duplicate_of"] == first.json()["id"]
+
+
+@pytest.mark.django_db
+def test_a_file_that_issued_nothing_may_be_sent_again(program, entities, program_admin, monkeypatch):
+    # given the first upload of the file failed as a whole (nothing issued)
+    text = rows(f"{entities[0].uscc},10,")
+    first = upload(program_admin, program, text)
+    BulkIssuance.objects.filter(pk=first.json()["id"]).update(status="failed")
+    # when it is sent again, then it is accepted
+    assert upload(program_admin, program, text).status_code == 202
+
+
+@pytest.mark.django_db
+def test_allow_duplicate_file_is_true_or_false(program, entities, program_admin):
+    response = upload(program_admin, program, rows(f"{entities[0].uscc},10,"), allow_duplicate_file="yes")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["allow_duplicate_file"][0]["code"] == "invalid_type"

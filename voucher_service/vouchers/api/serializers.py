@@ -187,6 +187,12 @@ class BulkCreateSerializer(StrictSerializer):
     program = serializers.PrimaryKeyRelatedField(queryset=Program.objects.none(), pk_field=serializers.IntegerField())
     mode = serializers.ChoiceField(choices=BulkMode.choices, default=BulkMode.ALL_OR_NOTHING)
     file = serializers.FileField(help_text=_("UTF-8 CSV with the columns uscc, amount (yuan) and optional memo."))
+    allow_duplicate_file = serializers.BooleanField(
+        default=False,
+        help_text=_(
+            "A file already uploaded for this program and year (same SHA-256) is refused with 409 unless this is true."
+        ),
+    )
 
     def validate_file(self, upload: Any) -> Any:
         # Refuse by the declared size before anything reads the upload into memory.

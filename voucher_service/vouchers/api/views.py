@@ -139,6 +139,7 @@ class BulkIssuanceViewSet(
             content=upload.read(),
             file_name=upload.name or "",
             mode=data.validated_data["mode"],
+            allow_duplicate_file=data.validated_data["allow_duplicate_file"],
         )
         created.refresh_from_db()
         body = s.BulkSerializer(created, context={"request": request}).data
