@@ -52,6 +52,10 @@ say "Migrating the SQLite database"
 
 say "Loading the seed policies (idempotent)"
 "$PY" manage.py load_policies
+# A program whose window has ended reads "expired" in the API at once either way; this records it (audited)
+# now instead of at the next daily job, so nothing stored says otherwise.
+say "Marking expired the programs whose window has ended"
+"$PY" manage.py expire_programs
 # Budgets open on 1 January by a beat job; a fresh install also needs this year's open now to issue anything.
 say "Opening fiscal year $(date +%Y) for every published program (idempotent)"
 "$PY" manage.py open_fiscal_year "$(date +%Y)"

@@ -283,18 +283,36 @@ class YearOpening:
     year: int
     opened: list[FiscalYearBudget] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # program code -> why
+    skipped: dict[str, str] = field(default_factory=dict)  # program code -> why it has no budget that year
+
+
+def why_no_budget(program: Program, year: int) -> str | None:
+    """Why ``program`` has no budget to open in ``year`` (a draft, a window that misses the year, expired), or
+    None when it should have one."""
+    if program.status == ProgramStatus.DRAFT:
+        return _("a draft: it has no budget until it is published")
+    if program.valid_from is not None and program.valid_from > date(year, 12, 31):
+        return _("its window starts on %(day)s, after %(year)d") % {"day": program.valid_from, "year": year}
+    if program.valid_until is not None and program.valid_until < date(year, 1, 1):
+        return _("its window ended on %(day)s, before %(year)d") % {"day": program.valid_until, "year": year}
+    if program.status not in OPENABLE_STATUSES:
+        return _("it has expired (its window ended on %(day)s)") % {"day": program.valid_until}
+    return None
 
 
 def budgets_open_year(*, actor: Any, year: int) -> YearOpening:
     """Open ``year`` for every published (or suspended) program in force that year; one transaction each.
 
     Each program stands alone: one that cannot be opened is logged and reported in ``failed``, and the others
-    are still opened (so one bad program never stops the 1 January opening of all the rest).
+    are still opened (so one bad program never stops the 1 January opening of all the rest). Every other program
+    is listed in ``skipped`` with the reason it has no budget that year.
     """
     _check_year(year)
     result = YearOpening(year)
-    for program in Program.objects.filter(status__in=OPENABLE_STATUSES).order_by("pk"):
-        if not program_window_touches_year(program, year):
+    for program in Program.objects.order_by("pk"):
+        reason = why_no_budget(program, year)
+        if reason is not None:
+            result.skipped[program.code] = reason
             continue
         try:
             result.opened.append(budget_open(actor=actor, program=program, year=year))

@@ -168,6 +168,17 @@ def program_window_touches_year(program: Program, year: int) -> bool:
     return program.valid_until is None or program.valid_until >= date(year, 1, 1)
 
 
+def program_status_q(status: str, today: date) -> Q:
+    """Programs whose status on ``today`` is ``status`` (see ``Program.status_on``), as a filter."""
+    ended = Q(valid_until__lt=today)
+    lapsing = Q(status__in=[ProgramStatus.PUBLISHED, ProgramStatus.SUSPENDED])
+    if status == ProgramStatus.EXPIRED:
+        return Q(status=ProgramStatus.EXPIRED) | (lapsing & ended)
+    if status in (ProgramStatus.PUBLISHED, ProgramStatus.SUSPENDED):
+        return Q(status=status) & ~ended
+    return Q(status=status)
+
+
 def programs_due_to_expire(today: date) -> QuerySet[Program]:
     return Program.objects.filter(
         status__in=[ProgramStatus.PUBLISHED, ProgramStatus.SUSPENDED], valid_until__lt=today

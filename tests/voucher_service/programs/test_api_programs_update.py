@@ -198,9 +198,9 @@ def test_a_published_program_cannot_lose_its_annual_cap(seeds, program_admin):
     assert program_latest_version(seeds.ningxia).parsed().annual_cap == 40_000_000 * 100
 
 
-def test_a_suspended_program_cannot_lose_its_annual_cap_either(seeds, program_admin):
-    services.program_suspend(actor=program_admin, program=seeds.ningxia, reason="核查")
-    response = client_for(program_admin).patch(url(seeds.ningxia), {"rules": {"annual_cap": None}}, format="json")
+def test_a_suspended_program_cannot_lose_its_annual_cap_either(seeds, foreign_admin):
+    services.program_suspend(actor=foreign_admin, program=seeds.baoding, reason="核查")
+    response = client_for(foreign_admin).patch(url(seeds.baoding), {"rules": {"annual_cap": None}}, format="json")
     assert response.status_code == 400
     assert "rules.annual_cap" in response.json()["error"]["fields"]
 

@@ -5,8 +5,9 @@ Money is a yuan decimal string ("40000000.00") both ways; rates and shares are d
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -19,6 +20,7 @@ from voucher_service.programs import selectors
 from voucher_service.programs.models import (
     Program,
     ProgramExtension,
+    ProgramStatus,
     ProgramVersion,
     ProviderListing,
     ProviderStatusChange,
@@ -137,8 +139,20 @@ class VersionDetailSerializer(VersionSerializer):
         return version.parsed().to_api()
 
 
+class ProgramStatusField(serializers.ChoiceField):
+    """The status as it is today (``Program.status_on``): a program whose window has ended reads ``expired``
+    from that moment, not from the next run of the daily expiry job."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=ProgramStatus.choices, source="*", read_only=True, **kwargs)
+
+    def to_representation(self, value: Any) -> str:  # source="*": value is the program
+        return cast(Program, value).status_on(timezone.localdate())
+
+
 class ProgramSerializer(serializers.ModelSerializer):
     jurisdiction: serializers.Field = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    status = ProgramStatusField()
     extensions = ExtensionSerializer(many=True, read_only=True)
     current_version = serializers.SerializerMethodField(help_text=_("The newest published version, if any."))
     latest_version = serializers.SerializerMethodField(help_text=_("The newest version, published or not."))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import django_filters
+from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -12,9 +15,22 @@ from rest_framework.response import Response
 from voucher_service.programs import budgets, providers, selectors, services
 from voucher_service.programs.api import serializers as s
 from voucher_service.programs.errors import ProgramError, ProgramErrorCode
-from voucher_service.programs.models import Program, ProviderListing
+from voucher_service.programs.models import Program, ProgramStatus, ProviderListing
 
 WRITE_METHODS = ["get", "post", "patch", "head", "options"]
+
+
+class ProgramFilter(django_filters.FilterSet):
+    """``?status=`` filters on the status as it is today (see ``Program.status_on``), as the answers show it."""
+
+    status = django_filters.ChoiceFilter(choices=ProgramStatus.choices, method="filter_status")
+
+    class Meta:
+        model = Program
+        fields = ["status", "jurisdiction", "issuing_agency"]
+
+    def filter_status(self, queryset: QuerySet[Program], name: str, value: str) -> QuerySet[Program]:
+        return queryset.filter(selectors.program_status_q(value, timezone.localdate()))
 
 
 class ProgramViewSet(
@@ -28,7 +44,7 @@ class ProgramViewSet(
     new version. Agencies see their own programs and those in their jurisdiction; others see published ones."""
 
     serializer_class = s.ProgramSerializer
-    filterset_fields = ["status", "jurisdiction", "issuing_agency"]
+    filterset_class = ProgramFilter
     http_method_names = WRITE_METHODS
     queryset = Program.objects.none()  # narrowed per request below; set for the schema generator
 
@@ -81,14 +97,14 @@ class ProgramViewSet(
         return self._respond(program)
 
     @extend_schema(request=None, responses=s.VersionDetailSerializer(many=True))
-    @action(detail=True, methods=["get"], pagination_class=None, filterset_fields=[])
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
     def versions(self, request: Request, pk: str | None = None) -> Response:
         """Every version of the rules, oldest first: what each claim was evaluated under stays readable."""
         versions = self.get_object().versions.order_by("number")
         return Response(s.VersionDetailSerializer(versions, many=True).data)
 
     @extend_schema(request=None, responses=s.BudgetSerializer(many=True))
-    @action(detail=True, methods=["get"], pagination_class=None, filterset_fields=[])
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
     def budgets(self, request: Request, pk: str | None = None) -> Response:
         """Each opened fiscal year with its cap, issued, held, spent, returned, lapsed and remaining amounts,
         read from the ledger (yuan strings). For staff and members of the agencies concerned (issuing,
