@@ -72,6 +72,8 @@ def type_error(field: serializers.Field, value: Any, *, form: bool = False) -> s
     """Why ``value`` is not of the JSON type ``field`` takes, or None. ``None`` is the field's own business."""
     if value is None:
         return None
+    if isinstance(value, str) and "\x00" in value:  # (a JSON body never gets here with one: the parser refuses)
+        return _("This field cannot contain a NUL character (\\u0000).")
     got = {"type": json_type(value)}
     if isinstance(field, (serializers.ManyRelatedField, serializers.ListField)):
         return (

@@ -81,3 +81,45 @@ def test_nan_is_not_json(applicant):
     response = post_raw(client_for(applicant), APPLICATIONS, '{"amount": NaN}')
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "parse_error"
+
+
+# --- NUL characters: PostgreSQL cannot store or compare them, so they must never reach a query -------------
+
+
+def test_a_nul_in_a_json_string_is_a_400(program_admin):
+    body = '{"code": "x", "name": "n", "jurisdiction": "64\\u0000", "issuing_agency": 1, "rules": {}}'
+    response = post_raw(client_for(program_admin), "/api/v1/programs/", body, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "status": 400,
+        "code": "parse_error",
+        "message": "The request contains a NUL character (\\u0000), which no field accepts.",
+    }
+
+
+def test_a_nul_in_a_json_key_or_a_nested_rules_text_is_a_400(program_admin):
+    client = client_for(program_admin)
+    for body in ['{"na\\u0000me": "x"}', '{"rules": {"fixed_awards": [{"description": "a\\u0000"}]}}']:
+        response = post_raw(client, "/api/v1/programs/", body)
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "parse_error"
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/v1/jurisdictions/%00/", "/api/v1/vouchers/verify/%00/", "/api/v1/programs/?jurisdiction=%00"]
+)
+def test_a_nul_in_a_path_or_query_is_a_400(applicant, url):
+    response = client_for(applicant).get(url, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "parse_error"
+
+
+def test_a_nul_in_a_multipart_field_is_a_field_error(program_admin):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("v.csv", b"uscc,amount\n", content_type="text/csv")
+    response = client_for(program_admin).post(
+        "/api/v1/issuances/bulk/", {"program": "1", "mode": "all\x00", "file": upload}, format="multipart"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["mode"][0]["code"] == "invalid_type"

@@ -5,6 +5,8 @@
 * A body nested deeper than ``MAX_JSON_DEPTH`` is a 400: no request this API takes is nested a tenth as deep,
   and Python's decoder gives up with RecursionError (a 500) about a thousand levels down.
 * ``NaN`` and ``Infinity`` are not JSON and are refused (DRF's strict mode).
+* A NUL character (``\u0000``) in any string is refused: no field takes one, and PostgreSQL cannot store it
+  (it would be a 500 at the first query). ``voucher_service.api.middleware`` refuses it in paths and queries.
 """
 
 from __future__ import annotations
@@ -23,25 +25,38 @@ from rest_framework.utils import json as drf_json
 MAX_JSON_DEPTH = 32
 
 
+def nul_refused() -> str:
+    """The refusal of a NUL character, for the parser and for paths and queries (the middleware)."""
+    return _("The request contains a NUL character (\\u0000), which no field accepts.")
+
+
 def _too_deep() -> exceptions.ParseError:
     return exceptions.ParseError(
         _("The request body is nested more than %(depth)d levels deep.") % {"depth": MAX_JSON_DEPTH}
     )
 
 
-def _depth(value: Any) -> int:
-    """How deeply ``value`` nests arrays and objects (a scalar is 0), without recursion."""
+def _has_nul_or_depth(value: Any) -> tuple[bool, int]:
+    """Whether any string (or key) in ``value`` holds a NUL character, and how deeply ``value`` nests arrays and
+    objects (a scalar is 0); iterative, so a deep body cannot exhaust the stack here either."""
     deepest, stack = 0, [(value, 1)]
     while stack:
         item, level = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
-        if children is None:
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True, deepest
+            continue
+        if isinstance(item, dict):
+            children: Any = [*item.keys(), *item.values()]
+        elif isinstance(item, list):
+            children = item
+        else:
             continue
         deepest = max(deepest, level)
         if level > MAX_JSON_DEPTH:
             break
         stack.extend((child, level + 1) for child in children)
-    return deepest
+    return False, deepest
 
 
 class JSONParser(parsers.JSONParser):
@@ -60,8 +75,11 @@ class JSONParser(parsers.JSONParser):
             data = self._loads(text)
         except RecursionError as exc:
             raise _too_deep() from exc
-        if _depth(data) > MAX_JSON_DEPTH:
+        nul, depth = _has_nul_or_depth(data)
+        if depth > MAX_JSON_DEPTH:
             raise _too_deep()
+        if nul:
+            raise exceptions.ParseError(nul_refused())
         return data
 
     @staticmethod

@@ -87,13 +87,16 @@ def _decode(content: bytes) -> str:
     if len(content) > MAX_BYTES:
         raise _file_error(_("The file is larger than 10 MB."), "too_large")
     try:
-        return content.decode("utf-8-sig")
+        text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise _file_error(
             _("The file is not UTF-8 text (row %(row)d). Save it as “CSV UTF-8” and upload it again.")
             % {"row": content[: exc.start].count(b"\n") + 1},
             "encoding",
         ) from exc
+    if "\x00" in text:  # a binary file saved as .csv; no cell may hold NUL (PostgreSQL cannot store one)
+        raise _file_error(_("The file contains NUL characters: it is not a text CSV."), "encoding")
+    return text
 
 
 def _reader(text: str) -> Iterator[dict[str, str]]:
@@ -280,7 +283,7 @@ def bulk_issuance_create(
         program=program,
         fiscal_year=year,
         mode=mode,
-        file_name=file_name[:255],
+        file_name="".join(ch for ch in file_name if ch.isprintable())[:255],
         file_sha256=digest,
         total_rows=len(parsed.rows),
         rejected_rows=parsed.rejected_rows,

@@ -96,6 +96,7 @@ def test_an_ineligible_entity_is_a_row_error(program, entities, program_admin):
         ("uscc,amount,memo\n91640100MA76XQ3P1E,10,宁夏算力券\n", "gbk", "encoding"),
         ("uscc,memo\nx,y\n", "utf-8", "missing_columns"),
         ("uscc,amount\n", "utf-8", "empty"),
+        ("uscc,amount,memo\n91640100MA76XQ3P1E,10,a\0b\n", "utf-8", "encoding"),
         ("", "utf-8", "empty"),
     ],
 )
