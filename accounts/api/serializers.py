@@ -27,6 +27,8 @@ class JurisdictionSerializer(serializers.ModelSerializer):
 
 class OrganizationSerializer(serializers.ModelSerializer):
     jurisdiction: serializers.Field = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    # Read-only model fields lose allow_blank; only entities have a category, so the schema must allow "".
+    category = serializers.ChoiceField(choices=EntityCategory.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Organization

@@ -175,7 +175,7 @@ class VoucherVerifyView(APIView):
     throttle_scope = "verify"
     throttle_classes = [ScopedRateThrottle]
 
-    @extend_schema(responses=s.VoucherVerifySerializer)
+    @extend_schema(operation_id="voucher_verify", responses=s.VoucherVerifySerializer)
     def get(self, request: Request, token: str) -> Response:
         voucher = selectors.voucher_by_token(token)
         if voucher is None:
