@@ -10,12 +10,14 @@ start migrates. Slow (half a minute a start on two cores) but the only proof tha
 from __future__ import annotations
 
 import contextlib
+import json
 import signal
+import subprocess
 import time
 
 import pytest
 
-from tests.embedded import EmbeddedRun, port_is_free
+from tests.embedded import ROOT, EmbeddedRun, port_is_free
 
 STOP_WITHIN = 10  # seconds, from the first signal to the last process gone
 
@@ -74,6 +76,37 @@ def assert_stopped(embedded: EmbeddedRun, signalled_at: float) -> None:
 def test_it_serves_the_port_it_was_given(embedded):
     assert embedded.get("/healthz") == 200
     assert embedded.get("/api/docs/") == 200
+
+
+def readme_first_session() -> str:
+    """The README's first session: the bash block after "A first session from the command line"."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    after = readme.split("A first session from the command line", 1)[1]
+    return after.split("```bash\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_first_session_runs_as_pasted(embedded):
+    # given the block exactly as the README shows it, pointed at this run's port
+    script = readme_first_session()
+    assert "<" not in script.replace("<<", ""), "placeholders left in the README session"
+    script = script.replace("http://127.0.0.1:8000", embedded.base_url)
+    # when it is pasted into bash (stopping at the first failing command)
+    done = subprocess.run(  # noqa: S603
+        ["bash", "-e", "-o", "pipefail", "-c", script],  # noqa: S607
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    # then it logged in as the applicant and the reviewer, applied, approved, and the public check shows the
+    # voucher: 200,000 yuan, active
+    assert done.returncode == 0, done.stderr + done.stdout
+    answers = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    me, issuance, verified = answers
+    assert me["username"] == "demo_applicant"
+    assert issuance["status"] == "succeeded"
+    assert verified["serial"] == issuance["voucher_serial"]
+    assert (verified["face_value"], verified["balance"], verified["status"]) == ("200000.00", "200000.00", "active")
+    assert verified["program_name"] == "保定市算力券"
 
 
 # Keep this the module's last test that uses `embedded`: it stops it.
