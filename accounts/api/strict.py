@@ -96,10 +96,11 @@ def type_error(field: serializers.Field, value: Any, *, form: bool = False) -> s
     return None
 
 
+# No docstring on purpose: drf-spectacular would show it as the description of every write serializer that
+# has none of its own. See the module docstring. ``querysets={"program": …}`` narrows related-object fields
+# (``many=True`` ones too) to what the caller may see: anything else is "does not exist", exactly as for an id
+# that does not.
 class StrictSerializer(serializers.Serializer):
-    """See the module docstring. ``querysets={"program": …}`` narrows related-object fields (``many=True`` ones
-    too) to what the caller may see: anything else is "does not exist", exactly as for an id that does not."""
-
     def __init__(self, *args: Any, querysets: Mapping[str, QuerySet] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name, queryset in (querysets or {}).items():

@@ -71,6 +71,14 @@ class AutoSchema(openapi.AutoSchema):
             return f"{basename.replace('-', '_')}_{VERBS.get(action, action)}"
         return super().get_operation_id()
 
+    def _resolve_path_parameters(self, variables: Any) -> list[dict[str, Any]]:
+        r"""An id the route takes as digits only (``lookup_value_regex = r"\d+"``) is an integer, as elsewhere."""
+        parameters = super()._resolve_path_parameters(variables)
+        for parameter in parameters:
+            if parameter["schema"] == {"type": "string", "pattern": "^\\d+$"}:
+                parameter["schema"] = {"type": "integer"}
+        return parameters
+
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         for code in self._error_statuses():

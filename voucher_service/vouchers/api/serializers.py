@@ -47,8 +47,9 @@ class ApplicationSerializer(serializers.ModelSerializer):
         return issuance.pk if issuance is not None else None
 
 
+# ``program`` and ``entity`` are narrowed per caller (``querysets=``): anything else does not exist.
 class ApplicationCreateSerializer(StrictSerializer):
-    """``program`` and ``entity`` are narrowed per caller (``querysets=``): anything else does not exist."""
+    """An application (申领) for a voucher of a program, for one of your entities."""
 
     program = serializers.PrimaryKeyRelatedField(
         queryset=Program.objects.none(), pk_field=serializers.IntegerField()
