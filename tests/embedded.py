@@ -62,7 +62,7 @@ class EmbeddedRun:
     data_dir: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
-    started_at: float = 0.0
+    log_offset: int = 0  # where this run's output starts in the (shared) log file
 
     @property
     def log_path(self) -> Path:
@@ -82,7 +82,7 @@ class EmbeddedRun:
     def start(self, timeout: float = 300) -> EmbeddedRun:
         """`make run PORT=…` in a new session; returns once the web server answers and the worker is ready."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        offset = len(self.log())
+        self.log_offset = offset = len(self.log())
         with self.log_path.open("a", encoding="utf-8") as log:
             self.process = subprocess.Popen(  # noqa: S603 (fixed arguments)
                 ["make", "--no-print-directory", "run", f"PORT={self.port}"],  # noqa: S607 (make from PATH, as a person runs it)
@@ -93,7 +93,6 @@ class EmbeddedRun:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self.started_at = time.monotonic()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             output = self.log()[offset:]
@@ -165,13 +164,18 @@ class EmbeddedRun:
             command, cwd=ROOT, env=embedded_environment(self.data_dir), check=True, capture_output=True, timeout=120
         )
 
-    def wait_for_log(self, pattern: str, timeout: float = 60, after: int = 0) -> None:
+    def wait_for_task_in_flight(self, timeout: float = 60) -> str:
+        """Wait until the worker has received a task it has not finished (and return its name)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if re.search(pattern, self.log()[after:]):
-                return
+            log = self.log()[self.log_offset :]
+            received = {task_id: name for name, task_id in re.findall(r"Task ([\w.]+)\[([0-9a-f-]+)\] received", log)}
+            finished = set(re.findall(r"Task [\w.]+\[([0-9a-f-]+)\] (?:succeeded|failed|retry|raised)", log))
+            running = [name for task_id, name in received.items() if task_id not in finished]
+            if running:
+                return running[-1]
             time.sleep(0.2)
-        raise AssertionError(f"{pattern!r} never appeared in the log:\n{self.log()[-3000:]}")
+        raise AssertionError(f"the worker never had a task in flight:\n{self.log()[-3000:]}")
 
     def get(self, path: str) -> int:
         try:

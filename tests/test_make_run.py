@@ -52,9 +52,8 @@ def work_in_flight(embedded: EmbeddedRun):
     """
     lock = embedded.hold_database_write_lock()
     try:
-        mark = len(embedded.log())
         embedded.queue_task("vouchers.issue_voucher", 1)
-        embedded.wait_for_log(r"Task [a-z_.]+\[[^]]+\] received", after=mark)
+        embedded.wait_for_task_in_flight()
         time.sleep(1)  # into the task's first statement
         yield
     finally:
