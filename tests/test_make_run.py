@@ -75,6 +75,15 @@ def assert_stopped(embedded: EmbeddedRun, signalled_at: float) -> None:
 def test_it_serves_the_port_it_was_given(embedded):
     assert embedded.get("/healthz") == 200
     assert embedded.get("/api/docs/") == 200
+    assert embedded.get("/api/v1/") == 200
+
+
+def test_it_says_which_programs_it_expired_and_did_not_open_and_why(embedded):
+    # Ningxia's window ended on 2025-12-31 (these tests run later); Yinchuan's program is a draft.
+    log = embedded.log()
+    assert "expired: ningxia-2023-8-9 (its window ended on 2025-12-31)" in log
+    assert "not opened: ningxia-2023-8-9" in log
+    assert "not opened: yinchuan-compute-capital-draft" in log
 
 
 def readme_first_session() -> str:
