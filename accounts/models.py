@@ -209,6 +209,10 @@ class Organization(models.Model):
             errors.setdefault("uscc", []).append(
                 ValidationError(_("An organization with this unified social credit code exists."), code="unique")
             )
+        if self.settled_on is not None and self.settled_on > timezone.localdate():
+            errors.setdefault("settled_on", []).append(
+                ValidationError(_("The settling-in date cannot be in the future."), code="future_date")
+            )
         if self.personal_id_digest and not is_maker:
             errors.setdefault("personal_id", []).append(
                 ValidationError(_("Only a maker registers with a personal ID."), code="not_applicable")

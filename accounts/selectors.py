@@ -80,6 +80,20 @@ def agencies_administered_by(user: Any) -> QuerySet[Organization]:
     ).distinct()
 
 
+# Which kinds of organisation a program administrator may register and edit (in their agency's jurisdiction).
+# Agencies and platforms are the service's own structure: who administers whom, and through which platforms
+# money may flow. An agency that could create or rename agencies could stand up a "sister" agency and give it
+# programs and reviewers, so only staff (platform operators) register and edit them. README "Roles" says so.
+KINDS_AGENCIES_REGISTER = frozenset({OrganizationKind.ENTITY, OrganizationKind.PROVIDER})
+
+
+def can_manage_organization(user: Any, kind: str, jurisdiction: Jurisdiction) -> bool:
+    """May ``user`` register or edit an organisation of ``kind`` located in ``jurisdiction``?"""
+    if user.is_staff:
+        return True
+    return kind in KINDS_AGENCIES_REGISTER and can_manage_organizations_in(user, jurisdiction)
+
+
 def can_manage_organizations_in(user: Any, jurisdiction: Jurisdiction) -> bool:
     """Staff, or a program administrator of an agency whose jurisdiction covers ``jurisdiction``."""
     if user.is_staff:

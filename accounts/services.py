@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 
 from accounts.audit import SYSTEM, audit_record, snapshot
 from accounts.errors import AccountsError, AccountsErrorCode
-from accounts.models import ROLES_BY_KIND, Jurisdiction, Membership, Organization, OrganizationKind, User
-from accounts.selectors import can_manage_organizations_in
+from accounts.models import ROLES_BY_KIND, Jurisdiction, Membership, Organization, User
+from accounts.selectors import KINDS_AGENCIES_REGISTER, can_manage_organization
 from accounts.validators import (
     normalize_uscc,
     personal_id_digest,
@@ -41,23 +41,14 @@ ORGANIZATION_EDITABLE_FIELDS = frozenset(
 )
 
 
-# What a program administrator may register and edit in its jurisdiction. Agencies (and their members' roles)
-# are staff's: otherwise one agency's administrator could deactivate another agency and strip its people of
-# every role they hold.
-KINDS_MANAGED_BY_AGENCIES = frozenset({OrganizationKind.ENTITY, OrganizationKind.PROVIDER, OrganizationKind.PLATFORM})
-
-
-def _require_manager(actor: Any, jurisdiction: Jurisdiction, kind: str | None = None) -> None:
-    if not can_manage_organizations_in(actor, jurisdiction):
-        raise AccountsError(
-            AccountsErrorCode.PERMISSION_DENIED,
-            _("Only a program administrator of an agency covering this jurisdiction may do this."),
-        )
-    if kind is not None and kind not in KINDS_MANAGED_BY_AGENCIES and not getattr(actor, "is_staff", False):
-        raise AccountsError(
-            AccountsErrorCode.PERMISSION_DENIED,
-            _("Only platform staff may register or change agencies and their members."),
-        )
+def _require_manager(actor: Any, kind: str, jurisdiction: Jurisdiction) -> None:
+    if can_manage_organization(actor, kind, jurisdiction):
+        return
+    if kind not in KINDS_AGENCIES_REGISTER:
+        message = _("Only staff may register or edit agencies and platforms.")
+    else:
+        message = _("Only a program administrator of an agency covering this jurisdiction may do this.")
+    raise AccountsError(AccountsErrorCode.PERMISSION_DENIED, message)
 
 
 def _apply_personal_id(organization: Organization, personal_id: str) -> None:
@@ -113,7 +104,7 @@ def organization_create(
     address: str = "",
     personal_id: str | None = None,
 ) -> Organization:
-    _require_manager(actor, jurisdiction, kind)
+    _require_manager(actor, kind, jurisdiction)
     organization = Organization(
         name=name,
         kind=kind,
@@ -143,9 +134,9 @@ def organization_update(*, actor: Any, organization: Organization, **changes: An
     if unknown:
         raise ValidationError({name: _("This field cannot be changed.") for name in sorted(unknown)})
     locked = Organization.objects.select_for_update().get(pk=organization.pk)
-    _require_manager(actor, locked.jurisdiction, locked.kind)
+    _require_manager(actor, locked.kind, locked.jurisdiction)
     if "jurisdiction" in changes:
-        _require_manager(actor, changes["jurisdiction"], locked.kind)
+        _require_manager(actor, locked.kind, changes["jurisdiction"])
     before = snapshot(locked, ORGANIZATION_AUDIT_FIELDS)
     digest_before = locked.personal_id_digest
     personal_id = changes.pop("personal_id", None)
@@ -227,7 +218,7 @@ def _membership_grant(*, actor: Any, user: User, organization: Organization, rol
     if actor is not SYSTEM and getattr(actor, "pk", None) == user.pk:
         raise AccountsError(AccountsErrorCode.PERMISSION_DENIED, _("Nobody may grant a role to themselves."))
     if not getattr(actor, "is_staff", False):
-        _require_manager(actor, organization.jurisdiction, organization.kind)
+        _require_manager(actor, organization.kind, organization.jurisdiction)
     if role not in ROLES_BY_KIND[organization.kind]:
         raise ValidationError(
             {"role": ValidationError(_("This role does not exist in this kind of organization."), code="invalid")}
@@ -251,7 +242,7 @@ def _membership_revoke(*, actor: Any, membership: Membership) -> None:
     """Take a role away, inside the caller's transaction, with an audit event that keeps who held what."""
     organization = membership.organization
     if not getattr(actor, "is_staff", False):
-        _require_manager(actor, organization.jurisdiction, organization.kind)
+        _require_manager(actor, organization.kind, organization.jurisdiction)
     audit_record(
         actor=actor,
         action="membership.revoke",

@@ -23,6 +23,10 @@ class AmountTooLarge(ValueError):
 # Enough digits that no realistic amount or rate product is ever rounded by the decimal context itself.
 _PRECISION = 60
 _PLAIN_DECIMAL = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+# The one spelling of an amount in yuan that crosses the API: ASCII digits with no sign, space or leading zero,
+# and at most two decimals ("0.5", "100", "1234.50"). The OpenAPI schema publishes this very pattern.
+YUAN_PATTERN = r"^(0|[1-9][0-9]*)(\.[0-9]{1,2})?$"
+_YUAN_TEXT = re.compile(YUAN_PATTERN)
 
 
 def yuan_to_fen(value: str | Decimal | int) -> int:
@@ -51,6 +55,17 @@ def yuan_to_fen(value: str | Decimal | int) -> int:
     with localcontext() as context:
         context.prec = _PRECISION
         return int(value * FEN_PER_YUAN)
+
+
+def yuan_text_to_fen(text: str) -> int:
+    """Convert a yuan string that matches ``YUAN_PATTERN`` exactly to fen; anything else is a ``ValueError``.
+
+    ``yuan_to_fen`` is lenient about its caller's Decimals, ints and surrounding spaces; this is for input from
+    outside (an API field, a CSV cell), where ``" 100 "``, ``"+100"``, ``"00100"`` or a JSON number is a mistake.
+    """
+    if not isinstance(text, str) or not _YUAN_TEXT.fullmatch(text):
+        raise ValueError(f"Amount {text!r} is not a yuan string such as 1234.50.")
+    return yuan_to_fen(text)
 
 
 def fen_to_yuan(fen: int) -> str:

@@ -52,6 +52,10 @@ say "Migrating the SQLite database"
 
 say "Loading the seed policies (idempotent)"
 "$PY" manage.py load_policies
+# A program whose window has ended reads "expired" in the API at once either way; this records it (audited)
+# now instead of at the next daily job, so nothing stored says otherwise.
+say "Marking expired the programs whose window has ended"
+"$PY" manage.py expire_programs
 # Budgets open on 1 January by a beat job; a fresh install also needs this year's open now to issue anything.
 say "Opening fiscal year $(date +%Y) for every published program (idempotent)"
 "$PY" manage.py open_fiscal_year "$(date +%Y)"
@@ -66,28 +70,45 @@ say "Collecting static files into $STATIC_ROOT"
 # which then shuts the children down in order instead of racing them.
 set -m
 pids=()
+stopping=0
+# How long the worker may take over its warm shutdown before it is killed. A task in flight can hold it far
+# longer (a bulk issuance, or a wait on the SQLite write lock, inside C code where no signal handler runs);
+# killing it loses nothing, because every task is idempotent and the stalled-work sweeper re-sends whatever a
+# killed task left pending. Everything is gone within STOP_GRACE + about a second.
+STOP_GRACE=5
 
-cleanup() {
-    local status=$?
-    trap - INT TERM EXIT
-    if ((${#pids[@]})); then
-        say "Stopping (worker and web server)…"
-        for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
-        # Celery's warm shutdown finishes the task in hand; give it 15 s, then insist.
-        for _ in $(seq 1 75); do
-            local alive=0
-            for pid in "${pids[@]}"; do kill -0 -- "-$pid" 2>/dev/null && alive=1; done
-            ((alive)) || break
-            sleep 0.2
-        done
-        for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
-        wait 2>/dev/null || true
-    fi
-    exit "$status"
+stop_children() {
+    # Once only, and deaf to further signals while it runs. A second signal used to kill this script half-way,
+    # leaving the worker and the web server running with nobody to stop them (re-parented to PID 1, holding the
+    # port). That second signal is routine: `make` forwards a SIGTERM of its own to this script right after the
+    # one its process group received (from a supervisor, `timeout` or `kill -TERM -PGID`), and a person presses
+    # Ctrl-C twice when the first seems slow. A vanished terminal must not abort it either (SIGPIPE, EIO).
+    trap '' INT TERM HUP PIPE
+    ((stopping)) && return 0
+    stopping=1
+    set +e
+    ((${#pids[@]})) || return 0
+    say "Stopping (worker and web server)…" 2>/dev/null
+    for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null; done
+    local _ alive pid
+    for _ in $(seq 1 $((STOP_GRACE * 5))); do
+        alive=0
+        for pid in "${pids[@]}"; do kill -0 -- "-$pid" 2>/dev/null && alive=1; done
+        ((alive)) || break
+        sleep 0.2
+    done
+    for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null; done
+    wait 2>/dev/null
+    return 0
 }
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap cleanup EXIT
+on_signal() {
+    stop_children
+    exit "$1"
+}
+trap 'on_signal 130' INT
+trap 'on_signal 143' TERM
+trap 'on_signal 129' HUP
+trap 'status=$?; stop_children; exit "$status"' EXIT
 
 say "Starting the Celery worker with embedded beat"
 "$PY" -m celery -A voucher_service worker --beat --pool=solo --loglevel="$CELERY_LOGLEVEL" \

@@ -69,7 +69,7 @@ DEMO_USERS = [
     DemoUser("demo_reviewer", "bd_drc", "reviewer", "first-stage reviewer (初审) at the Baoding DRC"),
     DemoUser("demo_reviewer2", "bd_drc", "reviewer", "second-stage reviewer (复审); never the same person"),
     DemoUser("demo_finance", "bd_drc", "finance", "finance stage (财政) and payouts"),
-    DemoUser("demo_program_admin", "bd_drc", "program_admin", "publishes programs, grants awards, bulk-issues"),
+    DemoUser("demo_program_admin", "bd_drc", "program_admin", "publishes programs, registers entities, bulk-issues"),
     DemoUser("demo_auditor", "bd_drc", "auditor", "reads ledger reports, verifies the journal"),
     DemoUser("demo_nx_admin", "nx_drc", "program_admin", "program administrator in Ningxia"),
     DemoUser("demo_nx_applicant", "nx_sme", "applicant", "applicant for 宁夏智算科技"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from accounts.api.strict import StrictSerializer
 from accounts.models import (
     ApiToken,
     EntityCategory,
@@ -26,6 +27,8 @@ class JurisdictionSerializer(serializers.ModelSerializer):
 
 class OrganizationSerializer(serializers.ModelSerializer):
     jurisdiction: serializers.Field = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    # Read-only model fields lose allow_blank; only entities have a category, so the schema must allow "".
+    category = serializers.ChoiceField(choices=EntityCategory.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Organization
@@ -46,7 +49,7 @@ class OrganizationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class OrganizationWriteSerializer(serializers.Serializer):
+class OrganizationWriteSerializer(StrictSerializer):
     name = serializers.CharField(max_length=200)
     kind = serializers.ChoiceField(choices=OrganizationKind.choices)
     category = serializers.ChoiceField(choices=EntityCategory.choices, required=False, allow_blank=True)
@@ -93,7 +96,7 @@ class MeSerializer(serializers.ModelSerializer):
         fields = ["id", "username", "email", "first_name", "last_name", "is_staff", "memberships"]
 
 
-class TokenCreateSerializer(serializers.Serializer):
+class TokenCreateSerializer(StrictSerializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
     name = serializers.CharField(max_length=100, required=False, allow_blank=True)

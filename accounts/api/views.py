@@ -30,7 +30,10 @@ class TokenView(APIView):
             return [permissions.AllowAny()]
         return [permissions.IsAuthenticated()]
 
-    @extend_schema(request=s.TokenCreateSerializer, responses={201: s.TokenCreatedSerializer})
+    # auth=[]: logging in needs no token (the schema says so, and generated clients call it unauthenticated).
+    @extend_schema(
+        operation_id="auth_login", auth=[], request=s.TokenCreateSerializer, responses={201: s.TokenCreatedSerializer}
+    )
     def post(self, request: Request) -> Response:
         data = s.TokenCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -45,7 +48,7 @@ class TokenView(APIView):
         body = s.TokenSerializer(token).data | {"token": raw}
         return Response(body, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(operation_id="auth_logout", request=None, responses={204: None})
     def delete(self, request: Request) -> Response:
         if not isinstance(request.auth, ApiToken):
             raise exceptions.ValidationError(
@@ -71,7 +74,7 @@ class MyTokensViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.
 
 
 class MeView(APIView):
-    @extend_schema(responses=s.MeSerializer)
+    @extend_schema(operation_id="me_get", responses=s.MeSerializer)
     def get(self, request: Request) -> Response:
         user = request.user
         body = s.MeSerializer(user).data

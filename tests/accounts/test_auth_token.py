@@ -23,7 +23,9 @@ def bearer(raw):
 @pytest.mark.django_db
 def test_login_returns_a_token_that_is_stored_only_as_its_hash(applicant):
     # when
-    response = client_for(None).post(URL, {"username": "yc_applicant", "password": DEFAULT_PASSWORD, "name": "ci"})
+    response = client_for(None).post(
+        URL, {"username": "yc_applicant", "password": DEFAULT_PASSWORD, "name": "ci"}, format="json"
+    )
     # then
     assert response.status_code == 201, response.json()
     raw = response.json()["token"]
@@ -46,7 +48,7 @@ def test_the_token_authenticates_requests(applicant):
 
 @pytest.mark.django_db
 def test_wrong_password_is_401_and_issues_nothing(applicant):
-    response = client_for(None).post(URL, {"username": "yc_applicant", "password": "wrong"})
+    response = client_for(None).post(URL, {"username": "yc_applicant", "password": "wrong"}, format="json")
     assert response.status_code == 401
     assert not ApiToken.objects.exists()
 
@@ -156,7 +158,7 @@ def _login(password, *, remote_addr, forwarded_for=None):
     extra = {"REMOTE_ADDR": remote_addr}
     if forwarded_for is not None:
         extra["HTTP_X_FORWARDED_FOR"] = forwarded_for
-    return client_for(None).post(URL, {"username": "yc_applicant", "password": password}, **extra)
+    return client_for(None).post(URL, {"username": "yc_applicant", "password": password}, format="json", **extra)
 
 
 @pytest.mark.django_db

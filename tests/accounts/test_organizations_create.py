@@ -88,7 +88,7 @@ def test_entity_without_uscc_is_refused_unless_maker(program_admin):
 @pytest.mark.django_db
 def test_entity_needs_a_category_and_an_agency_has_none(program_admin, staff):
     no_category = client_for(program_admin).post(URL, entity_payload(uscc=valid_uscc(), category=""), format="json")
-    agency_with_category = client_for(staff).post(
+    agency_with_category = client_for(staff).post(  # only staff register agencies
         URL, {"name": "某局", "kind": "agency", "category": "university", "jurisdiction": "640100"}, format="json"
     )
     assert no_category.status_code == 400
@@ -204,3 +204,35 @@ def test_registrations_are_throttled_per_user(program_admin, monkeypatch):
     # then it waits; reading is not counted
     assert answers == [201, 201, 201, 429]
     assert client.get(URL).status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("settled_on", ["2999-01-01", "tomorrow"])
+def test_a_settling_in_date_in_the_future_is_refused(program_admin, settled_on):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    if settled_on == "tomorrow":
+        settled_on = (timezone.localdate() + timedelta(days=1)).isoformat()
+    response = client_for(program_admin).post(
+        URL, entity_payload(uscc=valid_uscc(), settled_on=settled_on), format="json"
+    )
+    assert response.status_code == 400, response.json()
+    assert field_codes(response, "settled_on") == ["future_date"]
+    assert not Organization.objects.filter(name="银川新算力科技有限公司").exists()
+
+
+@pytest.mark.django_db
+def test_a_settling_in_date_today_is_fine_and_cannot_be_moved_into_the_future(program_admin, entity):
+    from django.utils import timezone
+
+    today = timezone.localdate().isoformat()
+    assert (
+        client_for(program_admin).patch(f"{URL}{entity.pk}/", {"settled_on": today}, format="json").status_code == 200
+    )
+    later = client_for(program_admin).patch(f"{URL}{entity.pk}/", {"settled_on": "2999-01-01"}, format="json")
+    assert later.status_code == 400
+    assert field_codes(later, "settled_on") == ["future_date"]
+    entity.refresh_from_db()
+    assert entity.settled_on.isoformat() == today

@@ -1,7 +1,9 @@
 """Organisation and role isolation as a matrix: persona × target × action → expected status.
 
 Another organisation's object answers 404 (its existence is not revealed); a visible object the persona may
-not change answers 403.
+not change answers 403. Who may register and edit which kind of organisation is the README's table: a program
+administrator entities and providers in their agency's jurisdiction, staff everything; nobody but staff touches
+an agency or a platform, not even their own agency.
 """
 
 import pytest
@@ -97,11 +99,52 @@ def test_create_matrix(everyone, persona, jurisdiction, allowed):
     assert response.status_code == expected, (persona, jurisdiction, response.json())
 
 
+# kind -> who may register one (in Yinchuan, inside Ningxia's jurisdiction): the README's organisation-kind table.
+MAY_REGISTER = {
+    "entity": {"program_admin", "staff"},
+    "provider": {"program_admin", "staff"},
+    "agency": {"staff"},
+    "platform": {"staff"},
+}
+
+
+def _payload(kind):
+    payload = {"name": f"新{kind}", "kind": kind, "jurisdiction": "640104"}
+    if kind == "entity":
+        payload["category"] = "university"
+    if kind != "agency":
+        payload["uscc"] = valid_uscc()
+    return payload
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", list(VISIBLE))
+@pytest.mark.parametrize("kind", list(MAY_REGISTER))
+def test_who_may_register_which_kind(everyone, persona, kind):
+    personas, _targets = everyone
+    response = client_for(personas[persona]).post("/api/v1/organizations/", _payload(kind), format="json")
+    expected = 201 if persona in MAY_REGISTER[kind] else 403
+    assert response.status_code == expected, (persona, kind, response.json())
+
+
+@pytest.mark.django_db
+def test_a_program_admin_cannot_rename_their_own_agency_and_is_told_why(everyone):
+    personas, targets = everyone
+    response = client_for(personas["program_admin"]).patch(
+        f"/api/v1/organizations/{targets['ningxia_agency'].pk}/",
+        {"name": "改名"},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 403
+    assert response.json()["error"]["message"] == "Only staff may register or edit agencies and platforms."
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("persona", list(VISIBLE))
 def test_list_shows_exactly_the_visible_organisations(everyone, persona):
     personas, targets = everyone
-    response = client_for(personas[persona]).get("/api/v1/organizations/?limit=500")
+    response = client_for(personas[persona]).get("/api/v1/organizations/?limit=200")
     listed = {row["id"] for row in response.json()["results"]}
     expected = {targets[name].pk for name in TARGETS if name in VISIBLE[persona]}
     assert expected <= listed

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.money import apply_rate_round_down, fen_to_yuan, yuan_to_fen
+from ledger.money import YUAN_PATTERN, apply_rate_round_down, fen_to_yuan, yuan_text_to_fen, yuan_to_fen
 
 
 @pytest.mark.parametrize(
@@ -130,3 +131,40 @@ def test_yuan_to_fen_refuses_amounts_beyond_the_largest(value):
 
 def test_the_largest_amount_is_accepted():
     assert yuan_to_fen("10000000000000.00") == 10**15
+
+
+@pytest.mark.parametrize(("text", "fen"), [("0", 0), ("0.5", 50), ("0.05", 5), ("100", 10000), ("1234.50", 123450)])
+def test_yuan_text_reads_exactly_the_apis_spelling(text, fen):
+    assert yuan_text_to_fen(text) == fen
+    assert re.fullmatch(YUAN_PATTERN, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        100,
+        Decimal("1"),
+        None,
+        "",
+        " 100",
+        "100 ",
+        "100.00\n",
+        "+100",
+        "-1",
+        "00100",
+        "00",
+        "01.5",
+        "100.",
+        ".5",
+        "1.234",
+        "1e3",
+        "1,000",
+        "１００",
+        "١٠٠",
+        "1_000",
+        "NaN",
+    ],
+)
+def test_yuan_text_refuses_anything_else(text):
+    with pytest.raises(ValueError):  # noqa: PT011 (the message varies with the input; the type is the contract)
+        yuan_text_to_fen(text)

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.encoding import force_str
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -74,8 +77,22 @@ def _django_validation_to_drf(exc: DjangoValidationError) -> exceptions.Validati
     return exceptions.ValidationError(detail)
 
 
+class RequestTooLarge(exceptions.APIException):
+    status_code = 413
+    default_code = "request_too_large"
+    default_detail = gettext_lazy("The request body is too large.")
+
+
+def request_too_large() -> RequestTooLarge:
+    """Django refused to read a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (JSON, or a form's non-file fields)."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return RequestTooLarge(_("The request body is larger than %(limit)d bytes.") % {"limit": limit})
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, DjangoValidationError):
+    if isinstance(exc, RequestDataTooBig):
+        exc = request_too_large()
+    elif isinstance(exc, DjangoValidationError):
         exc = _django_validation_to_drf(exc)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
@@ -130,6 +147,9 @@ def _json_error(http_status: int, code: str, message: Any) -> JsonResponse:
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     """handler400: a disallowed Host header, a request body over the size limits and the like."""
+    if is_api_path(request) and isinstance(exception, RequestDataTooBig):
+        too_large = request_too_large()
+        return _json_error(413, too_large.default_code, too_large.detail)
     if is_api_path(request):
         return _json_error(400, "bad_request", exceptions.ParseError.default_detail)
     return defaults.bad_request(request, exception)

@@ -8,14 +8,15 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ledger.money import AmountTooLarge, fen_to_yuan, yuan_to_fen
+from ledger.money import YUAN_PATTERN, AmountTooLarge, fen_to_yuan, yuan_text_to_fen
 
 
-@extend_schema_field({"type": "string", "pattern": r"^\d+(\.\d{1,2})?$", "example": "500000.00"})
+@extend_schema_field({"type": "string", "pattern": YUAN_PATTERN, "example": "500000.00"})
 class YuanField(serializers.Field):
-    """Reads "1234.50" (or 1234) and gives 123450 fen; writes fen back as "1234.50".
+    """Reads "1234.50" and gives 123450 fen; writes fen back as "1234.50".
 
-    Floats are refused outright: a JSON number like 0.1 has already lost precision before we see it.
+    Only a JSON string matching the schema's pattern is read: a JSON number (0.1 has lost precision before we see
+    it, and 100 is not what the schema says), a sign, spaces or a leading zero are refused alike.
     """
 
     default_error_messages = {
@@ -29,15 +30,13 @@ class YuanField(serializers.Field):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, (bool, float)):
-            self.fail("invalid")
         try:
-            fen = yuan_to_fen(data if isinstance(data, int) else str(data).strip())
+            fen = yuan_text_to_fen(data)
         except AmountTooLarge:
             self.fail("max_value")
-        except (ValueError, TypeError):
+        except ValueError:
             self.fail("invalid")
-        if fen < 0 or (fen == 0 and not self.allow_zero):
+        if fen == 0 and not self.allow_zero:
             self.fail("min_value")
         return fen
 

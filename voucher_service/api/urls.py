@@ -1,8 +1,11 @@
-"""The /api/v1/ routes. Each domain contributes its own urlpatterns."""
+"""The /api/v1/ routes. Each domain contributes its own urlpatterns; the root maps them."""
 
 from django.urls import include, path
 
+from voucher_service.api.root import ApiRootView
+
 urlpatterns = [
+    path("", ApiRootView.as_view(), name="api-root"),
     path("", include("accounts.api.urls")),
     path("", include("voucher_service.programs.api.urls")),
     path("", include("voucher_service.vouchers.api.urls")),

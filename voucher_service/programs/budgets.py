@@ -59,7 +59,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.audit import audit_record
+from ledger.concurrency import lock_in_pk_order
 from ledger.models import Account
+from ledger.money import fen_to_yuan
 from ledger.services import account_get_or_create, entry_post
 from voucher_service.programs.errors import ProgramError, ProgramErrorCode
 from voucher_service.programs.models import (
@@ -223,6 +225,7 @@ def budget_sync_cap(*, actor: Any, program: Program, version: ProgramVersion) ->
             continue
         source, target = budget.appropriation_account, budget.budget_account
         if delta < 0:
+            _refuse_cut_below_committed(budget, budget.cap + delta)
             source, target = target, source
         entry = entry_post(
             actor=actor,
@@ -247,6 +250,32 @@ def budget_sync_cap(*, actor: Any, program: Program, version: ProgramVersion) ->
     return changed
 
 
+def _refuse_cut_below_committed(budget: FiscalYearBudget, new_cap: int) -> None:
+    """A cap cut below what the year has issued or holds is refused in the program's terms, before the ledger
+    would refuse it in its own ("Account programs:3:2026:budget: debits would exceed credits").
+
+    The budget account is locked first (the lock every issuance takes), so nothing is issued between the check
+    and the cut.
+    """
+    lock_in_pk_order(Account, [budget.budget_account_id])
+    figures = budget_figures(budget)
+    committed = figures.cap - figures.remaining  # issued and held, less what came back
+    if new_cap >= committed:
+        return
+    message = _(
+        "The annual cap for %(year)d cannot be cut to %(new)s yuan: %(committed)s yuan of that year's budget is "
+        "already issued or held by claims, so the cap can go down to %(committed)s yuan at the lowest."
+    ) % {"year": budget.year, "new": fen_to_yuan(new_cap), "committed": fen_to_yuan(committed)}
+    raise ProgramError(
+        ProgramErrorCode.CAP_BELOW_COMMITTED,
+        message,
+        fields={"rules.annual_cap": [{"code": "below_committed", "message": message}]},
+        year=budget.year,
+        cap=fen_to_yuan(figures.cap),
+        committed=fen_to_yuan(committed),
+    )
+
+
 @dataclass
 class YearOpening:
     """What ``budgets_open_year`` did: the budgets open (new or already), and each program it could not open."""
@@ -254,18 +283,36 @@ class YearOpening:
     year: int
     opened: list[FiscalYearBudget] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # program code -> why
+    skipped: dict[str, str] = field(default_factory=dict)  # program code -> why it has no budget that year
+
+
+def why_no_budget(program: Program, year: int) -> str | None:
+    """Why ``program`` has no budget to open in ``year`` (a draft, a window that misses the year, expired), or
+    None when it should have one."""
+    if program.status == ProgramStatus.DRAFT:
+        return _("a draft: it has no budget until it is published")
+    if program.valid_from is not None and program.valid_from > date(year, 12, 31):
+        return _("its window starts on %(day)s, after %(year)d") % {"day": program.valid_from, "year": year}
+    if program.valid_until is not None and program.valid_until < date(year, 1, 1):
+        return _("its window ended on %(day)s, before %(year)d") % {"day": program.valid_until, "year": year}
+    if program.status not in OPENABLE_STATUSES:
+        return _("it has expired (its window ended on %(day)s)") % {"day": program.valid_until}
+    return None
 
 
 def budgets_open_year(*, actor: Any, year: int) -> YearOpening:
     """Open ``year`` for every published (or suspended) program in force that year; one transaction each.
 
     Each program stands alone: one that cannot be opened is logged and reported in ``failed``, and the others
-    are still opened (so one bad program never stops the 1 January opening of all the rest).
+    are still opened (so one bad program never stops the 1 January opening of all the rest). Every other program
+    is listed in ``skipped`` with the reason it has no budget that year.
     """
     _check_year(year)
     result = YearOpening(year)
-    for program in Program.objects.filter(status__in=OPENABLE_STATUSES).order_by("pk"):
-        if not program_window_touches_year(program, year):
+    for program in Program.objects.order_by("pk"):
+        reason = why_no_budget(program, year)
+        if reason is not None:
+            result.skipped[program.code] = reason
             continue
         try:
             result.opened.append(budget_open(actor=actor, program=program, year=year))

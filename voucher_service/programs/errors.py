@@ -16,6 +16,7 @@ class ProgramErrorCode(StrEnum):
     PROGRAM_EXPIRED = "program_expired"
     PROGRAM_NOT_IN_FORCE = "program_not_in_force"
     BUDGET_NOT_OPEN = "budget_not_open"
+    CAP_BELOW_COMMITTED = "cap_below_committed"
 
 
 HTTP_STATUS = {
@@ -26,6 +27,7 @@ HTTP_STATUS = {
     ProgramErrorCode.PROGRAM_EXPIRED: 409,
     ProgramErrorCode.PROGRAM_NOT_IN_FORCE: 409,
     ProgramErrorCode.BUDGET_NOT_OPEN: 409,
+    ProgramErrorCode.CAP_BELOW_COMMITTED: 409,
 }
 
 

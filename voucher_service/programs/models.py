@@ -86,6 +86,14 @@ class Program(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
 
+    def status_on(self, day: date) -> str:
+        """The status as it is on ``day``: a published or suspended program whose window ended before ``day`` is
+        expired from that moment, whether or not the expiry job (``programs_expire_due``) has marked it yet."""
+        ended = self.valid_until is not None and self.valid_until < day
+        if ended and self.status in (ProgramStatus.PUBLISHED, ProgramStatus.SUSPENDED):
+            return ProgramStatus.EXPIRED
+        return self.status
+
     def window_covers(self, day: date) -> bool:
         return (
             self.valid_from is not None

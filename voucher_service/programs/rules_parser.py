@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AdministrationType, EntityCategory
-from ledger.money import yuan_to_fen
+from ledger.money import yuan_text_to_fen
 from voucher_service.programs.rules import (
     AGENCY_REVIEW_ROLES,
     DEFAULT_FUNDING_SPLIT,
@@ -99,11 +99,14 @@ class _Parser:
             if not isinstance(value, int):
                 raise TypeError("fen must be an int")
             return value
-        return yuan_to_fen(value)
+        return yuan_text_to_fen(value)  # the API's spelling: a string such as "1000.00", nothing looser
 
     def fraction(self, value: Any, path: str, how: Any) -> Decimal | None:
         """A rate or a share: a decimal string (or Decimal/int) with 0 < value <= 1."""
         if isinstance(value, (bool, float)) or not isinstance(value, (str, Decimal, int)):
+            self.errors.add(path, how, "invalid")
+            return None
+        if self.money == "yuan" and not isinstance(value, str):  # the API's rules say "a decimal string"
             self.errors.add(path, how, "invalid")
             return None
         try:

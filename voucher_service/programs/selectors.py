@@ -30,7 +30,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization, OrganizationKind, Role
-from accounts.selectors import agency_jurisdictions, jurisdiction_subtree_q, user_has_role, user_memberships
+from accounts.selectors import (
+    agency_jurisdictions,
+    jurisdiction_subtree_q,
+    organizations_visible_to,
+    user_has_role,
+    user_memberships,
+)
 from voucher_service.programs.errors import ProgramErrorCode, ProgramNotIssuable
 from voucher_service.programs.models import (
     ListingStatus,
@@ -162,6 +168,17 @@ def program_window_touches_year(program: Program, year: int) -> bool:
     return program.valid_until is None or program.valid_until >= date(year, 1, 1)
 
 
+def program_status_q(status: str, today: date) -> Q:
+    """Programs whose status on ``today`` is ``status`` (see ``Program.status_on``), as a filter."""
+    ended = Q(valid_until__lt=today)
+    lapsing = Q(status__in=[ProgramStatus.PUBLISHED, ProgramStatus.SUSPENDED])
+    if status == ProgramStatus.EXPIRED:
+        return Q(status=ProgramStatus.EXPIRED) | (lapsing & ended)
+    if status in (ProgramStatus.PUBLISHED, ProgramStatus.SUSPENDED):
+        return Q(status=status) & ~ended
+    return Q(status=status)
+
+
 def programs_due_to_expire(today: date) -> QuerySet[Program]:
     return Program.objects.filter(
         status__in=[ProgramStatus.PUBLISHED, ProgramStatus.SUSPENDED], valid_until__lt=today
@@ -179,6 +196,20 @@ def providers_visible_to(user: Any) -> QuerySet[ProviderListing]:
     if user.is_staff or agency_jurisdictions(user):
         return base.all()
     return base.filter(status=ListingStatus.LISTED)
+
+
+def listable_organizations_visible_to(user: Any) -> QuerySet[Organization]:
+    """Providers and platforms ``user`` can see (``organizations_visible_to``): what they may name in a listing."""
+    return organizations_visible_to(user).filter(kind__in=[OrganizationKind.PROVIDER, OrganizationKind.PLATFORM])
+
+
+def platforms_visible_to(user: Any) -> QuerySet[Organization]:
+    """Platforms ``user`` can see: those among their organisations (own, or in their agency's jurisdiction) and
+    those listed in the public provider registry. A platform id outside these "does not exist" for them, exactly
+    like an id that does not."""
+    listed = providers_visible_to(user).values("organization_id")
+    visible = organizations_visible_to(user).values("pk")
+    return Organization.objects.filter(kind=OrganizationKind.PLATFORM).filter(Q(pk__in=visible) | Q(pk__in=listed))
 
 
 def listing_status_on(listing: ProviderListing, on_date: date) -> str | None:

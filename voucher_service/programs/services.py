@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date
-from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -21,7 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.audit import SYSTEM, audit_record, snapshot
 from accounts.models import Jurisdiction, Organization, OrganizationKind
-from voucher_service.programs.budgets import budget_sync_cap
+from voucher_service.programs.budgets import OPENABLE_STATUSES, budget_ensure_open, budget_sync_cap
 from voucher_service.programs.errors import ProgramError, ProgramErrorCode
 from voucher_service.programs.models import (
     Program,
@@ -81,6 +80,23 @@ def _require_admin(actor: Any, program: Program) -> None:
 
 def _lock(program: Program) -> Program:
     return Program.objects.select_for_update().select_related("issuing_agency", "jurisdiction").get(pk=program.pk)
+
+
+def _lock_for_transition(program: Program) -> Program:
+    """Lock the program and make its stored status the true one first: a change of status is decided on what the
+    program is today (one whose window has ended is expired, even if the daily job has not marked it yet)."""
+    locked = _lock(program)
+    today = timezone.localdate()
+    if locked.status_on(today) == ProgramStatus.EXPIRED and locked.status != ProgramStatus.EXPIRED:
+        _expire(locked, actor=SYSTEM, today=today)
+    return locked
+
+
+def _expire(program: Program, *, actor: Any, today: date) -> None:
+    before = program_snapshot(program)
+    program.status_before_expiry, program.status = program.status, ProgramStatus.EXPIRED
+    program.save(update_fields=["status", "status_before_expiry", "updated_at"])
+    _audit(actor, "program.expire", program, before, program_snapshot(program), today=str(today))
 
 
 def parse_rules_field(data: Any, *, money: str = "yuan") -> ProgramRules:
@@ -295,7 +311,7 @@ def _transition_error(program: Program, action: str) -> ProgramError:
 def _program_publish(*, actor: Any, program: Program, historical: bool = False) -> Program:
     """``historical``: the policy fixture records a policy that was published in the past (its window may have
     ended since); an agency publishing now through the API never passes it."""
-    locked = _lock(program)
+    locked = _lock_for_transition(program)
     _require_admin(actor, locked)
     if locked.status not in (ProgramStatus.DRAFT, ProgramStatus.SUSPENDED):
         raise _transition_error(locked, "publish")
@@ -324,23 +340,25 @@ def _program_publish(*, actor: Any, program: Program, historical: bool = False) 
 
 @transaction.atomic(durable=True)
 def program_publish(*, actor: Any, program: Program) -> Program:
-    """Put a draft in force (its newest version is published), or resume a suspended program.
-
-    A program published mid-year needs this year's budget before it can issue: that is enqueued on commit (and
-    the daily beat job would open it anyway).
-    """
+    """Put a draft in force (its newest version is published), or resume a suspended program; this year's budget
+    is opened with it (``_open_this_year``)."""
     published = _program_publish(actor=actor, program=program)
-    year = timezone.localdate().year
-    if program_window_touches_year(published, year):
-        from voucher_service.programs.tasks import open_program_year  # tasks import services: import late
-
-        transaction.on_commit(partial(open_program_year.delay, published.pk, year))
+    _open_this_year(actor=actor, program=published)
     return published
+
+
+def _open_this_year(*, actor: Any, program: Program) -> None:
+    """A program in force this year issues nothing without this year's budget: open it now, in the caller's
+    transaction, so that the answer to publishing or extending is already true (applying works at once), not
+    after the daily job at 00:05. Idempotent: an open year is left as it is."""
+    year = timezone.localdate().year
+    if program.status in OPENABLE_STATUSES and program_window_touches_year(program, year):
+        budget_ensure_open(actor=actor, program=program, year=year)
 
 
 @transaction.atomic(durable=True)
 def program_suspend(*, actor: Any, program: Program, reason: str) -> Program:
-    locked = _lock(program)
+    locked = _lock_for_transition(program)
     _require_admin(actor, locked)
     if locked.status != ProgramStatus.PUBLISHED:
         raise _transition_error(locked, "suspend")
@@ -362,7 +380,7 @@ def _program_extend(
     legal_reference: str = "",
     decided_on: date | None = None,
 ) -> ProgramExtension:
-    locked = _lock(program)
+    locked = _lock_for_transition(program)
     _require_admin(actor, locked)
     if locked.status == ProgramStatus.DRAFT:
         raise _transition_error(locked, "extend")
@@ -373,6 +391,8 @@ def _program_extend(
         errors["new_end"] = _("An extension must move the end date later.")
     if not reason.strip():
         errors["reason"] = _("Say why the program is extended.")
+    if decided_on is not None and decided_on > timezone.localdate():
+        errors["decided_on"] = _("An extension cannot have been decided in the future.")
     if errors:
         raise ValidationError(errors)
     before = program_snapshot(locked)
@@ -415,8 +435,11 @@ def program_extend(
     legal_reference: str = "",
     decided_on: date | None = None,
 ) -> ProgramExtension:
-    """Move a program's end date later (``None``: no end date), recorded with its reason and legal reference."""
-    return _program_extend(
+    """Move a program's end date later (``None``: no end date), recorded with its reason and legal reference.
+
+    An extension that brings the program into this year opens this year's budget, as publishing does.
+    """
+    extension = _program_extend(
         actor=actor,
         program=program,
         new_end=new_end,
@@ -424,6 +447,8 @@ def program_extend(
         legal_reference=legal_reference,
         decided_on=decided_on,
     )
+    _open_this_year(actor=actor, program=extension.program)
+    return extension
 
 
 @transaction.atomic(durable=True)
@@ -432,9 +457,6 @@ def programs_expire_due(*, actor: Any = SYSTEM, today: date | None = None) -> li
     today = today or timezone.localdate()
     expired = []
     for program in programs_due_to_expire(today).select_for_update():
-        before = program_snapshot(program)
-        program.status_before_expiry, program.status = program.status, ProgramStatus.EXPIRED
-        program.save(update_fields=["status", "status_before_expiry", "updated_at"])
-        _audit(actor, "program.expire", program, before, program_snapshot(program), today=str(today))
+        _expire(program, actor=actor, today=today)
         expired.append(program.pk)
     return expired

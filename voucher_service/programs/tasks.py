@@ -19,12 +19,14 @@ def open_fiscal_year(year: int | None = None) -> dict[str, Any]:
     A program that cannot be opened is logged (``budgets`` logger) and listed under ``failed``; the others open.
     """
     result = budgets_open_year(actor=SYSTEM, year=year or current_fiscal_year())
-    return {"year": result.year, "opened": [budget.pk for budget in result.opened], "failed": result.failed}
+    opened = [budget.pk for budget in result.opened]
+    return {"year": result.year, "opened": opened, "failed": result.failed, "skipped": result.skipped}
 
 
 @shared_task(name="programs.open_program_year", acks_late=True)
 def open_program_year(program_id: int, year: int) -> int | None:
-    """Open one program's year, enqueued on commit when a program is published mid-year."""
+    """Open one program's year. Publishing and extending now open it in their own transaction; this task stays
+    so that a message queued by an earlier release still runs (idempotent)."""
     program = Program.objects.filter(pk=program_id).first()
     if program is None:
         return None

@@ -28,11 +28,11 @@ from stdnum import exceptions as stdnum_errors
 from stdnum.cn import uscc as uscc_number
 
 from accounts.audit import audit_record
-from accounts.models import Organization, Role
+from accounts.models import Organization
 from ledger.concurrency import retry_on_db_conflict
-from ledger.money import yuan_to_fen
+from ledger.money import AmountTooLarge, yuan_text_to_fen
 from voucher_service.programs.budgets import current_fiscal_year
-from voucher_service.programs.models import Program
+from voucher_service.programs.models import FiscalYearBudget, Program
 from voucher_service.programs.selectors import program_issuance_refusal, program_version_in_force
 from voucher_service.vouchers.eligibility import entity_category_ok, entity_place_ok
 from voucher_service.vouchers.errors import VoucherError, VoucherErrorCode
@@ -45,7 +45,7 @@ from voucher_service.vouchers.models import (
     IssuanceKind,
     IssuanceStatus,
 )
-from voucher_service.vouchers.permissions import require_role
+from voucher_service.vouchers.permissions import ISSUE_IN_BULK, require_role
 
 
 def unknown_entity_message() -> str:
@@ -92,24 +92,30 @@ def _decode(content: bytes) -> str:
     if len(content) > MAX_BYTES:
         raise _file_error(_("The file is larger than 10 MB."), "too_large")
     try:
-        return content.decode("utf-8-sig")
+        text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise _file_error(
             _("The file is not UTF-8 text (row %(row)d). Save it as “CSV UTF-8” and upload it again.")
             % {"row": content[: exc.start].count(b"\n") + 1},
             "encoding",
         ) from exc
+    if "\x00" in text:  # a binary file saved as .csv; no cell may hold NUL (PostgreSQL cannot store one)
+        raise _file_error(_("The file contains NUL characters: it is not a text CSV."), "encoding")
+    return text
 
 
 def _reader(text: str) -> Iterator[dict[str, str]]:
-    try:
-        yield from _rows(text)
-    except csv.Error as exc:  # e.g. a field over the csv module's size limit, or a stray NUL byte
-        raise _file_error(_("The file is not a well-formed CSV: %(error)s") % {"error": exc}) from exc
-
-
-def _rows(text: str) -> Iterator[dict[str, str]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        yield from _rows(reader)
+    except csv.Error as exc:  # e.g. a field over the csv module's size limit, or a stray NUL byte
+        raise _file_error(
+            _("The file is not a well-formed CSV (line %(line)d): check its quotes and separators.")
+            % {"line": reader.line_num + 1},  # the lines read so far, then the one it choked on
+        ) from exc
+
+
+def _rows(reader: csv.DictReader) -> Iterator[dict[str, str]]:
     header = [name.strip().lower() for name in (reader.fieldnames or [])]
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
     if missing:
@@ -130,6 +136,28 @@ def _parse_uscc(value: str) -> str | None:
         return None
 
 
+def _parse_amount(number: int, text: str, parsed: ParsedFile) -> int | None:
+    """The amount column takes the API's yuan string ("1000.00"); a row error otherwise, in the reader's language."""
+    try:
+        amount = yuan_text_to_fen(text)
+    except AmountTooLarge:
+        message = _("The amount is larger than any budget: at most 10,000,000,000,000.00 yuan.")
+        parsed.add_error(number, "amount", "max_value", message)
+        return None
+    except ValueError:
+        parsed.add_error(
+            number,
+            "amount",
+            "invalid",
+            _('Send an amount in yuan as a decimal string with at most two decimals, such as "1000.00".'),
+        )
+        return None
+    if amount == 0:
+        parsed.add_error(number, "amount", "min_value", _("The amount must be more than zero."))
+        return None
+    return amount
+
+
 def _check_row(
     number: int, raw: dict[str, str], entities: dict[str, Organization], parsed: ParsedFile
 ) -> ParsedRow | None:
@@ -143,15 +171,9 @@ def _check_row(
         # must not tell an agency which codes are registered elsewhere.
         parsed.add_error(number, "uscc", "unknown", unknown_entity_message())
         ok = False
-    try:
-        amount = yuan_to_fen(raw.get("amount", ""))
-        if amount <= 0:
-            parsed.add_error(number, "amount", "min_value", _("The amount must be more than zero."))
-            ok = False
-    except ValueError as exc:
-        parsed.add_error(number, "amount", "invalid", str(exc))
-        ok = False
-    if not ok or code is None:
+    amount = _parse_amount(number, raw.get("amount", ""), parsed)
+    ok = ok and amount is not None
+    if not ok or code is None or amount is None:
         return None
     return ParsedRow(row=number, entity=entities[code], amount=amount, memo=raw.get("memo", "")[:500])
 
@@ -206,16 +228,55 @@ def parse_csv(content: bytes, program: Program) -> ParsedFile:
     return parsed
 
 
-BULK_ROLES = (Role.PROGRAM_ADMIN, Role.REVIEWER)
-
-
 def _require_uploader(actor: Any, program: Program) -> None:
-    require_role(actor, program.issuing_agency, BULK_ROLES, _("Only the program's agency may issue in bulk."))
+    require_role(
+        actor,
+        program.issuing_agency,
+        ISSUE_IN_BULK,
+        _("Only a program administrator of the program's agency may issue in bulk."),
+    )
+
+
+def _refuse_duplicate(program: Program, year: int, digest: str) -> None:
+    """The same file (by SHA-256) uploaded again for the same program and year would issue everything twice.
+
+    A bulk upload that issued nothing (status failed) does not count. Concurrent uploads of one program-year
+    queue on its budget row, so two copies sent at once cannot both pass.
+    """
+    FiscalYearBudget.objects.select_for_update().filter(program=program, year=year).first()
+    earlier = (
+        BulkIssuance.objects.filter(program=program, fiscal_year=year, file_sha256=digest)
+        .exclude(status=BulkStatus.FAILED)
+        .order_by("pk")
+        .first()
+    )
+    if earlier is None:
+        return
+    message = _(
+        "This file was already uploaded for this program in %(year)d: bulk issuance %(id)d (“%(name)s”, "
+        "%(when)s). To issue it again, send allow_duplicate_file=true."
+    ) % {
+        "year": year,
+        "id": earlier.pk,
+        "name": earlier.file_name,
+        "when": timezone.localtime(earlier.created_at).strftime("%Y-%m-%d %H:%M"),
+    }
+    raise VoucherError(
+        VoucherErrorCode.DUPLICATE_FILE,
+        message,
+        fields={"file": [{"code": "duplicate_file", "message": message}]},
+        duplicate_of=earlier.pk,
+    )
 
 
 @retry_on_db_conflict
-def bulk_issuance_create(*, actor: Any, program: Program, content: bytes, file_name: str, mode: str) -> BulkIssuance:
-    """Validate the upload and queue its rows. Raises (and writes nothing) when the file is refused."""
+def bulk_issuance_create(
+    *, actor: Any, program: Program, content: bytes, file_name: str, mode: str, allow_duplicate_file: bool = False
+) -> BulkIssuance:
+    """Validate the upload and queue its rows. Raises (and writes nothing) when the file is refused.
+
+    A file already uploaded for this program and year is refused (409) unless ``allow_duplicate_file``.
+    """
     _require_uploader(actor, program)
     refusal = program_issuance_refusal(program, timezone.localdate())
     if refusal is not None:
@@ -224,18 +285,23 @@ def bulk_issuance_create(*, actor: Any, program: Program, content: bytes, file_n
             str(refusal),
             fields={"program": [{"code": refusal.code, "message": str(refusal)}]},
         )
+    year, digest = current_fiscal_year(), hashlib.sha256(content).hexdigest()
+    duplicate_of = None
+    if allow_duplicate_file:
+        duplicate_of = BulkIssuance.objects.filter(program=program, fiscal_year=year, file_sha256=digest).first()
+    else:
+        _refuse_duplicate(program, year, digest)
     parsed = parse_csv(content, program)
     if parsed.errors and (mode == BulkMode.ALL_OR_NOTHING or not parsed.rows):
         raise VoucherError(
             VoucherErrorCode.INVALID, _("Some rows are not valid; nothing was issued."), fields=parsed.errors
         )
-    year = current_fiscal_year()
     bulk = BulkIssuance.objects.create(
         program=program,
         fiscal_year=year,
         mode=mode,
-        file_name=file_name[:255],
-        file_sha256=hashlib.sha256(content).hexdigest(),
+        file_name="".join(ch for ch in file_name if ch.isprintable())[:255],
+        file_sha256=digest,
         total_rows=len(parsed.rows),
         rejected_rows=parsed.rejected_rows,
         uploaded_by=actor,
@@ -267,6 +333,7 @@ def bulk_issuance_create(*, actor: Any, program: Program, content: bytes, file_n
             "rejected": len(parsed.rejected_rows),
             "mode": mode,
             "sha256": bulk.file_sha256,
+            "duplicate_of": duplicate_of.pk if duplicate_of else None,
         },
     )
     from voucher_service.vouchers.tasks import run_bulk_issuance

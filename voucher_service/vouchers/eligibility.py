@@ -17,7 +17,7 @@ from voucher_service.programs.budgets import budget_figures, budget_for
 from voucher_service.programs.models import Program
 from voucher_service.programs.rules import ConditionCheck, FixedAward, ProgramRules, condition_met_by_records
 from voucher_service.programs.selectors import program_issuance_refusal, program_version_in_force
-from voucher_service.vouchers.models import EntityYearTotal, OneTimeAward
+from voucher_service.vouchers.models import EntityYearTotal, Issuance, IssuanceStatus, OneTimeAward
 
 
 @dataclass(frozen=True)
@@ -134,15 +134,20 @@ def _award_checks(
             )
         )
     if award.once_per_entity:
-        granted = OneTimeAward.objects.filter(program=program, entity=entity, award_code=award_code).exists()
-        checks.append(
-            Check(
-                "award_once",
-                not granted,
-                _("This award has already been granted to this entity.") if granted else _("Not granted before."),
-            )
-        )
+        checks.append(_award_once_check(program, entity, award_code))
     return checks
+
+
+def _award_once_check(program: Program, entity: Organization, award_code: str) -> Check:
+    """Granted already, or on its way (a grant or an approval queued and not yet issued): either way not again."""
+    if OneTimeAward.objects.filter(program=program, entity=entity, award_code=award_code).exists():
+        return Check("award_once", False, _("This award has already been granted to this entity."))
+    pending = Issuance.objects.filter(
+        program=program, entity=entity, award_code=award_code, status=IssuanceStatus.PENDING
+    ).exists()
+    if pending:
+        return Check("award_once", False, _("This award is already being issued to this entity."))
+    return Check("award_once", True, _("Not granted before."))
 
 
 def _cap_checks(program: Program, entity: Organization, rules: ProgramRules, amount: int, year: int) -> list[Check]:

@@ -15,6 +15,7 @@ class VoucherErrorCode(StrEnum):
     PROGRAM_BUDGET_EXCEEDED = "program_budget_exceeded"
     ENTITY_CAP_EXCEEDED = "entity_cap_exceeded"
     AWARD_ALREADY_GRANTED = "award_already_granted"
+    DUPLICATE_FILE = "duplicate_file"
     SEPARATION_OF_DUTIES = "separation_of_duties"
 
 
@@ -26,6 +27,7 @@ HTTP_STATUS = {
     VoucherErrorCode.PROGRAM_BUDGET_EXCEEDED: 409,
     VoucherErrorCode.ENTITY_CAP_EXCEEDED: 409,
     VoucherErrorCode.AWARD_ALREADY_GRANTED: 409,
+    VoucherErrorCode.DUPLICATE_FILE: 409,
     VoucherErrorCode.SEPARATION_OF_DUTIES: 403,
 }
 

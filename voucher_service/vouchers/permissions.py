@@ -1,7 +1,18 @@
 """Who may move voucher money, and the separation of duties around it.
 
-Money operations need a role in the program's agency; being staff (a platform operator, Django admin) is not
-enough, because operators run the platform, they do not decide subsidies. On top of the role:
+Money operations need a role in the program's issuing agency; being staff (a platform operator, Django admin) is
+not enough, because operators run the platform, they do not decide subsidies. Which role does what is the table
+below, written once (README "Roles" gives the same table and the reason):
+
+* a **reviewer** decides single cases on their merits: approves or rejects an application, grants a one-time
+  award;
+* a **program administrator** runs the program: configures it, registers entities (and records their
+  settling-in dates), carries out the agency's decisions on many at once (a bulk issuance of an approved list)
+  and revokes vouchers.
+
+Neither may do the other's part, so the person who sets up a program and registers an entity is never the one
+who decides the money for it, and the person who decides single cases cannot push a list of payouts. On top of
+the role:
 
 * nobody decides an application of an entity they belong to (not just their own submission);
 * nobody grants a one-time award whose condition they certified themselves: the person who last recorded the
@@ -15,9 +26,14 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from accounts.models import Organization
+from accounts.models import Organization, Role
 from accounts.selectors import user_has_role, user_memberships
 from voucher_service.vouchers.errors import VoucherError, VoucherErrorCode
+
+DECIDE_APPLICATIONS = (Role.REVIEWER,)
+GRANT_AWARDS = (Role.REVIEWER,)
+ISSUE_IN_BULK = (Role.PROGRAM_ADMIN,)
+REVOKE_VOUCHERS = (Role.PROGRAM_ADMIN,)
 
 
 def require_role(actor: Any, organization: Organization, roles: tuple[str, ...], message: str) -> None:

@@ -38,9 +38,15 @@ from voucher_service.vouchers.models import (
     VoucherApplication,
     VoucherStatus,
 )
-from voucher_service.vouchers.permissions import require_independent_of, require_not_self_certified, require_role
+from voucher_service.vouchers.permissions import (
+    DECIDE_APPLICATIONS,
+    GRANT_AWARDS,
+    REVOKE_VOUCHERS,
+    require_independent_of,
+    require_not_self_certified,
+    require_role,
+)
 
-AGENCY_ISSUERS = (Role.REVIEWER, Role.PROGRAM_ADMIN)
 ISSUANCE_BATCH = 50
 
 
@@ -49,8 +55,10 @@ def _require_eligible(program: Program, entity: Organization, amount: int, year:
         program=program, entity=entity, amount=amount, year=year, on=timezone.localdate(), award_code=award_code
     )
     if not report.ok:
+        # A one-time award granted already is a conflict with what exists (409), not a fault of the request.
+        granted = any(check.check == "award_once" for check in report.failures)
         raise VoucherError(
-            VoucherErrorCode.NOT_ELIGIBLE,
+            VoucherErrorCode.AWARD_ALREADY_GRANTED if granted else VoucherErrorCode.NOT_ELIGIBLE,
             "; ".join(check.message for check in report.failures),
             checks=report.as_list(),
         )
@@ -94,8 +102,11 @@ def application_submit(
     return application
 
 
-def _lock_submitted(application: VoucherApplication) -> VoucherApplication:
+def _lock_for_decision(actor: Any, application: VoucherApplication) -> VoucherApplication:
+    """Lock the application and check, in this order, that ``actor`` may decide it and that it is undecided:
+    someone who may not decide learns nothing of its state (403, not 409)."""
     locked = VoucherApplication.objects.select_for_update(of=("self",)).select_related("program").get(pk=application.pk)
+    _require_decider(actor, locked)
     if locked.status != ApplicationStatus.SUBMITTED:
         raise VoucherError(
             VoucherErrorCode.INVALID_STATE,
@@ -108,7 +119,7 @@ def _require_decider(actor: Any, application: VoucherApplication) -> None:
     require_role(
         actor,
         application.program.issuing_agency,
-        AGENCY_ISSUERS,
+        DECIDE_APPLICATIONS,
         _("Only a reviewer of the program's agency may decide applications."),
     )
     if application.submitted_by_id == getattr(actor, "pk", None):
@@ -119,8 +130,7 @@ def _require_decider(actor: Any, application: VoucherApplication) -> None:
 @retry_on_db_conflict
 def application_approve(*, actor: Any, application: VoucherApplication, amount: int | None = None) -> Issuance:
     """Approve (for at most the requested amount) and enqueue issuance. Returns the pending issuance."""
-    locked = _lock_submitted(application)
-    _require_decider(actor, locked)
+    locked = _lock_for_decision(actor, application)
     amount = locked.requested_amount if amount is None else amount
     if amount > locked.requested_amount:
         raise VoucherError(
@@ -156,8 +166,7 @@ def application_approve(*, actor: Any, application: VoucherApplication, amount: 
 
 @retry_on_db_conflict
 def application_reject(*, actor: Any, application: VoucherApplication, reason: str) -> VoucherApplication:
-    locked = _lock_submitted(application)
-    _require_decider(actor, locked)
+    locked = _lock_for_decision(actor, application)
     locked.status, locked.rejection_reason = ApplicationStatus.REJECTED, reason
     locked.decided_by, locked.decided_at = actor, timezone.now()
     locked.save(update_fields=["status", "rejection_reason", "decided_by", "decided_at"])
@@ -179,7 +188,7 @@ def application_reject(*, actor: Any, application: VoucherApplication, reason: s
 def award_grant(*, actor: Any, program: Program, entity: Organization, award_code: str, memo: str = "") -> Issuance:
     """An agency grants a fixed one-time award (e.g. a settling-in voucher) directly. Issued asynchronously."""
     require_role(
-        actor, program.issuing_agency, AGENCY_ISSUERS, _("Only a reviewer of the program's agency may grant awards.")
+        actor, program.issuing_agency, GRANT_AWARDS, _("Only a reviewer of the program's agency may grant awards.")
     )
     require_independent_of(actor, entity)
     require_not_self_certified(actor, entity)
@@ -306,7 +315,10 @@ def _lock_active(voucher_id: int) -> Voucher:
 @retry_on_db_conflict
 def voucher_revoke(*, actor: Any, voucher: Voucher, reason: str) -> Voucher:
     require_role(
-        actor, voucher.program.issuing_agency, (Role.PROGRAM_ADMIN,), _("Only a program administrator may revoke.")
+        actor,
+        voucher.program.issuing_agency,
+        REVOKE_VOUCHERS,
+        _("Only a program administrator of the program's agency may revoke vouchers."),
     )
     if not reason.strip():
         raise VoucherError(

@@ -59,6 +59,9 @@ def test_a_program_admin_creates_a_draft(program_admin, ningxia_agency):
     ("change", "field"),
     [
         ({"rules": {"annual_cap": "-100.00", "eligible_categories": ["tech_sme"]}}, "rules.annual_cap"),
+        ({"rules": {"annual_cap": 100, "eligible_categories": ["tech_sme"]}}, "rules.annual_cap"),
+        ({"rules": {"annual_cap": "00100", "eligible_categories": ["tech_sme"]}}, "rules.annual_cap"),
+        ({"rules": {"annual_cap": " 100.00", "eligible_categories": ["tech_sme"]}}, "rules.annual_cap"),
         (
             {
                 "rules": {

@@ -73,3 +73,11 @@ def test_a_program_without_end_date_cannot_be_extended(seeds, staff):
 def test_only_the_issuing_agency_admin_may_extend(seeds, request, persona, status):
     assert extend(request.getfixturevalue(persona), seeds.ningxia).status_code == status
     assert not ProgramExtension.objects.exists()
+
+
+def test_an_extension_decided_in_the_future_is_refused(seeds, program_admin):
+    before = row_counts()
+    response = extend(program_admin, seeds.ningxia, decided_on="2999-01-01")
+    assert response.status_code == 400, response.json()
+    assert list(response.json()["error"]["fields"]) == ["decided_on"]
+    assert row_counts() == before

@@ -77,8 +77,9 @@ def test_the_yinchuan_draft_stays_unpublished_for_others(seeds, program_admin, a
     assert seeds.yinchuan.status == ProgramStatus.DRAFT
 
 
-def test_publishing_a_published_program_is_a_conflict(seeds, program_admin):
-    response = publish(program_admin, seeds.ningxia.pk)
+def test_publishing_a_published_program_is_a_conflict(seeds, foreign_admin):
+    # Baoding is in force (Ningxia's window ended in 2025: it is expired)
+    response = publish(foreign_admin, seeds.baoding.pk)
     assert response.status_code == 409
     error = response.json()["error"]
     assert error["code"] == "program_invalid_transition"
@@ -86,12 +87,22 @@ def test_publishing_a_published_program_is_a_conflict(seeds, program_admin):
     assert error["program_status"] == "published"
 
 
-def test_publishing_resumes_a_suspended_program(seeds, program_admin):
-    client_for(program_admin).post(f"/api/v1/programs/{seeds.ningxia.pk}/suspend/", {"reason": "核查"}, format="json")
-    response = publish(program_admin, seeds.ningxia.pk)
+def test_publishing_resumes_a_suspended_program(seeds, foreign_admin):
+    client_for(foreign_admin).post(f"/api/v1/programs/{seeds.baoding.pk}/suspend/", {"reason": "核查"}, format="json")
+    response = publish(foreign_admin, seeds.baoding.pk)
     assert response.status_code == 200
     assert response.json()["status"] == ProgramStatus.PUBLISHED
-    assert seeds.ningxia.versions.count() == 1  # resuming adds no version
+    assert seeds.baoding.versions.count() == 1  # resuming adds no version
+
+
+def test_a_suspended_program_past_its_window_cannot_be_resumed(seeds, program_admin):
+    # given Ningxia suspended while in force (as of then), its window having ended since
+    type(seeds.ningxia).objects.filter(pk=seeds.ningxia.pk).update(status=ProgramStatus.SUSPENDED)
+    # when its administrator resumes it
+    response = publish(program_admin, seeds.ningxia.pk)
+    # then it is expired, and stays so
+    assert response.status_code == 409
+    assert response.json()["error"]["program_status"] == "expired"
 
 
 @pytest.mark.parametrize("persona", ["reviewer", "auditor"])

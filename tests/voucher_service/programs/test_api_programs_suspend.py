@@ -54,6 +54,6 @@ def test_only_the_issuing_agency_admin_may_suspend(seeds, request, persona, stat
     assert seeds.ningxia.status == ProgramStatus.PUBLISHED
 
 
-def test_suspending_twice_is_a_conflict(seeds, program_admin):
-    assert suspend(program_admin, seeds.ningxia).status_code == 200
-    assert suspend(program_admin, seeds.ningxia).status_code == 409
+def test_suspending_twice_is_a_conflict(seeds, foreign_admin):
+    assert suspend(foreign_admin, seeds.baoding).status_code == 200
+    assert suspend(foreign_admin, seeds.baoding).status_code == 409

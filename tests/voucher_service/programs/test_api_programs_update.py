@@ -153,10 +153,37 @@ def test_a_cap_below_what_this_year_issued_is_a_409(seeds, program_admin):
     before = row_counts()
     # when the administrator cuts the annual cap to 500 元
     response = client_for(program_admin).patch(url(seeds.ningxia), {"rules": {"annual_cap": "500.00"}}, format="json")
-    # then the ledger refuses and nothing is written
+    # then it is refused in the program's terms (the cap, what is issued), never a ledger account code
     assert response.status_code == 409
-    assert response.json()["error"]["code"] == "ledger_limit_exceeded"
+    error = response.json()["error"]
+    assert error["code"] == "cap_below_committed"
+    assert error["message"] == (
+        f"{year} 年度的年度上限不能降至 500.00 元：该年度预算中已有 1000.00 元已发放或被申领占用，"
+        "因此上限最低只能降至 1000.00 元。"
+    )
+    assert "programs:" not in str(error)
+    assert error["fields"]["rules.annual_cap"][0]["code"] == "below_committed"
+    assert (error["cap"], error["committed"]) == ("40000000.00", "1000.00")
     assert row_counts() == before
+    # and in English when asked
+    english = client_for(program_admin).patch(
+        url(seeds.ningxia), {"rules": {"annual_cap": "500.00"}}, format="json", HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert english.json()["error"]["message"].startswith(f"The annual cap for {year} cannot be cut to 500.00 yuan")
+
+
+def test_a_cap_cut_down_to_exactly_what_is_issued_is_allowed(seeds, program_admin):
+    year = timezone.localdate().year
+    services.program_extend(actor=program_admin, program=seeds.ningxia, new_end=None, reason="长期有效")
+    budget_open(actor=SYSTEM, program=seeds.ningxia, year=year)
+    voucher = account_create(code="test:voucher:exact", name="voucher")
+    entry_post(
+        actor=SYSTEM,
+        idempotency_key="t:api:exact",
+        lines=[(budget_accounts(seeds.ningxia, year).budget_account, "debit", 100_000), (voucher, "credit", 100_000)],
+    )
+    response = client_for(program_admin).patch(url(seeds.ningxia), {"rules": {"annual_cap": "1000.00"}}, format="json")
+    assert response.status_code == 200, response.json()
 
 
 def test_a_published_program_cannot_lose_its_annual_cap(seeds, program_admin):
@@ -171,9 +198,9 @@ def test_a_published_program_cannot_lose_its_annual_cap(seeds, program_admin):
     assert program_latest_version(seeds.ningxia).parsed().annual_cap == 40_000_000 * 100
 
 
-def test_a_suspended_program_cannot_lose_its_annual_cap_either(seeds, program_admin):
-    services.program_suspend(actor=program_admin, program=seeds.ningxia, reason="核查")
-    response = client_for(program_admin).patch(url(seeds.ningxia), {"rules": {"annual_cap": None}}, format="json")
+def test_a_suspended_program_cannot_lose_its_annual_cap_either(seeds, foreign_admin):
+    services.program_suspend(actor=foreign_admin, program=seeds.baoding, reason="核查")
+    response = client_for(foreign_admin).patch(url(seeds.baoding), {"rules": {"annual_cap": None}}, format="json")
     assert response.status_code == 400
     assert "rules.annual_cap" in response.json()["error"]["fields"]
 

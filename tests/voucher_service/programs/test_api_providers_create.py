@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from accounts.models import AuditEvent, OrganizationKind
@@ -128,3 +130,49 @@ def test_a_listing_is_managed_by_whoever_covers_the_providers_own_jurisdiction(
     # then Baoding's administrator cannot take it over, and Ningxia's is not locked out
     assert client_for(foreign_admin).post(url, change, format="json").status_code == 403
     assert client_for(program_admin).post(url, change, format="json").status_code == 200
+
+
+@pytest.mark.parametrize("persona", ["foreign_admin", "applicant"])
+def test_a_provider_the_caller_cannot_see_does_not_exist_for_them(request, persona, provider):
+    before = counts()
+    response = client_for(request.getfixturevalue(persona)).post(URL, body(provider), format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["organization"][0]["code"] == "does_not_exist"
+    assert counts() == before
+
+
+def _answer(response, pk):
+    """What a caller learns: status, code, fields and messages, with the id they sent blanked out."""
+    return response.status_code, json.loads(response.content.decode().replace(str(pk), "<id>"))
+
+
+@pytest.mark.parametrize("field", ["platforms", "organization"])
+def test_an_id_the_caller_cannot_see_is_indistinguishable_from_one_that_does_not_exist(program_admin, provider, field):
+    # given a platform (and a provider) in Baoding, outside the Ningxia administrator's sight, and an unused id
+    hidden = make_org(
+        OrganizationKind.PLATFORM if field == "platforms" else OrganizationKind.PROVIDER, jurisdiction="130602"
+    )
+    missing = hidden.pk + 1000
+    client = client_for(program_admin)
+
+    def attempt(pk):
+        change = {"platforms": [pk]} if field == "platforms" else {"organization": pk}
+        return client.post(URL, body(provider) | change, format="json", HTTP_ACCEPT_LANGUAGE="en")
+
+    before = counts()
+    # when
+    invisible, nonexistent = attempt(hidden.pk), attempt(missing)
+    # then both are the same 400, and nothing is listed
+    assert invisible.status_code == 400
+    assert _answer(invisible, hidden.pk) == _answer(nonexistent, missing)
+    assert counts() == before
+
+
+def test_a_platform_listed_in_the_public_registry_may_be_named(program_admin, provider, staff):
+    # given a Baoding platform that staff listed (the registry is public, so its id is known to all)
+    platform = make_org(OrganizationKind.PLATFORM, jurisdiction="130602")
+    assert client_for(staff).post(URL, body(platform), format="json").status_code == 201
+    # when a Ningxia administrator lists a provider selling through it
+    response = client_for(program_admin).post(URL, body(provider, platforms=[platform.pk]), format="json")
+    # then
+    assert response.status_code == 201, response.json()

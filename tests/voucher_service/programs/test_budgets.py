@@ -218,9 +218,11 @@ def test_a_cap_cut_below_what_is_issued_is_refused_and_changes_nothing(seeds):
     )
     before = ledger_counts() | {"versions": seeds.hohhot.versions.count()}
     # when a version would cut the cap to 20,000,000 元
-    with pytest.raises(LimitExceeded):
+    with pytest.raises(ProgramError) as refused:
         services.program_update(actor=SYSTEM, program=seeds.hohhot, rules={"annual_cap": "20000000.00"})
-    # then the ledger refused it and no version, entry or audit event was written
+    # then it was refused in the program's terms before the ledger saw it, and nothing was written
+    assert refused.value.code == ProgramErrorCode.CAP_BELOW_COMMITTED
+    assert refused.value.extra == {"year": year, "cap": "50000000.00", "committed": "30000000.00"}
     assert ledger_counts() | {"versions": seeds.hohhot.versions.count()} == before
     assert budget_figures(accounts.budget).cap == 50_000_000 * YUAN
 

@@ -11,12 +11,12 @@ pytestmark = pytest.mark.django_db
 
 def patch_as(user, program, **headers):
     return client_for(user).patch(
-        f"/api/v1/programs/{program.pk}/", {"rules": {"annual_cap": "-1.00"}}, format="json", **headers
+        f"/api/v1/programs/{program.pk}/", {"rules": {"annual_cap": "0.00"}}, format="json", **headers
     )
 
 
 def test_refusals_default_to_simplified_chinese(seeds, reviewer, program_admin):
-    # when a reviewer tries to edit, and an administrator sends a negative cap
+    # when a reviewer tries to edit, and an administrator sends a zero cap
     refused = patch_as(reviewer, seeds.ningxia).json()["error"]
     invalid = patch_as(program_admin, seeds.ningxia).json()["error"]
     # then both answers are in Chinese

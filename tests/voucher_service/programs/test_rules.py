@@ -109,7 +109,10 @@ def test_funding_split_gives_leftover_fen_to_the_first_payer():
 @pytest.mark.parametrize(
     ("change", "path", "code"),
     [
-        ({"annual_cap": "-1.00"}, "annual_cap", "min_value"),
+        ({"annual_cap": "-1.00"}, "annual_cap", "invalid_amount"),  # no sign: the API's yuan string
+        ({"annual_cap": 100}, "annual_cap", "invalid_amount"),
+        ({"annual_cap": "0100"}, "annual_cap", "invalid_amount"),
+        ({"annual_cap": "0"}, "annual_cap", "min_value"),
         ({"annual_cap": 1.5}, "annual_cap", "invalid_amount"),
         ({"annual_cap": "1.001"}, "annual_cap", "invalid_amount"),
         ({"eligible_categories": ["tech_sme", "alien"]}, "eligible_categories.1", "invalid_choice"),

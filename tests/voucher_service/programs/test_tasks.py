@@ -55,9 +55,7 @@ def test_a_missing_program_is_a_no_op(db):
     assert open_program_year.delay(999_999, 2025).get() is None
 
 
-def test_publishing_opens_this_years_budget_on_commit(
-    program_admin, ningxia_agency, django_capture_on_commit_callbacks
-):
+def test_publishing_opens_this_years_budget_at_once(program_admin, ningxia_agency, django_capture_on_commit_callbacks):
     # given a draft in force this year
     year = timezone.localdate().year
     client = client_for(program_admin)
@@ -73,12 +71,12 @@ def test_publishing_opens_this_years_budget_on_commit(
         },
         format="json",
     ).json()
-    # when it is published (the budget opening runs after the commit)
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    # when it is published
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
         assert client.post(f"/api/v1/programs/{draft['id']}/publish/").status_code == 200
-    # then this year's budget exists; the only other on-commit callback is the ledger's seal request that
-    # posting the budget made
+    # then this year's budget is open in the same transaction (nothing waits for a task), and the only on-commit
+    # callback is the ledger's seal request that posting the budget made
     from ledger.sealing import enqueue_seal
 
-    assert len([callback for callback in callbacks if callback is not enqueue_seal]) == 1
     assert FiscalYearBudget.objects.get(program_id=draft["id"]).year == year
+    assert [callback for callback in callbacks if callback is not enqueue_seal] == []

@@ -33,23 +33,57 @@ def test_the_settling_in_award_is_issued_once(program, newcomer, reviewer, djang
     assert issuance.status == "succeeded"
     assert issuance.voucher.face_value == 10_000
     assert OneTimeAward.objects.filter(entity=newcomer, award_code="settling_in").count() == 1
-    # and a second grant is refused before anything is queued
-    second = grant(reviewer, program, newcomer)
-    assert second.status_code == 400
+    # and a second grant is refused at request time, as a conflict, before anything is queued
+    second = grant(reviewer, program, newcomer, HTTP_ACCEPT_LANGUAGE="en")
+    assert second.status_code == 409
+    assert second.json()["error"]["code"] == "award_already_granted"
+    assert second.json()["error"]["message"] == "This award has already been granted to this entity."
     assert [c["check"] for c in second.json()["error"]["checks"] if not c["ok"]] == ["award_once"]
     assert Voucher.objects.count() == 1
+    assert Issuance.objects.count() == 1
 
 
 @pytest.mark.django_db
-def test_a_second_queued_grant_fails_at_issuance(program, newcomer, reviewer, django_capture_on_commit_callbacks):
-    # given two grants queued before either ran (the eligibility check at queueing time passes for both)
+def test_a_grant_while_one_is_queued_is_a_409(program, newcomer, reviewer):
+    # given a grant queued and not yet issued
+    assert grant(reviewer, program, newcomer).status_code == 202
+    # when it is granted again
+    again = grant(reviewer, program, newcomer, HTTP_ACCEPT_LANGUAGE="en")
+    # then
+    assert again.status_code == 409
+    assert again.json()["error"]["message"] == "This award is already being issued to this entity."
+    assert Issuance.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_an_application_for_an_award_already_granted_is_a_409(
+    program, newcomer, reviewer, django_capture_on_commit_callbacks
+):
+    from tests.factories import make_user
+    from tests.voucher_service.vouchers.conftest import apply
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert grant(reviewer, program, newcomer).status_code == 202
+    response = apply(
+        client_for(make_user(newcomer, "applicant")), program, newcomer, "100.00", award_code="settling_in"
+    )
+    assert response.status_code == 409, response.json()
+    assert response.json()["error"]["code"] == "award_already_granted"
+
+
+@pytest.mark.django_db
+def test_a_second_grant_that_raced_past_the_check_fails_at_issuance(program, newcomer, reviewer):
+    # given two grants queued before either ran: the second as a concurrent request would have written it,
+    # having passed the request-time check while the first was not yet committed
     first = grant(reviewer, program, newcomer)
-    second = grant(reviewer, program, newcomer)
-    assert first.status_code == second.status_code == 202
+    assert first.status_code == 202
+    twin = Issuance.objects.get(pk=first.json()["issuance"]["id"])
+    twin.pk = None
+    twin.save()
     # when both tasks run
     from voucher_service.vouchers.tasks import issue_voucher
 
-    results = [issue_voucher.delay(r.json()["issuance"]["id"]).get() for r in (first, second)]
+    results = [issue_voucher.delay(pk).get() for pk in (first.json()["issuance"]["id"], twin.pk)]
     # then exactly one succeeded and the other says why
     assert sorted(results) == ["failed", "succeeded"]
     failed = Issuance.objects.get(status="failed")

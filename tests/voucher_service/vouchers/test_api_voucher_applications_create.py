@@ -45,7 +45,7 @@ def test_an_eligible_application_is_saved_with_its_checks(program, applicant, en
     [
         ("0", "min_value"),
         ("0.00", "min_value"),
-        ("-5.00", "min_value"),
+        ("-5.00", "invalid"),
         ("abc", "invalid"),
         ("1.234", "invalid"),
         ("1e3", "invalid"),
@@ -60,6 +60,47 @@ def test_bad_amounts_are_field_errors(program, applicant, entity, amount, code):
     assert response.status_code == 400, response.json()
     assert response.json()["error"]["fields"]["amount"][0]["code"] in {code, "null"}
     assert nothing_written(before)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "amount",
+    [100, 1, " 100 ", "+100", "100.00\n", "00100", "0100.50", "100.", ".5", "1,000.00", "１００", "١٠٠", "1_000"],
+)
+def test_an_amount_is_only_the_schemas_string_of_ascii_digits(program, applicant, entity, amount):
+    # given an amount the schema's pattern ^(0|[1-9][0-9]*)(\.[0-9]{1,2})?$ does not match (or not a string)
+    before = counts()
+    # when
+    zh = apply(client_for(applicant), program, entity, amount)
+    en = apply(client_for(applicant), program, entity, amount, HTTP_ACCEPT_LANGUAGE="en")
+    # then the same field error, in both languages, and nothing written
+    assert zh.status_code == en.status_code == 400
+    [zh_error] = zh.json()["error"]["fields"]["amount"]
+    [en_error] = en.json()["error"]["fields"]["amount"]
+    assert zh_error["code"] == en_error["code"] == "invalid"
+    assert (
+        en_error["message"]
+        == 'Send an amount in yuan as a decimal string with at most two decimals, such as "1000.00".'
+    )
+    assert zh_error["message"] == '金额以元为单位，用最多两位小数的十进制字符串表示，例如 "1000.00"。'
+    assert nothing_written(before)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("amount", "fen"), [("0.5", 50), ("100", 10000), ("100.00", 10000), ("0.01", 1)])
+def test_the_schemas_amounts_are_accepted(program, applicant, entity, amount, fen):
+    response = apply(client_for(applicant), program, entity, amount)
+    assert response.status_code == 201, response.json()
+    assert VoucherApplication.objects.get().requested_amount == fen
+
+
+def test_the_schema_publishes_the_pattern_the_field_applies(client, db):
+    from ledger.money import YUAN_PATTERN
+
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    amount = schema["components"]["schemas"]["ApplicationCreateRequest"]["properties"]["amount"]
+    assert amount["type"] == "string"
+    assert amount["pattern"] == YUAN_PATTERN == r"^(0|[1-9][0-9]*)(\.[0-9]{1,2})?$"
 
 
 @pytest.mark.django_db

@@ -33,11 +33,20 @@ def test_approval_can_lower_the_amount_but_not_raise_it(submitted, reviewer):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("amount", [1, 150, 150.0, "150.000", " 150", "0150"])
+def test_an_approved_amount_is_a_yuan_string_too(submitted, reviewer, amount):
+    response = approve(reviewer, submitted, {"amount": amount})
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["amount"][0]["code"] == "invalid"
+    assert not Issuance.objects.exists()
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("persona", "expected"),
     [
         ("reviewer", 202),
-        ("program_admin", 202),
+        ("program_admin", 403),  # administering a program is not deciding its cases (README "Roles")
         ("finance", 403),
         ("auditor", 403),
         ("applicant", 403),

@@ -77,3 +77,27 @@ def test_the_same_issuance_delivered_to_many_workers_issues_once(program, entity
     results = run_all([pk] * 20)
     assert {r.status for r in results} == {"succeeded"}
     assert Voucher.objects.count() == 1
+
+
+def test_the_same_file_uploaded_at_once_is_queued_once(program, program_admin):
+    # given one CSV, sent by eight requests at the same instant (a double click, a retry without a key…)
+    from voucher_service.vouchers.bulk import bulk_issuance_create
+    from voucher_service.vouchers.errors import VoucherError, VoucherErrorCode
+    from voucher_service.vouchers.models import BulkIssuance
+
+    entities = [make_org(jurisdiction="640104") for _ in range(3)]
+    content = ("uscc,amount\n" + "".join(f"{e.uscc},10\n" for e in entities)).encode()
+
+    def upload():
+        return bulk_issuance_create(
+            actor=program_admin, program=program, content=content, file_name="v.csv", mode="all_or_nothing"
+        )
+
+    # when
+    outcomes = race([upload] * 8)
+    # then exactly one is queued and the others are refused as duplicates of it
+    assert sum(o.ok for o in outcomes) == 1
+    refusals = [o.error for o in outcomes if not o.ok]
+    assert all(isinstance(e, VoucherError) and e.code == VoucherErrorCode.DUPLICATE_FILE for e in refusals), refusals
+    assert BulkIssuance.objects.count() == 1
+    assert Issuance.objects.filter(bulk__isnull=False).count() == 3

@@ -26,10 +26,16 @@ def test_a_reviewer_who_belongs_to_the_entity_cannot_decide_its_application(prog
 
 
 @pytest.mark.django_db
-def test_whoever_records_the_settling_date_cannot_also_grant_the_award(program, program_admin, reviewer, entity):
-    # given the program administrator records that the entity settled this year
+def test_whoever_records_the_settling_date_cannot_also_grant_the_award(
+    program, program_admin, reviewer, entity, ningxia_agency
+):
+    # given a program administrator who is also a reviewer (so may grant awards) records that the entity settled
+    # this year
+    Membership.objects.create(user=program_admin, organization=ningxia_agency, role="reviewer")
     settled = date(timezone.localdate().year, 3, 1).isoformat()
-    patched = client_for(program_admin).patch(f"/api/v1/organizations/{entity.pk}/", {"settled_on": settled})
+    patched = client_for(program_admin).patch(
+        f"/api/v1/organizations/{entity.pk}/", {"settled_on": settled}, format="json"
+    )
     assert patched.status_code == 200, patched.json()
     body = {"program": program.pk, "entity": entity.pk, "award_code": "settling_in"}
     # when the same person grants the settling-in award

@@ -5,12 +5,14 @@ Money is a yuan decimal string ("40000000.00") both ways; rates and shares are d
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.api.strict import StrictSerializer
 from accounts.models import Jurisdiction, Organization, OrganizationKind
 from ledger.money import fen_to_yuan
 from voucher_service.api.fields import YuanField
@@ -18,6 +20,7 @@ from voucher_service.programs import selectors
 from voucher_service.programs.models import (
     Program,
     ProgramExtension,
+    ProgramStatus,
     ProgramVersion,
     ProviderListing,
     ProviderStatusChange,
@@ -136,8 +139,20 @@ class VersionDetailSerializer(VersionSerializer):
         return version.parsed().to_api()
 
 
+class ProgramStatusField(serializers.ChoiceField):
+    """The status as it is today (``Program.status_on``): a program whose window has ended reads ``expired``
+    from that moment, not from the next run of the daily expiry job."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=ProgramStatus.choices, source="*", read_only=True, **kwargs)
+
+    def to_representation(self, value: Any) -> str:  # source="*": value is the program
+        return cast(Program, value).status_on(timezone.localdate())
+
+
 class ProgramSerializer(serializers.ModelSerializer):
     jurisdiction: serializers.Field = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    status = ProgramStatusField()
     extensions = ExtensionSerializer(many=True, read_only=True)
     current_version = serializers.SerializerMethodField(help_text=_("The newest published version, if any."))
     latest_version = serializers.SerializerMethodField(help_text=_("The newest version, published or not."))
@@ -184,17 +199,7 @@ class ProgramSerializer(serializers.ModelSerializer):
         return version.parsed().to_api() if version else None
 
 
-class RejectUnknownFields(serializers.Serializer):
-    """A misspelt or read-only field is an error, not silently ignored (``code`` cannot be PATCHed, say)."""
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(getattr(self, "initial_data", {}) or {}) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError({name: _("This field cannot be set here.") for name in unknown})
-        return attrs
-
-
-class _ProgramFields(RejectUnknownFields):
+class _ProgramFields(StrictSerializer):
     name = serializers.CharField(max_length=200)
     responsible_agencies = serializers.PrimaryKeyRelatedField(
         many=True, required=False, queryset=Organization.objects.filter(kind=OrganizationKind.AGENCY)
@@ -221,11 +226,11 @@ class ProgramUpdateSerializer(_ProgramFields):
     """Every field optional; ``rules`` replaces the top-level keys it names."""
 
 
-class SuspendSerializer(RejectUnknownFields):
+class SuspendSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=500)
 
 
-class ExtendSerializer(RejectUnknownFields):
+class ExtendSerializer(StrictSerializer):
     new_end = serializers.DateField(allow_null=True, help_text=_("The new end date; null removes the end date."))
     reason = serializers.CharField(max_length=500)
     legal_reference = serializers.CharField(max_length=300, required=False, allow_blank=True)
@@ -289,7 +294,7 @@ class ProviderSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class _ProviderFields(RejectUnknownFields):
+class _ProviderFields(StrictSerializer):
     jurisdiction = serializers.SlugRelatedField(slug_field="code", queryset=Jurisdiction.objects.all(), required=False)
     platforms = serializers.PrimaryKeyRelatedField(
         many=True, required=False, queryset=Organization.objects.filter(kind=OrganizationKind.PLATFORM)
@@ -305,18 +310,11 @@ class ProviderCreateSerializer(_ProviderFields):
     )
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        visible = self.context.get("organizations")
-        if visible is not None:  # narrowed to what the caller may see (the view passes it)
-            field = self.fields["organization"]
-            field.queryset = field.queryset.filter(pk__in=visible.values("pk"))  # type: ignore[attr-defined]
-
 
 class ProviderUpdateSerializer(_ProviderFields):
     """Every field optional."""
 
 
-class ProviderStatusSerializer(RejectUnknownFields):
+class ProviderStatusSerializer(StrictSerializer):
     status = serializers.CharField(max_length=16, help_text=LISTING_STATUS_HELP)
     reason = serializers.CharField(max_length=500)

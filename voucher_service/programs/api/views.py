@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import django_filters
+from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -9,13 +12,25 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.selectors import organizations_visible_to
 from voucher_service.programs import budgets, providers, selectors, services
 from voucher_service.programs.api import serializers as s
 from voucher_service.programs.errors import ProgramError, ProgramErrorCode
-from voucher_service.programs.models import Program, ProviderListing
+from voucher_service.programs.models import Program, ProgramStatus, ProviderListing
 
 WRITE_METHODS = ["get", "post", "patch", "head", "options"]
+
+
+class ProgramFilter(django_filters.FilterSet):
+    """``?status=`` filters on the status as it is today (see ``Program.status_on``), as the answers show it."""
+
+    status = django_filters.ChoiceFilter(choices=ProgramStatus.choices, method="filter_status")
+
+    class Meta:
+        model = Program
+        fields = ["status", "jurisdiction", "issuing_agency"]
+
+    def filter_status(self, queryset: QuerySet[Program], name: str, value: str) -> QuerySet[Program]:
+        return queryset.filter(selectors.program_status_q(value, timezone.localdate()))
 
 
 class ProgramViewSet(
@@ -29,7 +44,7 @@ class ProgramViewSet(
     new version. Agencies see their own programs and those in their jurisdiction; others see published ones."""
 
     serializer_class = s.ProgramSerializer
-    filterset_fields = ["status", "jurisdiction", "issuing_agency"]
+    filterset_class = ProgramFilter
     http_method_names = WRITE_METHODS
     queryset = Program.objects.none()  # narrowed per request below; set for the schema generator
 
@@ -82,14 +97,14 @@ class ProgramViewSet(
         return self._respond(program)
 
     @extend_schema(request=None, responses=s.VersionDetailSerializer(many=True))
-    @action(detail=True, methods=["get"], pagination_class=None, filterset_fields=[])
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
     def versions(self, request: Request, pk: str | None = None) -> Response:
         """Every version of the rules, oldest first: what each claim was evaluated under stays readable."""
         versions = self.get_object().versions.order_by("number")
         return Response(s.VersionDetailSerializer(versions, many=True).data)
 
     @extend_schema(request=None, responses=s.BudgetSerializer(many=True))
-    @action(detail=True, methods=["get"], pagination_class=None, filterset_fields=[])
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
     def budgets(self, request: Request, pk: str | None = None) -> Response:
         """Each opened fiscal year with its cap, issued, held, spent, returned, lapsed and remaining amounts,
         read from the ledger (yuan strings). For staff and members of the agencies concerned (issuing,
@@ -125,13 +140,16 @@ class ProviderViewSet(
         listing = selectors.providers_visible_to(self.request.user).get(pk=listing.pk)
         return Response(s.ProviderSerializer(listing).data, status=code)
 
+    def _scoped(self) -> dict:
+        """The organisations a caller may name: others answer "does not exist", like ids that do not."""
+        return {"platforms": selectors.platforms_visible_to(self.request.user)}
+
     @extend_schema(request=s.ProviderCreateSerializer, responses={201: s.ProviderSerializer})
     def create(self, request: Request, *args, **kwargs) -> Response:
-        # The organisation's choices are those the caller can see: another jurisdiction's provider is "no such
-        # organisation", exactly like an id that does not exist.
-        data = s.ProviderCreateSerializer(
-            data=request.data, context={"organizations": organizations_visible_to(request.user)}
-        )
+        # The organisation's and platforms' choices are those the caller can see: another jurisdiction's provider
+        # is "no such organisation", exactly like an id that does not exist.
+        querysets = self._scoped() | {"organization": selectors.listable_organizations_visible_to(request.user)}
+        data = s.ProviderCreateSerializer(data=request.data, querysets=querysets)
         data.is_valid(raise_exception=True)
         listing = providers.provider_list(actor=request.user, **data.validated_data)
         return self._respond(listing, status.HTTP_201_CREATED)
@@ -139,7 +157,7 @@ class ProviderViewSet(
     @extend_schema(request=s.ProviderUpdateSerializer, responses=s.ProviderSerializer)
     def partial_update(self, request: Request, *args, **kwargs) -> Response:
         listing = self.get_object()
-        data = s.ProviderUpdateSerializer(data=request.data, partial=True)
+        data = s.ProviderUpdateSerializer(data=request.data, partial=True, querysets=self._scoped())
         data.is_valid(raise_exception=True)
         listing = providers.provider_update(actor=request.user, listing=listing, **data.validated_data)
         return self._respond(listing)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from accounts.api.strict import StrictSerializer
 from accounts.models import EntityCategory, Organization
 from voucher_service.api.fields import YuanField
 from voucher_service.programs.models import Program
@@ -47,19 +47,10 @@ class ApplicationSerializer(serializers.ModelSerializer):
         return issuance.pk if issuance is not None else None
 
 
-class ScopedChoicesSerializer(serializers.Serializer):
-    """Related-object fields whose choices are what the caller may see: ``querysets={"program": …}``.
+# ``program`` and ``entity`` are narrowed per caller (``querysets=``): anything else does not exist.
+class ApplicationCreateSerializer(StrictSerializer):
+    """An application (申领) for a voucher of a program, for one of your entities."""
 
-    Anything else is "does not exist" (a 400 on that field), never a hint that it exists elsewhere.
-    """
-
-    def __init__(self, *args: Any, querysets: dict[str, QuerySet] | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for name, queryset in (querysets or {}).items():
-            cast(serializers.PrimaryKeyRelatedField, self.fields[name]).queryset = queryset
-
-
-class ApplicationCreateSerializer(ScopedChoicesSerializer):
     program = serializers.PrimaryKeyRelatedField(
         queryset=Program.objects.none(), pk_field=serializers.IntegerField()
     )  # narrowed per caller
@@ -71,11 +62,11 @@ class ApplicationCreateSerializer(ScopedChoicesSerializer):
     award_code = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
 
 
-class ApproveSerializer(serializers.Serializer):
+class ApproveSerializer(StrictSerializer):
     amount = YuanField(required=False, help_text=_("At most the requested amount; the requested amount if absent."))
 
 
-class ReasonSerializer(serializers.Serializer):
+class ReasonSerializer(StrictSerializer):
     reason = serializers.CharField(max_length=1000)
 
 
@@ -119,7 +110,7 @@ class AcceptedSerializer(serializers.Serializer):
         return {"issuance": IssuanceSerializer(issuance).data, "status_url": url}
 
 
-class AwardSerializer(ScopedChoicesSerializer):
+class AwardSerializer(StrictSerializer):
     program = serializers.PrimaryKeyRelatedField(queryset=Program.objects.none(), pk_field=serializers.IntegerField())
     entity = serializers.PrimaryKeyRelatedField(
         queryset=Organization.objects.none(), pk_field=serializers.IntegerField()
@@ -193,10 +184,16 @@ class VoucherVerifySerializer(serializers.ModelSerializer):
         return name
 
 
-class BulkCreateSerializer(ScopedChoicesSerializer):
+class BulkCreateSerializer(StrictSerializer):
     program = serializers.PrimaryKeyRelatedField(queryset=Program.objects.none(), pk_field=serializers.IntegerField())
     mode = serializers.ChoiceField(choices=BulkMode.choices, default=BulkMode.ALL_OR_NOTHING)
     file = serializers.FileField(help_text=_("UTF-8 CSV with the columns uscc, amount (yuan) and optional memo."))
+    allow_duplicate_file = serializers.BooleanField(
+        default=False,
+        help_text=_(
+            "A file already uploaded for this program and year (same SHA-256) is refused with 409 unless this is true."
+        ),
+    )
 
     def validate_file(self, upload: Any) -> Any:
         # Refuse by the declared size before anything reads the upload into memory.

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, permissions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -22,6 +22,7 @@ from voucher_service.programs.selectors import programs_visible_to
 from voucher_service.vouchers import bulk, selectors, services
 from voucher_service.vouchers.api import serializers as s
 from voucher_service.vouchers.models import BulkIssuance, Issuance, Voucher, VoucherApplication
+from voucher_service.vouchers.permissions import ISSUE_IN_BULK
 
 
 def _accepted(issuance: Issuance, request: Request) -> Response:
@@ -126,13 +127,13 @@ class MayUploadInBulk(permissions.BasePermission):
     disk): an upload needs a bulk-issuing role in some agency, and a declared size within the limit. The service
     then checks the role in the program's own agency."""
 
-    message = _("Only the program's agency may issue in bulk.")
+    message = _("Only a program administrator of the program's agency may issue in bulk.")
 
     def has_permission(self, request: Request, view: Any) -> bool:
         if request.method != "POST":
             return True
         allowed = user_memberships(request.user).filter(
-            organization__kind=OrganizationKind.AGENCY, role__in=bulk.BULK_ROLES
+            organization__kind=OrganizationKind.AGENCY, role__in=ISSUE_IN_BULK
         )
         if not allowed.exists():
             return False
@@ -152,7 +153,7 @@ class BulkIssuanceViewSet(
 
     serializer_class = s.BulkSerializer
     queryset = BulkIssuance.objects.none()
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser]  # the one endpoint that takes a file
     permission_classes = [permissions.IsAuthenticated, MayUploadInBulk]
     lookup_value_regex = r"\d+"
 
@@ -175,6 +176,7 @@ class BulkIssuanceViewSet(
             content=upload.read(),
             file_name=upload.name or "",
             mode=data.validated_data["mode"],
+            allow_duplicate_file=data.validated_data["allow_duplicate_file"],
         )
         created.refresh_from_db()
         body = s.BulkSerializer(created, context={"request": request}).data
@@ -210,7 +212,7 @@ class VoucherVerifyView(APIView):
     throttle_scope = "verify"
     throttle_classes = [ScopedRateThrottle]
 
-    @extend_schema(responses=s.VoucherVerifySerializer)
+    @extend_schema(operation_id="voucher_verify", responses=s.VoucherVerifySerializer)
     def get(self, request: Request, token: str) -> Response:
         voucher = selectors.voucher_by_token(token)
         if voucher is None:

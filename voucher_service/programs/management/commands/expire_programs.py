@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from accounts.audit import SYSTEM
+from voucher_service.programs.models import Program
 from voucher_service.programs.services import programs_expire_due
 
 
@@ -15,4 +16,6 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         expired = programs_expire_due(actor=SYSTEM)
+        for program in Program.objects.filter(pk__in=expired).order_by("pk"):
+            self.stdout.write(f"expired: {program.code} (its window ended on {program.valid_until})")
         self.stdout.write(f"Expired {len(expired)} program(s).")

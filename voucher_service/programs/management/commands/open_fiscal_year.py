@@ -1,4 +1,5 @@
-"""``manage.py open_fiscal_year YEAR``: open YEAR's budgets for every published program (idempotent)."""
+"""``manage.py open_fiscal_year YEAR``: open YEAR's budgets for every published program (idempotent), and say of
+every other program why it has none (a draft, outside its window, expired)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ class Command(BaseCommand):
         result = budgets_open_year(actor=SYSTEM, year=year)
         for budget in result.opened:
             self.stdout.write(f"{budget.program.code} {budget.year}: cap {fen_to_yuan(budget.cap)} yuan")
+        for code, reason in result.skipped.items():
+            self.stdout.write(f"not opened: {code} {year}: {reason}")
         for code, reason in result.failed.items():
             self.stderr.write(f"error: {code} {year} was not opened: {reason}")
         if result.failed:
