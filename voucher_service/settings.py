@@ -240,6 +240,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if _LOCAL else []),
     "COERCE_DECIMAL_TO_STRING": True,
+    # The API takes JSON (multipart only where a file is uploaded, which says so): so does the test client.
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # Password-for-token exchanges are the brute-force target; everything else is behind a token.
     "DEFAULT_THROTTLE_RATES": {
         "auth": os.environ.get("AUTH_THROTTLE_RATE", "30/min"),

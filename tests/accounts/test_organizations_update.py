@@ -45,8 +45,17 @@ def test_staff_may_change_agencies(staff, finance_bureau):
     assert not Organization.objects.get(pk=finance_bureau.pk).is_active
 
 
-@pytest.mark.parametrize("kind", [OrganizationKind.ENTITY, OrganizationKind.PROVIDER, OrganizationKind.PLATFORM])
+@pytest.mark.parametrize("kind", [OrganizationKind.ENTITY, OrganizationKind.PROVIDER])
 def test_a_program_administrator_still_manages_entities_and_providers(program_admin, kind):
     organization = make_org(kind, jurisdiction="640104")
     response = client_for(program_admin).patch(f"/api/v1/organizations/{organization.pk}/", {"address": "银川"})
     assert response.status_code == 200, response.json()
+
+
+def test_a_platform_is_staffs_too(program_admin, staff):
+    # given a platform in the administrator's jurisdiction (issue 9, item 6: agencies and platforms are staff's)
+    platform = make_org(OrganizationKind.PLATFORM, jurisdiction="640104")
+    # when / then
+    url = f"/api/v1/organizations/{platform.pk}/"
+    assert client_for(program_admin).patch(url, {"address": "银川"}).status_code == 403
+    assert client_for(staff).patch(url, {"address": "银川"}).status_code == 200

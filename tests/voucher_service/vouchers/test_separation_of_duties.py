@@ -56,6 +56,8 @@ def test_platform_staff_do_not_decide_subsidies(program, applicant, entity, staf
 
 
 def _settle_and_body(program, program_admin, entity):
+    """The administrator, who is also a reviewer (so may grant awards), records that the entity settled this year."""
+    Membership.objects.get_or_create(user=program_admin, organization=program.issuing_agency, role="reviewer")
     settled = date(timezone.localdate().year, 3, 1).isoformat()
     patched = client_for(program_admin).patch(f"/api/v1/organizations/{entity.pk}/", {"settled_on": settled})
     assert patched.status_code == 200, patched.json()
@@ -111,7 +113,7 @@ def test_whoever_changes_the_date_last_is_the_certifier(program, program_admin, 
     # given one administrator recorded the date and a second one corrected it afterwards
     from tests.factories import make_user
 
-    second = make_user(ningxia_agency, "program_admin", username="nx_admin2")
+    second = make_user(ningxia_agency, "program_admin", "reviewer", username="nx_admin2")
     body = _settle_and_body(program, program_admin, entity)
     corrected = date(timezone.localdate().year, 4, 1).isoformat()
     assert client_for(second).patch(f"/api/v1/organizations/{entity.pk}/", {"settled_on": corrected}).status_code == 200
