@@ -72,7 +72,8 @@ def test_same_representative_same_code_or_declared_affiliation_make_parties_rela
         f"/api/v1/organizations/{affiliate.pk}/", {"affiliates": [entity.pk]}, format="json"
     )
     assert response.status_code == 200, response.json()
-    entity.refresh_from_db()
+    for organization in (entity, provider, stranger):
+        organization.refresh_from_db()
     # then
     assert organizations_related(entity, provider) == "same_legal_representative"
     assert organizations_related(entity, affiliate) == "declared_affiliation"  # declared on the other side
