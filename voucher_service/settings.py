@@ -316,6 +316,7 @@ SPECTACULAR_SETTINGS = {
         "IssuanceStatusEnum": "voucher_service.vouchers.models.IssuanceStatus",
         "VoucherStatusEnum": "voucher_service.vouchers.models.VoucherStatus",
         "BulkStatusEnum": "voucher_service.vouchers.models.BulkStatus",
+        "ServiceTypesEnum": "voucher_service.programs.models.ServiceType",
         "ClaimStatusEnum": "voucher_service.claims.models.ClaimStatus",
         "DecisionEnum": "voucher_service.claims.models.Decision",
         "ObjectionStatusEnum": "voucher_service.claims.models.ObjectionStatus",
