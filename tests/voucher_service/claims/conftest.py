@@ -239,3 +239,27 @@ def pay(cast: Cast, claim: Claim, capture: Any) -> Any:
 
 
 __all__ = ["PNG", "YUAN", "valid_uscc"]
+
+
+def freeze(monkeypatch: Any, day: date) -> None:
+    """Make "now" 10:00 on ``day`` for the code under test (``django.utils.timezone.now`` and ``localdate``)."""
+    from datetime import datetime, time
+
+    moment = timezone.make_aware(datetime.combine(day, time(10)))
+    monkeypatch.setattr(timezone, "now", lambda: moment)
+    monkeypatch.setattr(timezone, "localdate", lambda value=None, timezone=None: day)
+
+
+def assert_budgets_add_up() -> None:
+    """For each program-year: cap = remaining + held + issued − returned, and issued = the vouchers' balances +
+    paid + returned + lapsed (the vouchers' balances include what open claims hold on them)."""
+    from ledger.models import Account
+    from voucher_service.programs.budgets import budget_figures
+    from voucher_service.programs.models import FiscalYearBudget
+
+    for budget in FiscalYearBudget.objects.all():
+        figures = budget_figures(budget)
+        assert figures.cap == figures.remaining + figures.held + figures.issued - figures.returned, figures
+        accounts = Voucher.objects.filter(program=budget.program, fiscal_year=budget.year).values("account_id")
+        balances = sum(a.posted_credits - a.posted_debits for a in Account.objects.filter(pk__in=accounts))
+        assert figures.issued == balances + figures.spent + figures.returned + figures.lapsed, (figures, balances)
