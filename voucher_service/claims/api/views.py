@@ -26,9 +26,6 @@ from voucher_service.programs.models import ProviderListing
 from voucher_service.programs.selectors import programs_visible_to
 from voucher_service.vouchers.selectors import vouchers_visible_to
 
-EVIDENCE_TYPES = ("application/pdf", "application/ofd", "image/jpeg", "image/png")
-
-
 def _own_entities(user: Any) -> QuerySet[Organization]:
     ids = user_memberships(user).filter(organization__kind=OrganizationKind.ENTITY).values_list("organization_id")
     return organizations_visible_to(user).filter(pk__in=ids)
@@ -214,7 +211,12 @@ class ClaimViewSet(
 
     @extend_schema(
         operation_id="claim_evidence_download",
-        responses={(200, media): OpenApiResponse(OpenApiTypes.BINARY) for media in EVIDENCE_TYPES},
+        responses={
+            (200, BinaryRenderer.media_type): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description="The file, as an attachment (its type is in the evidence list: content_type).",
+            )
+        },
     )
     @action(
         detail=True,
@@ -227,7 +229,8 @@ class ClaimViewSet(
         evidence = selectors.claim_evidence(claim).filter(pk=eid).first()
         if evidence is None:
             raise exceptions.NotFound()
-        response = FileResponse(evidence.file.open("rb"), content_type=evidence.content_type)
+        # Always an attachment of a neutral type: a file is never rendered by the browser that fetched it.
+        response = FileResponse(evidence.file.open("rb"), content_type=BinaryRenderer.media_type)
         response["Content-Disposition"] = f'attachment; filename="{evidence.pk}{_extension(evidence.content_type)}"'
         response["X-Content-Type-Options"] = "nosniff"
         return response
