@@ -11,6 +11,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, permissions, renderers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -45,14 +46,17 @@ def _write_querysets(user: Any) -> dict[str, QuerySet]:
     }
 
 
-class BinaryRenderer(renderers.BaseRenderer):
-    """Lets a download be asked for by its own media type; the file response itself is not rendered."""
+DOWNLOAD_MEDIA_TYPE = "application/octet-stream"
 
-    media_type = "application/octet-stream"
-    format = "bin"
 
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
-        return data if isinstance(data, bytes) else b""
+class JsonErrorsNegotiation(BaseContentNegotiation):
+    """For a download: the file is the answer whatever the client accepts, and any error is the API's JSON."""
+
+    def select_parser(self, request: Request, parsers: Any) -> Any:
+        return parsers[0]
+
+    def select_renderer(self, request: Request, renderers: Any, format_suffix: Any = None) -> Any:
+        return renderers[0], renderers[0].media_type
 
 
 class ClaimViewSet(
@@ -212,7 +216,7 @@ class ClaimViewSet(
     @extend_schema(
         operation_id="claim_evidence_download",
         responses={
-            (200, BinaryRenderer.media_type): OpenApiResponse(
+            (200, DOWNLOAD_MEDIA_TYPE): OpenApiResponse(
                 OpenApiTypes.BINARY,
                 description="The file, as an attachment (its type is in the evidence list: content_type).",
             )
@@ -222,7 +226,8 @@ class ClaimViewSet(
         detail=True,
         methods=["get"],
         url_path=r"evidence/(?P<eid>\d+)",
-        renderer_classes=[renderers.JSONRenderer, BinaryRenderer],
+        renderer_classes=[renderers.JSONRenderer],
+        content_negotiation_class=JsonErrorsNegotiation,
     )
     def evidence_file(self, request: Request, pk: str | None = None, eid: str | None = None) -> Any:
         claim = self.get_object()
@@ -230,7 +235,7 @@ class ClaimViewSet(
         if evidence is None:
             raise exceptions.NotFound()
         # Always an attachment of a neutral type: a file is never rendered by the browser that fetched it.
-        response = FileResponse(evidence.file.open("rb"), content_type=BinaryRenderer.media_type)
+        response = FileResponse(evidence.file.open("rb"), content_type=DOWNLOAD_MEDIA_TYPE)
         response["Content-Disposition"] = f'attachment; filename="{evidence.pk}{_extension(evidence.content_type)}"'
         response["X-Content-Type-Options"] = "nosniff"
         return response
