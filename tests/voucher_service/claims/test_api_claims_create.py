@@ -24,7 +24,11 @@ def test_a_draft_is_created_with_its_lines(bd):
     # then
     assert response.status_code == 201, response.json()
     body = response.json()
-    assert (body["status"], body["contract"]["amount"], body["invoices"][0]["amount"]) == ("draft", "12345.67", "12345.67")
+    assert (body["status"], body["contract"]["amount"], body["invoices"][0]["amount"]) == (
+        "draft",
+        "12345.67",
+        "12345.67",
+    )
     assert body["evaluation"] is None
     assert body["delivery"]["quantity"] == "1200.000"
 
@@ -43,7 +47,10 @@ def test_amounts_that_disagree_are_refused_by_field(bd):
 def test_dates_out_of_order_are_refused(bd):
     body = claim_body(bd)
     body["contract"]["ends_on"] = "2020-01-01"
-    body["delivery"]["ends_on"], body["delivery"]["starts_on"] = body["delivery"]["starts_on"], body["delivery"]["ends_on"]
+    body["delivery"]["ends_on"], body["delivery"]["starts_on"] = (
+        body["delivery"]["starts_on"],
+        body["delivery"]["ends_on"],
+    )
     fields = refused(bd, body)
     assert fields["contract.ends_on"][0]["code"] == "dates_out_of_order"
     assert fields["delivery.ends_on"][0]["code"] == "dates_out_of_order"

@@ -35,12 +35,15 @@ def ofd() -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize(("name", "content", "content_type"), [
-    ("发票.pdf", PDF, "application/pdf"),
-    ("invoice.OFD", ofd(), "application/ofd"),
-    ("scan.png", PNG, "image/png"),
-    ("photo.jpeg", b"\xff\xd8\xff\xe0" + b"\x00" * 16, "image/jpeg"),
-])
+@pytest.mark.parametrize(
+    ("name", "content", "content_type"),
+    [
+        ("发票.pdf", PDF, "application/pdf"),
+        ("invoice.OFD", ofd(), "application/ofd"),
+        ("scan.png", PNG, "image/png"),
+        ("photo.jpeg", b"\xff\xd8\xff\xe0" + b"\x00" * 16, "image/jpeg"),
+    ],
+)
 def test_each_accepted_type_is_recognised_by_its_content(bd, draft, name, content, content_type):
     # when
     response = upload(bd.applicant, draft, name, content)

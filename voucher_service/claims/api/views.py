@@ -27,6 +27,7 @@ from voucher_service.programs.models import ProviderListing
 from voucher_service.programs.selectors import programs_visible_to
 from voucher_service.vouchers.selectors import vouchers_visible_to
 
+
 def _own_entities(user: Any) -> QuerySet[Organization]:
     ids = user_memberships(user).filter(organization__kind=OrganizationKind.ENTITY).values_list("organization_id")
     return organizations_visible_to(user).filter(pk__in=ids)
