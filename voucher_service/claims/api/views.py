@@ -38,13 +38,11 @@ def _providers() -> QuerySet[Organization]:
     return Organization.objects.filter(pk__in=ProviderListing.objects.values("organization_id"))
 
 
-def _write_querysets(user: Any) -> dict[str, QuerySet]:
-    return {
-        "provider": _providers(),
-        "vouchers": vouchers_visible_to(user),
-        "program": programs_visible_to(user),
-        "entity": _own_entities(user),
-    }
+def _write_querysets(user: Any, *, creating: bool) -> dict[str, QuerySet]:
+    querysets: dict[str, QuerySet] = {"provider": _providers(), "vouchers": vouchers_visible_to(user)}
+    if creating:
+        querysets |= {"program": programs_visible_to(user), "entity": _own_entities(user)}
+    return querysets
 
 
 DOWNLOAD_MEDIA_TYPE = "application/octet-stream"
@@ -93,7 +91,7 @@ class ClaimViewSet(
     )
     @idempotent
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = s.ClaimCreateSerializer(data=request.data, querysets=_write_querysets(request.user))
+        data = s.ClaimCreateSerializer(data=request.data, querysets=_write_querysets(request.user, creating=True))
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         claim = services.claim_create(
@@ -104,7 +102,9 @@ class ClaimViewSet(
     @extend_schema(request=s.ClaimUpdateSerializer, responses=s.ClaimSerializer)
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         claim = self.get_object()
-        data = s.ClaimUpdateSerializer(data=request.data, partial=True, querysets=_write_querysets(request.user))
+        data = s.ClaimUpdateSerializer(
+            data=request.data, partial=True, querysets=_write_querysets(request.user, creating=False)
+        )
         data.is_valid(raise_exception=True)
         return self._detail(services.claim_update(actor=request.user, claim=claim, data=data.validated_data))
 
