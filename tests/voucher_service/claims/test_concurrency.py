@@ -122,7 +122,7 @@ def test_the_same_invoice_in_two_programs_is_accepted_once(bd):
 
 
 def test_racing_claims_stop_at_the_entity_year_cap_and_the_rule_cap(yinchuan_like):
-    cast, vouchers = yinchuan_like
+    cast, _vouchers = yinchuan_like
     # given an entity capped at 100,000 yuan a year, claiming 12 times 20,000 yuan at once
     claims = [draft(cast, claim_body(cast, amount=20_000 * YUAN, conditions=("capped",))) for _ in range(12)]
     results = evaluate_all(claims)
