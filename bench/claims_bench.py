@@ -241,7 +241,7 @@ def run_clients(port: int, world: World, specs: list[Spec], clients: int) -> Run
     out: list[tuple[Client, list[float], list[int]]] = []
 
     def worker() -> None:
-        client, durations, claims = Client(port), [], []
+        client, durations, claims = Client(port), list[float](), list[int]()
         out.append((client, durations, claims))
         barrier.wait()
         while True:
