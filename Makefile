@@ -53,7 +53,7 @@ format: $(DEV_STAMP) ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff format .
 
 typecheck: $(DEV_STAMP) ## mypy with django-stubs
-	$(WITH_KEY) $(VENV)/bin/mypy accounts ledger voucher_service $(wildcard bench)
+	$(WITH_KEY) $(VENV)/bin/mypy core accounts ledger voucher_service $(wildcard bench)
 
 migrations-check: $(DEV_STAMP) ## Fail if models and migrations disagree
 	$(WITH_KEY) $(PY) manage.py makemigrations --check --dry-run

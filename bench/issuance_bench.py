@@ -297,7 +297,7 @@ class HttpResult:
 
 def create_applications(world: World, entities: list[Any]) -> list[int]:
     """Submitted applications, written directly for setup speed (the HTTP phase measures approval + issuance)."""
-    from voucher_service.programs.budgets import current_fiscal_year
+    from voucher_service.programs.selectors import current_fiscal_year
     from voucher_service.vouchers.models import VoucherApplication
 
     year = current_fiscal_year()
@@ -340,7 +340,7 @@ def gunicorn(
         DEBUG="0",
         CELERY_TASK_ALWAYS_EAGER="1",
         DATA_DIR=data_dir,
-        LOG_LEVEL="INFO",  # ledger.concurrency logs each deadlock/serialisation retry at INFO: we count them
+        LOG_LEVEL="INFO",  # core.transactions logs each deadlock/serialisation retry at INFO: we count them
         DJANGO_SETTINGS_MODULE="voucher_service.settings",
     )
     env.pop("DB_POOL", None)  # production default: Django's psycopg pool

@@ -109,19 +109,20 @@ def ledger_worker(
     from django.conf import settings
     from django.db import transaction
 
-    from ledger import concurrency, services
+    from core import transactions
+    from ledger import services
 
     settings.LEDGER_SEAL_ON_COMMIT = False  # the bench's sealer process seals instead of Celery
 
     retries = 0
-    original_backoff = concurrency._backoff
+    original_backoff = transactions._backoff
 
     def counting_backoff(attempt: int) -> None:
         nonlocal retries
         retries += 1
         original_backoff(attempt)
 
-    concurrency._backoff = counting_backoff
+    transactions._backoff = counting_backoff
     rng = random.Random(worker)
     own = setup["accounts"][worker]
     latencies: list[float] = []

@@ -13,12 +13,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
 
 from accounts.audit import SYSTEM, audit_record
 from accounts.models import Jurisdiction, Membership, Organization, OrganizationKind, User
 from accounts.services import membership_grant, organization_create, user_create
 from accounts.tokens import tokens_revoke_for_user
+from core.transactions import service_write
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 (documented demo password; demo users exist only locally)
 
@@ -162,7 +162,7 @@ def demo_load() -> list[DemoUser]:
     return DEMO_USERS
 
 
-@transaction.atomic(durable=True)
+@service_write
 def demo_disable(*, actor: Any) -> list[str]:
     """Make every demo user unable to log in (inactive, no usable password, tokens revoked), audited; the rows
     stay, because the audit trail refers to them. Returns the usernames it disabled."""

@@ -371,6 +371,9 @@ LEDGER_SIGNING_KEYS_RETIRED = env_list("LEDGER_SIGNING_KEYS_RETIRED")
 LEDGER_SIGNING_KEY_FILE = DATA_DIR / "ledger-signing.key"
 if not LEDGER_SIGNING_KEY and not (EMBEDDED or DEBUG):
     raise ImproperlyConfigured("LEDGER_SIGNING_KEY must be set when DATABASE_URL is set (production).")
+# Each commit that posts an entry sends a (debounced) ``ledger.seal`` task. Off only where another process seals
+# (the ledger benchmark's sealer); beat and verify_ledger seal whatever is left either way.
+LEDGER_SEAL_ON_COMMIT = env_bool("LEDGER_SEAL_ON_COMMIT", default=True)
 
 # --- Database roles -----------------------------------------------------------------------------------------
 # DATABASE_URL is the application's role, which owns no table (it cannot disable a trigger, truncate or alter);

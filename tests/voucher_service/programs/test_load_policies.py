@@ -17,11 +17,11 @@ from accounts.audit import SYSTEM
 from accounts.models import AuditEvent, EntityCategory, Jurisdiction, Organization, OrganizationKind
 from ledger.services import account_create, entry_post
 from voucher_service.programs import services
-from voucher_service.programs.budgets import budget_accounts, budget_open
+from voucher_service.programs.budgets import budget_open
 from voucher_service.programs.loader import DEFAULT_FIXTURE
 from voucher_service.programs.models import Program, ProgramStatus, ProgramVersion
 from voucher_service.programs.rules import Payer, ScopeMode
-from voucher_service.programs.selectors import program_current_version, program_latest_version
+from voucher_service.programs.selectors import budget_accounts, program_current_version, program_latest_version
 
 from .conftest import BAODING, HOHHOT, HORINGER_PLATFORM, NINGXIA, load_policies, row_counts
 
