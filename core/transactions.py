@@ -37,7 +37,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, overload
 
 from django.db import OperationalError, models, transaction
@@ -174,12 +173,13 @@ def enqueue_on_commit(task: Any, *args: Any) -> None:
     transaction.on_commit(OnCommitSend(task, args), robust=True)
 
 
-@dataclass(frozen=True)
 class OnCommitSend:
     """The callback ``enqueue_on_commit`` registers: which task, with which ids (tests can read both)."""
 
-    task: Any
-    args: tuple[Any, ...]
+    def __init__(self, task: Any, args: tuple[Any, ...]) -> None:
+        self.task, self.args = task, args
+        # Django names a robust callback that failed by its __qualname__ in the log line.
+        self.__qualname__ = f"send {getattr(task, 'name', None) or getattr(task, '__qualname__', repr(task))}"
 
     def __call__(self) -> None:
         # ``delay`` is looked up at commit time, so a test that replaces it meanwhile is heard.

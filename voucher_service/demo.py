@@ -139,7 +139,7 @@ def non_local_hosts(allowed_hosts: Iterable[str]) -> list[str]:
 
 def demo_load() -> list[DemoUser]:
     """Create (or find) every demo organisation and user. Each write is its own audited service call."""
-    if not settings.DEMO_ENABLED:
+    if not settings.LOCAL:
         raise ImproperlyConfigured("Demo users have a published password: they are only for DEBUG or embedded mode.")
     # Embedded mode says nothing about who can connect: `make run` binds 127.0.0.1, but the same settings serve
     # `runserver 0.0.0.0:8000` or a gunicorn on a public address, where a superuser with the password printed in

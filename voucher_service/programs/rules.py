@@ -297,18 +297,3 @@ def _render(rules: ProgramRules, money: Callable[[int], Any]) -> dict[str, Any]:
         },
         "review_stages": [{"name": s.name, "role": s.role} for s in rules.review_stages],
     }
-
-
-# --- Parsing (rules_parser.py) ----------------------------------------------------------------------------
-
-
-def parse_rules(data: Any, *, money: MoneyForm) -> ProgramRules:
-    """Validate a rules document and return its typed form, or raise ValidationError keyed by dotted paths."""
-    from voucher_service.programs.rules_parser import parse_rules_document  # the parser imports this module
-
-    return parse_rules_document(data, money=money)
-
-
-def rules_from_document(document: Mapping[str, Any]) -> ProgramRules:
-    """Read a stored rules document (money in fen)."""
-    return parse_rules(document, money="fen")

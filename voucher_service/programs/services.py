@@ -31,7 +31,8 @@ from voucher_service.programs.models import (
     VersionSource,
     actor_user,
 )
-from voucher_service.programs.rules import ProgramRules, parse_rules
+from voucher_service.programs.rules import ProgramRules
+from voucher_service.programs.rules_parser import parse_rules
 from voucher_service.programs.selectors import (
     OPENABLE_STATUSES,
     program_latest_version,

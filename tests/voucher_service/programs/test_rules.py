@@ -8,13 +8,8 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-from voucher_service.programs.rules import (
-    Combination,
-    Payer,
-    add_months,
-    condition_met_by_records,
-    parse_rules,
-)
+from voucher_service.programs.rules import Combination, Payer, add_months, condition_met_by_records
+from voucher_service.programs.rules_parser import parse_rules
 
 BASE = {"annual_cap": "10000000.00", "eligible_categories": ["tech_sme"]}
 TWO_RATES = {
