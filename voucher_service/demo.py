@@ -18,6 +18,7 @@ from accounts.audit import SYSTEM, audit_record
 from accounts.models import Jurisdiction, Membership, Organization, OrganizationKind, User
 from accounts.services import membership_grant, organization_create, user_create
 from accounts.tokens import tokens_revoke_for_user
+from accounts.validators import uscc_with_check_character
 from core.transactions import service_write
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 (documented demo password; demo users exist only locally)
@@ -84,11 +85,7 @@ DEMO_USERNAMES = frozenset({*(user.username for user in DEMO_USERS), DEMO_STAFF}
 
 def _checked_uscc(code: str | None) -> str | None:
     """Demo codes are made valid here so a typo above can't break `make run`."""
-    if code is None:
-        return None
-    from stdnum.cn import uscc
-
-    return code[:17] + uscc.calc_check_digit(code[:17])
+    return None if code is None else uscc_with_check_character(code[:17])
 
 
 def _ensure_org(spec: DemoOrg) -> Organization:

@@ -9,8 +9,8 @@ from ledger.errors import LedgerErrorCode
 from ledger.hashing import chain_hash, entry_body_digest
 from ledger.models import Account, Direction, JournalEntry, Posting
 from ledger.sealing import seal_pending
-from tests.ledger.conftest import ledger_snapshot
 from tests.refusals import refused
+from tests.snapshots import ledger_snapshot
 
 # Every test runs on both posting paths (see the fixture).
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("posting_path")]

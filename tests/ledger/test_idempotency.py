@@ -11,8 +11,8 @@ from django.utils import timezone
 from ledger import services
 from ledger.errors import LedgerErrorCode
 from ledger.models import JournalEntry
-from tests.ledger.conftest import ledger_snapshot
 from tests.refusals import refused
+from tests.snapshots import ledger_snapshot
 
 # Every test runs on both posting paths (see the fixture).
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("posting_path")]

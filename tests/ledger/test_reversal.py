@@ -6,8 +6,8 @@ import pytest
 
 from ledger import selectors, services
 from ledger.errors import LedgerErrorCode
-from tests.ledger.conftest import ledger_snapshot
 from tests.refusals import refused
+from tests.snapshots import ledger_snapshot
 
 # Every test runs on both posting paths (see the fixture).
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("posting_path")]

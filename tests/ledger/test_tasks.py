@@ -11,8 +11,8 @@ from ledger import selectors, services, tasks
 from ledger.errors import LedgerErrorCode
 from ledger.models import HoldStatus
 from ledger.schedule import BEAT_SCHEDULE
-from tests.ledger.conftest import ledger_snapshot
 from tests.refusals import refused
+from tests.snapshots import ledger_snapshot
 
 pytestmark = pytest.mark.django_db
 

@@ -363,7 +363,7 @@ def test_a_database_refusal_in_the_append_rolls_back_cleanly(funded, make_accoun
     from django.db import IntegrityError
 
     from ledger import services as ledger_services
-    from tests.ledger.conftest import ledger_snapshot
+    from tests.snapshots import ledger_snapshot
 
     _, wallet = funded(100)
     shop = make_account()

@@ -13,8 +13,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import AuditEvent, OrganizationKind
-from tests.factories import client_for, make_org
-from tests.voucher_service.vouchers.conftest import apply, make_program
+from tests.factories import apply, client_for, make_org, make_program
 from voucher_service.programs.providers import provider_register
 from voucher_service.vouchers.services import application_approve, issuance_execute
 

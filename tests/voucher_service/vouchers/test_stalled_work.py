@@ -6,8 +6,7 @@ import pytest
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerDown
 
-from tests.factories import client_for
-from tests.voucher_service.vouchers.conftest import apply
+from tests.factories import apply, client_for
 from voucher_service.vouchers import tasks
 from voucher_service.vouchers.models import Issuance, Voucher
 from voucher_service.vouchers.selectors import work_stalled
