@@ -1,10 +1,15 @@
 """Ledger writes: accounts, journal entries, holds, reversals, hold expiry.
 
-Every public operation is a ``service_write`` (``core.transactions``): its own durable transaction with
-retries when called alone, a savepoint inside the caller's transaction otherwise (``entry_post`` on PostgreSQL
-is one database call: alone, an autocommit statement; inside a transaction, without a savepoint). Each one
-validates the request in memory, locks the touched balance rows in primary-key order, checks idempotency and
-limits, and only then writes, so a refusal (a ``LedgerError``) leaves no trace.
+Every operation on money (``entry_post``, ``entry_reverse``, ``hold_create``, ``hold_post``, ``hold_void``,
+``hold_expire``) is a ``service_write`` (``core.transactions``): its own durable transaction with retries when
+called alone, a savepoint inside the caller's transaction otherwise (``entry_post`` on PostgreSQL is one database
+call: alone, an autocommit statement; inside a transaction, without a savepoint). Each one validates the request
+in memory, locks the touched balance rows in primary-key order, checks idempotency and limits, and only then
+writes, so a refusal (a ``LedgerError``) leaves no trace. ``holds_expire_due`` runs one ``hold_expire`` per hold.
+
+The account writes (``account_create``, ``accounts_create_many``, ``account_get_or_create``) are single inserts
+made inside the domain's own service write (a budget opening, an issuance); the ledger is generic, so its
+writes take an ``actor`` only where the journal records one.
 
 Lock order, the same everywhere: hold row → balance rows (ascending pk). Posting takes no global lock: the
 hash chain is appended afterwards by the sealer (``ledger.sealing``), which locks only the chain-head row.
