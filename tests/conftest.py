@@ -75,6 +75,24 @@ def _plain_http_test_client(settings):
 
 
 @pytest.fixture
+def behind_tls_proxy(settings):
+    """Live-server tests: production runs behind a TLS-terminating proxy (NUM_PROXIES=1), which says so in
+    X-Forwarded-Proto. The live server speaks plain HTTP and was started before any per-test settings (its
+    middleware keeps production's HTTPS redirect), so its requests carry that header and are trusted as here."""
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+
+@pytest.fixture
+def openapi_document(client, settings):
+    """The OpenAPI document as /api/schema/ serves it. Production serves it to logged-in users only
+    (test_http_security pins who may read it); these tests read what it says, whoever asks."""
+    settings.API_SCHEMA_PUBLIC = True
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200, response.content[:300]
+    return response.json()
+
+
+@pytest.fixture
 def plain_static_storage(settings):
     """For tests that render pages (admin, API docs): production settings name whitenoise's manifest storage,
     which needs the manifest collectstatic writes (the image build runs it; tests do not)."""
