@@ -186,7 +186,11 @@ def entry_post(
     A service write: its own durable transaction when alone, part of the caller's transaction otherwise. On
     PostgreSQL it is one call of ``ledger_post_entry``: alone, a single autocommit statement that is its own
     transaction (``core.transactions.run_alone_with_retries``); inside the caller's transaction, no savepoint
-    around it (see below).
+    around it: the function refuses by returning an outcome, never by a database error, so a refusal (a
+    ``LedgerError``) leaves the caller's transaction usable. Two consequences for callers: an unexpected database
+    error in the posting (a lock or statement timeout, say) aborts the caller's transaction, as any failed
+    statement does; and the balance rows a refused posting locked stay locked until the caller's transaction ends
+    (wrap the call in ``atomic()`` to get a savepoint if that matters).
     """
     draft = draft_entry(
         idempotency_key=idempotency_key,

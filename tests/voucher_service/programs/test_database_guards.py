@@ -70,7 +70,7 @@ def test_postgresql_lets_a_draft_version_be_published(seeds, program_admin, ning
     assert program_current_version(program).number == 1
 
 
-def test_entity_eligibility_follows_the_categories(seeds, entity, ningxia_agency):
+def test_entity_category_ok_follows_the_categories(seeds, entity, ningxia_agency):
     # given Ningxia's rules (tech_sme eligible, enterprise not) and a tech SME entity
     rules = program_current_version(seeds.ningxia).parsed()
     enterprise = make_org(jurisdiction="640104", category="enterprise")
