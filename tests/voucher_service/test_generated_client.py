@@ -33,7 +33,7 @@ PASSWORD = "demo-pass-2026"
 
 @pytest.fixture
 def demo_world(settings):
-    settings.DEMO_ENABLED = True
+    settings.LOCAL = True
     hosts = settings.ALLOWED_HOSTS
     settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
     call_command("load_policies", verbosity=0)

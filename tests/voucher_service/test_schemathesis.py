@@ -70,7 +70,7 @@ class Run:
 @pytest.fixture
 def demo_world(settings):
     """What `make run` loads: the seed policies, this year's budgets and the demo organisations and users."""
-    settings.DEMO_ENABLED = True
+    settings.LOCAL = True
     hosts = settings.ALLOWED_HOSTS
     settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
     call_command("load_policies", verbosity=0)

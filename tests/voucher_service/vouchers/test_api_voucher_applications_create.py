@@ -7,8 +7,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from ledger.models import JournalEntry
-from tests.factories import client_for, make_org, make_user
-from tests.voucher_service.vouchers.conftest import apply, make_program
+from tests.factories import apply, client_for, make_org, make_program, make_user
 from voucher_service.programs.models import ProgramStatus
 from voucher_service.programs.services import program_create
 from voucher_service.vouchers.models import VoucherApplication
