@@ -70,7 +70,7 @@ bench-issuance: $(DEV_STAMP) ## Bulk issuance of 10,000 rows and HTTP approvals 
 	$(WITH_KEY) $(PY) -m bench.issuance
 
 bench-claims: $(DEV_STAMP) ## Whole claim lifecycles over HTTP at 1/16 clients vs pgbench TPC-B (needs PostgreSQL: DATABASE_URL)
-	$(WITH_KEY) $(PY) bench/claims_bench.py
+	$(WITH_KEY) $(PY) -m bench.claims
 
 ci: ## What CI runs: make test against PostgreSQL and Redis (starts them if needed)
 	bash .ci/run

@@ -206,16 +206,10 @@ def organization_update(*, actor: Any, organization: Organization, **changes: An
     return locked
 
 
-@transaction.atomic(durable=True)
+@service_write
 def entity_bar(*, actor: Any, organization: Organization, until: date, reason: str, source: str = "") -> EntityBar:
-    """Bar ``organization`` from new voucher applications and claims until ``until`` (append-only)."""
-    return entity_bar_in_transaction(actor=actor, organization=organization, until=until, reason=reason, source=source)
-
-
-def entity_bar_in_transaction(
-    *, actor: Any, organization: Organization, until: date, reason: str, source: str = ""
-) -> EntityBar:
-    """``entity_bar`` inside the caller's transaction (a clawback for fraud bars the entity with its own write)."""
+    """Bar ``organization`` from new voucher applications and claims until ``until`` (append-only; a clawback for
+    fraud calls it inside its own transaction)."""
     bar = EntityBar.objects.create(
         organization=organization, until=until, reason=reason[:500], source=source, created_by=_certifier(actor)
     )

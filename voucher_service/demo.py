@@ -180,11 +180,11 @@ def demo_load() -> list[DemoUser]:
 
 def _ensure_listings(orgs: dict[str, Organization]) -> None:
     from voucher_service.programs.models import ProviderListing
-    from voucher_service.programs.providers import provider_list
+    from voucher_service.programs.providers import provider_register
 
     for key, services, platforms in DEMO_LISTINGS:
         if not ProviderListing.objects.filter(organization=orgs[key]).exists():
-            provider_list(
+            provider_register(
                 actor=SYSTEM,
                 organization=orgs[key],
                 service_types=services,

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from voucher_service.claims.subsidy import RuleUse, allocate_vouchers, compute, reallocate_rules
-from voucher_service.programs.rules import parse_rules
+from voucher_service.programs.rules_parser import parse_rules
 
 
 def rules(**fields):

@@ -1,6 +1,6 @@
 """Whole claim lifecycles over HTTP (1 and 16 clients), next to pgbench TPC-B measured in the same run.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/anything .venv/bin/python bench/claims_bench.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/anything .venv/bin/python -m bench.claims   (make bench-claims)
 
 Everything runs in its own databases (``bench_claims`` and ``bench_claims_pgbench``, dropped, created and migrated
 at start; ``BENCH_DB`` renames the first); no test or development database is touched. Setup, in process: an
@@ -37,9 +37,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import ledger_bench
-from bench_plumbing import database_url, load_average, machine_facts, recreate_database
-from issuance_bench import gunicorn, setup_django
+from bench import pgbench
+from bench.plumbing import database_url, load_average, machine_facts, percentile, recreate_database, setup_django
+from bench.server import gunicorn
 
 BENCH_DB = os.environ.get("BENCH_DB", "bench_claims")
 PDF = b"%PDF-1.7\n% bench evidence\n%%EOF\n"
@@ -74,7 +74,7 @@ def create_world(entity_count: int) -> World:
     from accounts.audit import SYSTEM
     from accounts.models import Jurisdiction, Membership, Organization, OrganizationKind, Role, User
     from accounts.tokens import token_issue
-    from voucher_service.programs.providers import provider_list
+    from voucher_service.programs.providers import provider_register
     from voucher_service.programs.services import program_create, program_publish
     from voucher_service.vouchers.models import Issuance, IssuanceKind
     from voucher_service.vouchers.services import issuance_execute
@@ -120,7 +120,7 @@ def create_world(entity_count: int) -> World:
     provider = Organization.objects.create(
         name="保定城市算力中心（基准）", kind=OrganizationKind.PROVIDER, uscc=code(1), jurisdiction_id="130602"
     )
-    provider_list(actor=SYSTEM, organization=provider, service_types=["gpu"], valid_from=today - timedelta(days=30))
+    provider_register(actor=SYSTEM, organization=provider, service_types=["gpu"], valid_from=today - timedelta(days=30))
     world = World(
         program=program.pk,
         provider=provider.pk,
@@ -276,13 +276,6 @@ def run_clients(port: int, world: World, specs: list[Spec], clients: int) -> Run
     )
 
 
-def percentile(values: list[float], share: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
 def table(runs: list[Run], pgbench: dict[int, Any]) -> str:
     rows = [
         "| clients | lifecycles | paid | claims/s | lifecycle p50 ms | lifecycle p99 ms | request p50 ms "
@@ -314,7 +307,10 @@ def main() -> None:
     started = time.perf_counter()
     recreate_database(base_url, BENCH_DB)
     url = database_url(base_url, BENCH_DB)
-    setup_django(url, data_dir)
+    os.environ.pop("CELERY_TASK_ALWAYS_EAGER", None)
+    setup_django(
+        url, DATA_DIR=data_dir, CELERY_BROKER_URL="memory://localhost/", CELERY_RESULT_BACKEND="cache+memory://"
+    )
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
@@ -337,10 +333,10 @@ def main() -> None:
 
     report = verify_ledger()
     print(f"verify_ledger: {'OK' if report.ok else 'FAILED'} over {report.entry_count} entries")
-    ledger_bench.PGBENCH_DB = f"{BENCH_DB}_pgbench"
-    ledger_bench.prepare_pgbench(base_url)
-    pgbench = {clients: ledger_bench.run_pgbench(base_url, clients, args.pgbench_seconds) for clients in counts}
-    print(table(runs, pgbench))
+    pgbench.PGBENCH_DB = f"{BENCH_DB}_pgbench"
+    pgbench.prepare_pgbench(base_url)
+    reference = {clients: pgbench.run_pgbench(base_url, clients, args.pgbench_seconds) for clients in counts}
+    print(table(runs, reference))
     if not report.ok:
         raise SystemExit(report.render())
 
