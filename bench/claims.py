@@ -69,19 +69,18 @@ class World:
 
 def create_world(entity_count: int) -> World:
     from django.utils import timezone
-    from stdnum.cn import uscc
 
     from accounts.audit import SYSTEM
     from accounts.models import Jurisdiction, Membership, Organization, OrganizationKind, Role, User
     from accounts.tokens import token_issue
+    from accounts.validators import uscc_numbered
     from voucher_service.programs.providers import provider_register
     from voucher_service.programs.services import program_create, program_publish
     from voucher_service.vouchers.models import Issuance, IssuanceKind
     from voucher_service.vouchers.services import issuance_execute
 
     def code(seed: int) -> str:
-        body = f"91130602{seed:09d}"
-        return body + uscc.calc_check_digit(body)
+        return uscc_numbered(seed, division="130602")
 
     def user(name: str, organization: Any, role: str) -> Any:
         account = User.objects.create_user(username=name, password=None)
