@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.claims import Cast, list_provider, load_seeds
+from tests.claims import Cast, assert_budgets_add_up, list_provider, load_seeds
 from tests.factories import make_user
 from voucher_service.programs.models import Program
 
@@ -18,7 +18,8 @@ def _media(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def _ledger_stays_consistent(request):
-    """Every claims scenario must leave a ledger that verifies: balanced, chained, explained and reconciled."""
+    """Every claims scenario must leave a ledger that verifies (balanced, chained, explained and reconciled) and
+    budget figures that add up."""
     yield
     if "db" not in request.fixturenames and "transactional_db" not in request.fixturenames:
         return
@@ -26,6 +27,7 @@ def _ledger_stays_consistent(request):
 
     report = verify_ledger()
     assert report.ok, report.render()
+    assert_budgets_add_up()
 
 
 @pytest.fixture

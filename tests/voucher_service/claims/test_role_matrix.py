@@ -73,7 +73,21 @@ def write(winner: str, ok: int, *, agency: int = 403, applicant: int = 403, **af
     return expected | after
 
 
+def create_body(cast, claim):
+    from tests.claims import claim_body
+
+    return claim_body(cast, amount=10_000 * YUAN)
+
+
 ROWS = {
+    # The entity named is not one of the caller's own: for anyone but its applicant it "does not exist" (400).
+    "create": Row(
+        "draft",
+        "post",
+        lambda c: "/api/v1/claims/",
+        create_body,
+        {**{p: 400 for p in PERSONAS}, "anonymous": ANON, "applicant": 201},
+    ),
     "list": Row("draft", "get", lambda c: "/api/v1/claims/", none, {**{p: 200 for p in PERSONAS}, "anonymous": ANON}),
     "retrieve": Row("draft", "get", lambda c: f"/api/v1/claims/{c.pk}/", none, see()),
     "history": Row("draft", "get", lambda c: f"/api/v1/claims/{c.pk}/history/", none, see()),
