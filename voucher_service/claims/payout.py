@@ -46,6 +46,7 @@ from voucher_service.claims.reserve import settle_reserve
 from voucher_service.programs.budgets import budget_require_open
 from voucher_service.programs.rules import ProgramRules, add_months
 from voucher_service.vouchers.models import Voucher, VoucherStatus
+from voucher_service.vouchers.services import voucher_return_released
 
 
 def payout_key(claim_id: int) -> str:
@@ -182,6 +183,8 @@ def payout_execute(*, payout_id: int) -> Payout:
         },
     )
     exhausted = _exhaust(touched, payout.requested_by)
+    for voucher_id in sorted(touched):  # a hold's unposted rest on a voucher closed meanwhile follows its balance
+        voucher_return_released(actor=payout.requested_by, voucher_id=voucher_id)
     claim.status, claim.paid_amount = ClaimStatus.PAID, payout.amount
     claim.save()
     payout.status, payout.completed_at = PayoutStatus.SUCCEEDED, timezone.now()

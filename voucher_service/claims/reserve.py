@@ -23,9 +23,10 @@ from voucher_service.claims.checks import Check, check, invoice_taken_by, invoic
 from voucher_service.claims.ledger_accounts import claims_account
 from voucher_service.claims.models import Claim, ClaimHold, ClaimInvoice, ClaimYearTotal, RuleTotal
 from voucher_service.claims.subsidy import Breakdown, RuleUse, reallocate_rules
-from voucher_service.programs.selectors import budget_for
 from voucher_service.programs.rules import CapPeriod, ProgramRules
-from voucher_service.vouchers.models import Voucher
+from voucher_service.programs.selectors import budget_for
+from voucher_service.vouchers.models import Voucher, VoucherStatus
+from voucher_service.vouchers.services import voucher_return_released
 
 
 @dataclass
@@ -221,9 +222,16 @@ def _lock_reserved(claim: Claim) -> Locked | None:
 
 
 def _void_holds(claim: Claim, actor: Any) -> None:
-    for claim_hold in claim.holds.select_related("hold").order_by("pk"):
+    """Release the claim's open holds; what a hold kept on a voucher that has closed meanwhile follows the rest of
+    that voucher's unused balance (``voucher_return_released``)."""
+    closed = []
+    for claim_hold in claim.holds.select_related("hold", "voucher").order_by("pk"):
         if claim_hold.hold.status == HoldStatus.PENDING:
             hold_void(claim_hold.hold, actor=actor)
+            if claim_hold.voucher.status in (VoucherStatus.EXPIRED, VoucherStatus.REVOKED):
+                closed.append(claim_hold.voucher_id)
+    for voucher_id in sorted(set(closed)):
+        voucher_return_released(actor=actor, voucher_id=voucher_id)
 
 
 def release_reserve(claim: Claim, *, actor: Any, keep_counts: bool = False) -> None:

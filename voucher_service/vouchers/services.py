@@ -24,7 +24,7 @@ from accounts.audit import SYSTEM, audit_record
 from accounts.models import Organization, Role
 from core.errors import field_error
 from core.transactions import enqueue_on_commit, lock_in_pk_order, service_write
-from ledger.models import Account
+from ledger.models import Account, JournalEntry
 from ledger.services import entry_post
 from voucher_service.programs.budgets import budget_require_open
 from voucher_service.programs.models import Program
@@ -259,8 +259,9 @@ def issuance_execute(*, issuance_id: int) -> Issuance:
 # --- Revocation and expiry -------------------------------------------------------------------------------------
 
 
-def _close(voucher: Voucher, *, actor: Any, status: VoucherStatus, reason: str) -> Voucher:
-    """Close an active voucher: its unused amount returns to its year's budget or lapses, as the program says."""
+def _return_unused(voucher: Voucher, *, actor: Any, key: str, memo: str, status: str) -> tuple[int, bool]:
+    """Move what the voucher has unused (its balance less what open claims hold) to its year's budget or lapse it,
+    as the program says: (the amount moved, whether it returned to the budget)."""
     rules = voucher.program_version.parsed()
     total = EntityYearTotal.objects.filter(
         program_id=voucher.program_id, entity_id=voucher.entity_id, fiscal_year=voucher.fiscal_year
@@ -277,13 +278,21 @@ def _close(voucher: Voucher, *, actor: Any, status: VoucherStatus, reason: str) 
     if unused > 0:
         entry_post(
             actor=actor,
-            idempotency_key=f"vouchers:close:{voucher.pk}",
+            idempotency_key=key,
             lines=[(account, "debit", unused), (target, "credit", unused)],
-            memo=reason[:200],
+            memo=memo[:200],
             metadata={"voucher": voucher.serial, "status": status},
         )
         if returned and total is not None:
             EntityYearTotal.objects.filter(pk=total.pk).update(returned=F("returned") + unused)
+    return max(unused, 0), returned
+
+
+def _close(voucher: Voucher, *, actor: Any, status: VoucherStatus, reason: str) -> Voucher:
+    """Close an active voucher: its unused amount returns to its year's budget or lapses, as the program says."""
+    unused, returned = _return_unused(
+        voucher, actor=actor, key=f"vouchers:close:{voucher.pk}", memo=reason, status=status
+    )
     voucher.status, voucher.closed_at, voucher.close_reason = status, timezone.now(), reason
     voucher.closed_amount, voucher.closed_to = (
         unused,
@@ -299,6 +308,39 @@ def _close(voucher: Voucher, *, actor: Any, status: VoucherStatus, reason: str) 
         after={"status": status, "unused": unused, "to": voucher.closed_to, "reason": reason},
     )
     return voucher
+
+
+@service_write
+def voucher_return_released(*, actor: Any, voucher_id: int) -> int:
+    """After a claim's hold on a voucher that has since expired or been revoked is released (the claim rejected,
+    returned or withdrawn), what it held follows the rest of the voucher's unused balance: to the budget, or
+    lapsed. Each such return is its own entry (``vouchers:close:<voucher>:<n>``). Returns the amount moved."""
+    voucher = (
+        Voucher.objects.select_for_update(of=("self",))
+        .select_related("program", "program_version", "entity")
+        .get(pk=voucher_id)
+    )
+    if voucher.status not in (VoucherStatus.EXPIRED, VoucherStatus.REVOKED):
+        return 0
+    later = JournalEntry.objects.filter(idempotency_key__startswith=f"vouchers:close:{voucher.pk}:").count()
+    unused, _returned = _return_unused(
+        voucher,
+        actor=actor,
+        key=f"vouchers:close:{voucher.pk}:{later + 2}",
+        memo=_("Released by a claim after the voucher closed."),
+        status=voucher.status,
+    )
+    if unused:
+        voucher.closed_amount += unused
+        voucher.save(update_fields=["closed_amount"])
+        audit_record(
+            actor=actor,
+            action="voucher.return_released",
+            target=voucher,
+            organization=voucher.entity,
+            after={"released": unused, "to": voucher.closed_to, "closed_amount": voucher.closed_amount},
+        )
+    return unused
 
 
 def _lock_active(voucher_id: int) -> Voucher:

@@ -156,3 +156,27 @@ def test_the_applicant_may_withdraw_before_payout_releasing_the_hold(bd, django_
     claim.refresh_from_db()
     assert not claim.invoices.filter(counts=True).exists()
     assert client_for(bd.applicant).post(f"/api/v1/claims/{claim.pk}/withdraw/").status_code == 409
+
+
+def test_what_a_claim_releases_after_its_voucher_expired_returns_to_the_budget(bd, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from accounts.audit import SYSTEM
+    from tests.claims import decide
+    from voucher_service.programs.selectors import budget_figures, budget_for
+    from voucher_service.vouchers.services import vouchers_expire_due
+
+    # given a claim holding 50,000 yuan on a 200,000 yuan voucher
+    voucher = issue_voucher(bd.program, bd.entity, 200_000 * YUAN)
+    claim = submitted(bd, django_capture_on_commit_callbacks, claim_body(bd, amount=100_000 * YUAN))
+    assert claim.subsidy == 50_000 * YUAN
+    budget = budget_for(bd.program, voucher.fiscal_year)
+    remaining = budget_figures(budget).remaining
+    # when the voucher expires after its grace: only the unheld 150,000 yuan return
+    assert vouchers_expire_due(actor=SYSTEM, today=voucher.valid_until + timedelta(days=91)) == 1
+    assert budget_figures(budget).remaining == remaining + 150_000 * YUAN
+    # and then the claim is rejected: the released 50,000 yuan follow
+    assert decide(bd.reviewer, claim, "reject", reason="材料不实").status_code == 200
+    voucher.refresh_from_db()
+    assert (voucher.status, voucher.closed_amount, balance(voucher.account)) == ("expired", 200_000 * YUAN, 0)
+    assert budget_figures(budget).remaining == remaining + 200_000 * YUAN
