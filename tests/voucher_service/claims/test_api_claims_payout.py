@@ -180,3 +180,13 @@ def test_what_a_claim_releases_after_its_voucher_expired_returns_to_the_budget(b
     voucher.refresh_from_db()
     assert (voucher.status, voucher.closed_amount, balance(voucher.account)) == ("expired", 200_000 * YUAN, 0)
     assert budget_figures(budget).remaining == remaining + 200_000 * YUAN
+
+
+def test_a_recovery_names_one_of_the_claims_clawbacks_and_only_finance_records_it(bd, paid):
+    claim, _voucher = paid
+    body = {"clawback": 999_999, "amount": "1.00", "received_on": TODAY().isoformat(), "reference": "R"}
+    # someone without the role learns nothing about the clawbacks; finance is told which field is wrong
+    assert client_for(bd.reviewer).post(f"/api/v1/claims/{claim.pk}/recover/", body, format="json").status_code == 403
+    response = client_for(bd.finance).post(f"/api/v1/claims/{claim.pk}/recover/", body, format="json")
+    assert response.status_code == 400
+    assert "clawback" in response.json()["error"]["fields"]

@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.http import FileResponse
 from django.urls import reverse
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, permissions, renderers, status, viewsets
@@ -23,6 +24,7 @@ from voucher_service.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from voucher_service.claims import selectors, services
 from voucher_service.claims.api import serializers as s
 from voucher_service.claims.models import Claim, Clawback, Objection, PlatformOrder
+from voucher_service.claims.permissions import CLAW_BACK, require_program_role
 from voucher_service.programs.models import ProviderListing
 from voucher_service.programs.selectors import programs_visible_to
 from voucher_service.vouchers.selectors import vouchers_visible_to
@@ -170,7 +172,8 @@ class ClaimViewSet(
         values = dict(data.validated_data)
         clawback = Clawback.objects.filter(claim=claim, pk=values.pop("clawback")).first()
         if clawback is None:
-            raise exceptions.ValidationError({"clawback": ["This claim has no such clawback."]}, code="does_not_exist")
+            require_program_role(request.user, claim.program, CLAW_BACK, gettext("Only finance may do this."))
+            raise exceptions.ValidationError({"clawback": [gettext("This claim has no such clawback.")]})
         services.clawback_recover(actor=request.user, clawback=clawback, **values)
         clawback.refresh_from_db()
         return Response(s.ClawbackSerializer(clawback).data, status=status.HTTP_201_CREATED)
