@@ -151,6 +151,14 @@ class Organization(models.Model):
     # A maker's personal ID number is never stored: only a keyed digest (to detect duplicates) and a hint.
     personal_id_digest = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001
     personal_id_hint = models.CharField(_("personal ID (masked)"), max_length=18, blank=True, default="")
+    # The legal representative (法定代表人), for related-party checks on claims: like a maker's ID number, only a
+    # keyed digest of their ID number (to find two organisations with the same representative) and a hint.
+    legal_representative_digest = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001
+    legal_representative_hint = models.CharField(
+        _("legal representative's ID (masked)"), max_length=18, blank=True, default=""
+    )
+    # Declared affiliations (关联关系): a buyer and a provider that are affiliated may not be each other's claim.
+    affiliates = models.ManyToManyField("self", symmetrical=True, blank=True, verbose_name=_("declared affiliates"))
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
@@ -219,6 +227,37 @@ class Organization(models.Model):
             )
         if errors:
             raise ValidationError(errors)
+
+
+class EntityBar(models.Model):
+    """A bar on new voucher applications and claims (after a clawback for fraud, say), until a date. Append-only:
+    a bar is lifted by another row with an earlier ``until``, never by editing or removing this one."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="bars")
+    until = models.DateField(_("barred until"))
+    reason = models.CharField(_("reason"), max_length=500)
+    # What caused it, in the caller's words ("claims.claim:12"): accounts knows nothing of the domains above it.
+    source = models.CharField(max_length=100, blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["organization_id", "-created_at", "-id"]
+        verbose_name = _("entity bar")
+        verbose_name_plural = _("entity bars")
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} barred until {self.until}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise RuntimeError("Entity bars are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise RuntimeError("Entity bars are append-only.")
 
 
 class Role(models.TextChoices):

@@ -14,11 +14,12 @@ does not reveal that it exists.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from accounts.models import Jurisdiction, Membership, Organization, OrganizationKind, Role
+from accounts.models import EntityBar, Jurisdiction, Membership, Organization, OrganizationKind, Role
 
 
 def user_memberships(user: Any) -> QuerySet[Membership]:
@@ -99,3 +100,21 @@ def can_manage_organizations_in(user: Any, jurisdiction: Jurisdiction) -> bool:
     if user.is_staff:
         return True
     return any(j.covers(jurisdiction) for j in agency_jurisdictions(user, roles=[Role.PROGRAM_ADMIN]))
+
+
+def organization_barred_until(organization: Organization, on: date) -> EntityBar | None:
+    """The bar in force on ``on`` (the newest bar decides: a later, shorter bar lifts an earlier one), or None."""
+    newest = EntityBar.objects.filter(organization=organization).order_by("-created_at", "-id").first()
+    return newest if newest is not None and newest.until >= on else None
+
+
+def organizations_related(first: Organization, second: Organization) -> str | None:
+    """Why two organisations are related parties (关联关系), or None: the same USCC, the same legal
+    representative (by the digest of their ID number), or a declared affiliation."""
+    if first.pk == second.pk or (first.uscc and first.uscc == second.uscc):
+        return "same_uscc"
+    if first.legal_representative_digest and first.legal_representative_digest == second.legal_representative_digest:
+        return "same_legal_representative"
+    if first.affiliates.filter(pk=second.pk).exists():
+        return "declared_affiliation"
+    return None

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from accounts.audit import SYSTEM, audit_record, snapshot
 from accounts.errors import AccountsError, AccountsErrorCode
-from accounts.models import ROLES_BY_KIND, Jurisdiction, Membership, Organization, User
+from accounts.models import ROLES_BY_KIND, EntityBar, Jurisdiction, Membership, Organization, User
 from accounts.selectors import KINDS_AGENCIES_REGISTER, can_manage_organization
 from accounts.validators import (
     normalize_uscc,
@@ -37,10 +37,11 @@ ORGANIZATION_AUDIT_FIELDS = [
     "settled_on_certified_by",
     "address",
     "personal_id_hint",
+    "legal_representative_hint",
     "is_active",
 ]
 ORGANIZATION_EDITABLE_FIELDS = frozenset(
-    {"name", "category", "uscc", "jurisdiction", "settled_on", "address", "is_active"}
+    {"name", "category", "uscc", "jurisdiction", "settled_on", "address", "is_active", "affiliates"}
 )
 
 
@@ -63,6 +64,26 @@ def _apply_personal_id(organization: Organization, personal_id: str) -> None:
         raise ValidationError({"personal_id": exc.error_list}) from exc
     organization.personal_id_digest = personal_id_digest(personal_id)
     organization.personal_id_hint = personal_id_hint(personal_id)
+
+
+def _apply_legal_representative(organization: Organization, id_number: str) -> None:
+    """The legal representative's ID number is checked and kept only as a keyed digest and a hint."""
+    try:
+        validate_personal_id(id_number)
+    except ValidationError as exc:
+        raise ValidationError({"legal_representative_id": exc.error_list}) from exc
+    organization.legal_representative_digest = personal_id_digest(id_number)
+    organization.legal_representative_hint = personal_id_hint(id_number)
+
+
+def _set_affiliates(organization: Organization, affiliates: list[Organization] | None) -> list[int] | None:
+    """Declared affiliations, both ways (symmetrical). Returns the ids set, or None when not asked."""
+    if affiliates is None:
+        return None
+    if any(other.pk == organization.pk for other in affiliates):
+        raise ValidationError({"affiliates": _("An organisation is not its own affiliate.")})
+    organization.affiliates.set(affiliates)
+    return sorted(other.pk for other in affiliates)
 
 
 def _personal_id_taken() -> ValidationError:
@@ -106,6 +127,8 @@ def organization_create(
     settled_on: date | None = None,
     address: str = "",
     personal_id: str | None = None,
+    legal_representative_id: str | None = None,
+    affiliates: list[Organization] | None = None,
 ) -> Organization:
     _require_manager(actor, kind, jurisdiction)
     organization = Organization(
@@ -120,20 +143,23 @@ def organization_create(
     )
     if personal_id:
         _apply_personal_id(organization, personal_id)
+    if legal_representative_id:
+        _apply_legal_representative(organization, legal_representative_id)
     _save_validated(organization)
+    affiliate_ids = _set_affiliates(organization, affiliates)
     audit_record(
         actor=actor,
         action="organization.create",
         target=organization,
         organization=organization,
-        after=snapshot(organization, ORGANIZATION_AUDIT_FIELDS),
+        after={**snapshot(organization, ORGANIZATION_AUDIT_FIELDS), "affiliates": affiliate_ids or []},
     )
     return organization
 
 
 @service_write
 def organization_update(*, actor: Any, organization: Organization, **changes: Any) -> Organization:
-    unknown = set(changes) - ORGANIZATION_EDITABLE_FIELDS - {"personal_id"}
+    unknown = set(changes) - ORGANIZATION_EDITABLE_FIELDS - {"personal_id", "legal_representative_id"}
     if unknown:
         raise ValidationError({name: _("This field cannot be changed.") for name in sorted(unknown)})
     locked = Organization.objects.select_for_update().get(pk=organization.pk)
@@ -142,29 +168,59 @@ def organization_update(*, actor: Any, organization: Organization, **changes: An
         _require_manager(actor, locked.kind, changes["jurisdiction"])
     before = snapshot(locked, ORGANIZATION_AUDIT_FIELDS)
     digest_before = locked.personal_id_digest
+    representative_before = locked.legal_representative_digest
     personal_id = changes.pop("personal_id", None)
+    representative_id = changes.pop("legal_representative_id", None)
+    affiliates = changes.pop("affiliates", None)
+    affiliates_before = sorted(locked.affiliates.values_list("pk", flat=True))
     if "uscc" in changes:
         changes["uscc"] = normalize_uscc(changes["uscc"]) or None if changes["uscc"] else None
     for field, value in changes.items():
         setattr(locked, field, value)
     if personal_id:
         _apply_personal_id(locked, personal_id)
+    if representative_id:
+        _apply_legal_representative(locked, representative_id)
     after = snapshot(locked, ORGANIZATION_AUDIT_FIELDS)
-    if after == before and locked.personal_id_digest == digest_before:
+    affiliates_after = sorted(a.pk for a in affiliates) if affiliates is not None else affiliates_before
+    if (
+        after == before
+        and locked.personal_id_digest == digest_before
+        and locked.legal_representative_digest == representative_before
+        and affiliates_after == affiliates_before
+    ):
         # Nothing changes: nothing is written and nothing is audited (an empty PATCH is not an event).
         return locked
     if after["settled_on"] != before["settled_on"]:
         locked.settled_on_certified_by = _certifier(actor)
     _save_validated(locked)
+    _set_affiliates(locked, affiliates)
     audit_record(
         actor=actor,
         action="organization.update",
         target=locked,
         organization=locked,
-        before=before,
-        after=snapshot(locked, ORGANIZATION_AUDIT_FIELDS),
+        before={**before, "affiliates": affiliates_before},
+        after={**snapshot(locked, ORGANIZATION_AUDIT_FIELDS), "affiliates": affiliates_after},
     )
     return locked
+
+
+@service_write
+def entity_bar(*, actor: Any, organization: Organization, until: date, reason: str, source: str = "") -> EntityBar:
+    """Bar ``organization`` from new voucher applications and claims until ``until`` (append-only; a clawback for
+    fraud calls it inside its own transaction)."""
+    bar = EntityBar.objects.create(
+        organization=organization, until=until, reason=reason[:500], source=source, created_by=_certifier(actor)
+    )
+    audit_record(
+        actor=actor,
+        action="organization.bar",
+        target=bar,
+        organization=organization,
+        after={"until": until.isoformat(), "reason": reason[:500], "source": source},
+    )
+    return bar
 
 
 USER_AUDIT_FIELDS = ["username", "email", "first_name", "last_name", "is_active", "is_staff", "is_superuser"]

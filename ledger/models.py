@@ -301,7 +301,8 @@ class Hold(models.Model):
     currency = models.CharField(max_length=3, default=DEFAULT_CURRENCY)
     status = models.CharField(max_length=8, choices=HoldStatus.choices, default=HoldStatus.PENDING)
     created_at = models.DateTimeField()
-    expires_at = models.DateTimeField()
+    # NULL: no expiry; the hold lasts until it is posted or voided (``hold_create(expires_at=None)``).
+    expires_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     posted_amount = models.BigIntegerField(null=True, blank=True)
     entry = models.OneToOneField(JournalEntry, on_delete=models.PROTECT, null=True, blank=True, related_name="hold")

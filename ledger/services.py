@@ -256,20 +256,24 @@ def hold_create(
     debit_account: Account | int,
     credit_account: Account | int,
     amount: int,
-    expires_at: datetime,
+    expires_at: datetime | None,
     memo: str = "",
     metadata: dict[str, Any] | None = None,
     currency: str = DEFAULT_CURRENCY,
     now: datetime | None = None,
 ) -> Hold:
-    """Reserve ``amount``: pending debits on one account, pending credits on the other, until expiry."""
+    """Reserve ``amount``: pending debits on one account, pending credits on the other, until expiry.
+
+    ``expires_at=None`` reserves until the hold is posted or voided: nothing releases it by time (a domain whose
+    reservation lasts as long as a record of its own stays open, such as a claim under review).
+    """
     now = now or timezone.now()
     debit_id, credit_id = account_pk(debit_account), account_pk(credit_account)
     check_amount(amount)
     if debit_id == credit_id:
         raise errors.invalid_entry("A hold needs two different accounts.")
-    if timezone.is_naive(expires_at) or expires_at <= now:
-        raise errors.invalid_entry("A hold's expiry must be an aware datetime in the future.")
+    if expires_at is not None and (timezone.is_naive(expires_at) or expires_at <= now):
+        raise errors.invalid_entry("A hold's expiry must be an aware datetime in the future (or None: no expiry).")
     metadata = checked_metadata(metadata)
     memo = str(memo)
     fingerprint = request_fingerprint(
@@ -278,7 +282,7 @@ def hold_create(
         credit=credit_id,
         amount=amount,
         currency=currency,
-        expires_at=iso_utc(expires_at),
+        expires_at=iso_utc(expires_at) if expires_at is not None else None,
         memo=memo,
         metadata=metadata,
         actor=actor_pk(actor),
@@ -369,7 +373,7 @@ def hold_expire(hold_id: int, *, now: datetime | None = None) -> bool:
     """Release one hold if it is still pending and past its expiry. Returns whether it did anything."""
     now = now or timezone.now()
     locked = Hold.objects.select_for_update().filter(pk=hold_id).first()
-    if locked is None or locked.status != HoldStatus.PENDING or locked.expires_at > now:
+    if locked is None or locked.status != HoldStatus.PENDING or locked.expires_at is None or locked.expires_at > now:
         return False
     _release_hold(locked, HoldStatus.EXPIRED, now)
     return True
@@ -528,7 +532,7 @@ def _lock_open_hold(hold: Hold, now: datetime) -> Hold:
         raise LedgerError(
             LedgerErrorCode.HOLD_ALREADY_RESOLVED, f"Hold #{locked.pk} is already {locked.status}.", hold=locked.pk
         )
-    if locked.expires_at <= now:
+    if locked.expires_at is not None and locked.expires_at <= now:
         raise LedgerError(
             LedgerErrorCode.HOLD_EXPIRED, f"Hold #{locked.pk} expired at {locked.expires_at:%Y-%m-%d %H:%M:%S}."
         )

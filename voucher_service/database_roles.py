@@ -20,6 +20,7 @@ APPEND_ONLY_MODELS = (
     ("ledger", "ChainLink"),
     ("ledger", "ChainSeal"),
     ("accounts", "AuditEvent"),
+    ("accounts", "EntityBar"),
 )
 # The migration history is the owner's: the application reads it (Django checks it at start), never writes it.
 READ_ONLY_TABLES = ("django_migrations",)

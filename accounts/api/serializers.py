@@ -42,6 +42,8 @@ class OrganizationSerializer(serializers.ModelSerializer):
             "settled_on",
             "address",
             "personal_id_hint",
+            "legal_representative_hint",
+            "affiliates",
             "is_active",
             "created_at",
             "updated_at",
@@ -63,6 +65,22 @@ class OrganizationWriteSerializer(StrictSerializer):
         allow_blank=True,
         write_only=True,
         help_text=_("Makers only. Checked, then kept only as a keyed digest and a masked hint."),
+    )
+    legal_representative_id = serializers.CharField(
+        max_length=30,
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        help_text=_(
+            "The legal representative's resident ID number, for related-party checks on claims. Checked, then kept "
+            "only as a keyed digest and a masked hint."
+        ),
+    )
+    affiliates = serializers.PrimaryKeyRelatedField(
+        many=True,
+        required=False,
+        queryset=Organization.objects.none(),  # narrowed per caller
+        help_text=_("Declared affiliations (关联关系): organisations that may not be each other's claimed provider."),
     )
 
     def validate_uscc(self, value: str | None) -> str | None:

@@ -125,7 +125,9 @@ class OrganizationViewSet(
 
     @extend_schema(request=s.OrganizationWriteSerializer, responses={201: s.OrganizationSerializer})
     def create(self, request: Request, *args, **kwargs) -> Response:
-        data = s.OrganizationWriteSerializer(data=request.data)
+        data = s.OrganizationWriteSerializer(
+            data=request.data, querysets={"affiliates": organizations_visible_to(request.user)}
+        )
         data.is_valid(raise_exception=True)
         organization = services.organization_create(actor=request.user, **data.validated_data)
         return Response(s.OrganizationSerializer(organization).data, status=status.HTTP_201_CREATED)
@@ -133,7 +135,9 @@ class OrganizationViewSet(
     @extend_schema(request=s.OrganizationUpdateSerializer, responses=s.OrganizationSerializer)
     def partial_update(self, request: Request, *args, **kwargs) -> Response:
         organization = self.get_object()  # 404 outside the caller's scope
-        data = s.OrganizationUpdateSerializer(data=request.data, partial=True)
+        data = s.OrganizationUpdateSerializer(
+            data=request.data, partial=True, querysets={"affiliates": organizations_visible_to(request.user)}
+        )
         data.is_valid(raise_exception=True)
         organization = services.organization_update(
             actor=request.user, organization=organization, **data.validated_data

@@ -188,3 +188,44 @@ def test_hold_post_entry_is_in_the_chain(hold_setup):
     # then
     assert JournalEntry.objects.order_by("-pk").first() == entry
     assert entry.idempotency_key == f"ledger:hold:{hold.pk}:post"
+
+
+def test_a_hold_without_expiry_lasts_until_posted_and_no_expiry_run_releases_it(funded, make_account):
+    # given a hold made with no expiry
+    _, wallet = funded(10_000)
+    shop = make_account()
+    hold = services.hold_create(
+        actor=None,
+        idempotency_key="open-ended",
+        debit_account=wallet,
+        credit_account=shop,
+        amount=3_000,
+        expires_at=None,
+    )
+    # when the expiry job runs far in the future
+    released = services.holds_expire_due(now=timezone.now() + dt.timedelta(days=3650))
+    # then nothing is released, and the hold still posts (partly) years later
+    assert released == 0
+    assert services.hold_expire(hold.pk, now=timezone.now() + dt.timedelta(days=3650)) is False
+    entry = services.hold_post(hold, amount=2_000, now=timezone.now() + dt.timedelta(days=3650))
+    hold.refresh_from_db()
+    assert (hold.status, hold.posted_amount, hold.expires_at) == (HoldStatus.POSTED, 2_000, None)
+    assert selectors.account_balance(wallet).posted == 8_000
+    assert JournalEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_a_hold_without_expiry_replays_with_the_same_key(funded, make_account):
+    # given
+    _, wallet = funded(10_000)
+    shop = make_account()
+
+    def make() -> Hold:
+        return services.hold_create(
+            actor=None, idempotency_key="same", debit_account=wallet, credit_account=shop, amount=1_000, expires_at=None
+        )
+
+    # when the same request is made twice
+    first, second = make(), make()
+    # then it is one hold
+    assert first.pk == second.pk
+    assert selectors.account_balance(wallet).pending_debits == 1_000

@@ -26,6 +26,10 @@ ENDPOINTS = {
     "issuances": "issuance-list",
     "bulk_issuances": "bulk-issuance-list",
     "vouchers": "voucher-list",
+    "claims": "claim-list",
+    "public_notices": "public-notice-list",
+    "objections": "objection-list",
+    "platform_orders": "platform-order-list",
 }
 
 

@@ -277,6 +277,35 @@ class ProviderListing(models.Model):
         return bool(COMPUTE_SERVICE_TYPES & set(self.service_types))
 
 
+class ProviderListingRevision(AppendOnlyRow):
+    """What a listing said from ``recorded_at`` on: where its compute is, what it sells, through which platforms,
+    and its window (append-only; ``providers.py`` writes one with every registration and every change).
+
+    Claims are judged against the listing as it was on the delivery dates, not as it is today.
+    """
+
+    listing = models.ForeignKey(ProviderListing, on_delete=models.PROTECT, related_name="revisions")
+    jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT, related_name="+")
+    service_types = models.JSONField(default=list)
+    platforms = models.JSONField(default=list)  # organisation ids, sorted
+    valid_from = models.DateField()
+    valid_until = models.DateField(null=True, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects: ClassVar[models.Manager[ProviderListingRevision]]
+
+    class Meta:
+        ordering = ["listing_id", "recorded_at", "id"]
+        verbose_name = _("provider listing revision")
+        verbose_name_plural = _("provider listing revisions")
+
+    def __str__(self) -> str:
+        return f"{self.listing_id} as of {self.recorded_at:%Y-%m-%d}"
+
+
 class ProviderStatusChange(AppendOnlyRow):
     """Every status a listing has had, with who changed it and why (append-only)."""
 

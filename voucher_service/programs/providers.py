@@ -25,6 +25,7 @@ from voucher_service.programs.errors import ProgramError, ProgramErrorCode
 from voucher_service.programs.models import (
     ListingStatus,
     ProviderListing,
+    ProviderListingRevision,
     ProviderStatusChange,
     ServiceType,
     actor_user,
@@ -40,6 +41,19 @@ def listing_snapshot(listing: ProviderListing) -> dict[str, Any]:
     out["service_types"] = list(listing.service_types)
     out["platforms"] = sorted(listing.platforms.values_list("pk", flat=True))
     return out
+
+
+def _record_revision(listing: ProviderListing, actor: Any) -> ProviderListingRevision:
+    """Keep what the listing says from now on (claims judge a delivery by the listing as it was then)."""
+    return ProviderListingRevision.objects.create(
+        listing=listing,
+        jurisdiction=listing.jurisdiction,
+        service_types=list(listing.service_types),
+        platforms=sorted(listing.platforms.values_list("pk", flat=True)),
+        valid_from=listing.valid_from,
+        valid_until=listing.valid_until,
+        changed_by=actor_user(actor),
+    )
 
 
 def _require_manager(actor: Any, jurisdiction: Jurisdiction) -> None:
@@ -125,6 +139,7 @@ def provider_register(
         status=ListingStatus.LISTED,
     )
     listing.platforms.set(platforms)
+    _record_revision(listing, actor)
     ProviderStatusChange.objects.create(
         listing=listing, to_status=ListingStatus.LISTED, reason=reason or _("Registered."), changed_by=actor_user(actor)
     )
@@ -157,6 +172,7 @@ def provider_update(*, actor: Any, listing: ProviderListing, **changes: Any) -> 
         locked.platforms.set(platforms)
     after = listing_snapshot(locked)
     if after != before:
+        _record_revision(locked, actor)
         _audit(actor, "provider.update", locked, before, after)
     return locked
 

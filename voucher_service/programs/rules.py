@@ -30,8 +30,22 @@ rendered with exactly 4 (``"0.3000"``). Document shape (api rendering)::
                         "province_county": [{"payer": "county", "share": "1"}],
                         "other": [{"payer": "program", "share": "1"}]},
       "review_stages": [{"name": "初审", "role": "reviewer"}, {"name": "复审", "role": "reviewer"},
-                        {"name": "财政", "role": "finance"}]
+                        {"name": "财政", "role": "finance"}],
+      # --- redemption (claims) ---
+      "claim_windows": [{"opens": "01-04", "closes": "01-23"}],   # [] (default): claims may be filed any day
+      "claim_grace_days": 90,                       # days after a voucher's validity a claim may still be filed
+      "minimum_claim": "100000.00" | null,          # the least eligible cost a claim may be filed for
+      "pro_rating": "none" | "days_in_window",      # pro-rate a contract's cost to its days in the program window
+      "notice_working_days": 5,                     # 公示 period, in working days (holidays and 调休 counted)
+      "related_parties": "refuse" | "flag_for_review",
+      "fraud_bar_months": 36 | null,                # a clawback for fraud bars the entity this long (null: no bar)
+      "required_evidence": ["contract", "invoice", "payment_proof", "usage_statement"]
     }
+
+A rate rule's ``period`` (``"ever"``, the default, or ``"fiscal_year"``) says what its ``cap`` and
+``once_per_entity`` count over: with ``ever``, the cap is the most one entity receives under the rule over the
+program's whole life and ``once_per_entity`` means one subsidised claim under the rule, ever; with
+``fiscal_year`` both restart each fiscal year (the fiscal year of the vouchers a claim redeems).
 
 ``annual_cap`` may be null only while the program is a draft (the services refuse it otherwise); when it is set,
 no per-entity cap, rate-rule cap or fixed award may exceed it. Every key but ``eligible_categories`` has the
@@ -87,6 +101,34 @@ class Payer(StrEnum):
     COUNTY = "county"
 
 
+class CapPeriod(StrEnum):
+    """What a rate rule's ``cap`` and ``once_per_entity`` count over (see the module docstring)."""
+
+    EVER = "ever"
+    FISCAL_YEAR = "fiscal_year"
+
+
+class ProRating(StrEnum):
+    NONE = "none"
+    DAYS_IN_WINDOW = "days_in_window"  # cost × (service days inside the program window) / (service days)
+
+
+class RelatedParties(StrEnum):
+    """What evaluation does when buyer and provider are related (same USCC, legal representative, affiliation)."""
+
+    REFUSE = "refuse"
+    FLAG_FOR_REVIEW = "flag_for_review"
+
+
+class EvidenceKind(StrEnum):
+    CONTRACT = "contract"
+    INVOICE = "invoice"
+    PAYMENT_PROOF = "payment_proof"
+    USAGE_STATEMENT = "usage_statement"
+    DECLARATION = "declaration"
+    OTHER = "other"
+
+
 class ConditionCheck(StrEnum):
     """How the service learns that an award's condition holds."""
 
@@ -112,6 +154,7 @@ class RateRule:
     rate: Decimal
     cap: int | None = None
     once_per_entity: bool = False
+    period: CapPeriod = CapPeriod.EVER
 
 
 @dataclass(frozen=True)
@@ -152,6 +195,36 @@ class VoucherValidity:
     months: int | None = None
 
 
+@dataclass(frozen=True)
+class ClaimWindow:
+    """A yearly window for filing claims, from ``opens`` to ``closes`` inclusive, as (month, day) pairs.
+
+    A window may wrap the new year (12-15 to 01-15). Quarterly settlement is four windows.
+    """
+
+    opens: tuple[int, int]
+    closes: tuple[int, int]
+
+    def covers(self, day: date) -> bool:
+        point = (day.month, day.day)
+        if self.opens <= self.closes:
+            return self.opens <= point <= self.closes
+        return point >= self.opens or point <= self.closes
+
+    def text(self) -> str:
+        return f"{self.opens[0]:02d}-{self.opens[1]:02d} – {self.closes[0]:02d}-{self.closes[1]:02d}"
+
+
+DEFAULT_CLAIM_GRACE_DAYS = 90
+DEFAULT_NOTICE_WORKING_DAYS = 5
+DEFAULT_FRAUD_BAR_MONTHS = 36
+DEFAULT_REQUIRED_EVIDENCE = (
+    EvidenceKind.CONTRACT.value,
+    EvidenceKind.INVOICE.value,
+    EvidenceKind.PAYMENT_PROOF.value,
+    EvidenceKind.USAGE_STATEMENT.value,
+)
+
 # The rule a program without any rate rule applies: 100 % of the eligible paid cost (docs/POLICIES.md, defaults).
 FULL_COST = RateRule(condition=Condition("full_cost", "100 % of the eligible paid cost"), rate=ONE)
 DEFAULT_FUNDING_SPLIT = {AdministrationType.OTHER.value: (PayerShare(Payer.PROGRAM, ONE),)}
@@ -175,6 +248,14 @@ class ProgramRules:
     unused_amounts: UnusedAmounts = UnusedAmounts.RETURN_TO_BUDGET
     funding_split: Mapping[str, tuple[PayerShare, ...]] = field(default_factory=lambda: dict(DEFAULT_FUNDING_SPLIT))
     review_stages: tuple[ReviewStage, ...] = DEFAULT_REVIEW_STAGES
+    claim_windows: tuple[ClaimWindow, ...] = ()
+    claim_grace_days: int = DEFAULT_CLAIM_GRACE_DAYS
+    minimum_claim: int | None = None
+    pro_rating: ProRating = ProRating.NONE
+    notice_working_days: int = DEFAULT_NOTICE_WORKING_DAYS
+    related_parties: RelatedParties = RelatedParties.REFUSE
+    fraud_bar_months: int | None = DEFAULT_FRAUD_BAR_MONTHS
+    required_evidence: tuple[str, ...] = DEFAULT_REQUIRED_EVIDENCE
 
     # --- What the claim and issuance code asks ------------------------------------------------------------
 
@@ -207,6 +288,14 @@ class ProgramRules:
         if not awards:
             return 0
         return max(awards) if self.combination == Combination.HIGHEST_ONLY else sum(awards)
+
+    def claim_window_open(self, day: date) -> bool:
+        """May a claim be filed on ``day``? Always, when the program sets no window."""
+        return not self.claim_windows or any(window.covers(day) for window in self.claim_windows)
+
+    def reviewer_conditions(self) -> frozenset[str]:
+        """The rate-rule conditions a reviewer confirms or denies (at the first review stage)."""
+        return frozenset(r.condition.code for r in self.rate_rules if r.condition.check == ConditionCheck.REVIEWER)
 
     def funding_shares(self, admin_type: str) -> tuple[PayerShare, ...]:
         """Who pays for a project located in a division of ``admin_type`` ("other" covers unlisted types)."""
@@ -279,7 +368,12 @@ def _render(rules: ProgramRules, money: Callable[[int], Any]) -> dict[str, Any]:
         "provider_scope": {"mode": rules.provider_scope.mode.value, "platforms": list(rules.provider_scope.platforms)},
         "rate_rules": [
             _condition(r.condition)
-            | {"rate": fraction_text(r.rate), "cap": _money_or_none(r.cap, money), "once_per_entity": r.once_per_entity}
+            | {
+                "rate": fraction_text(r.rate),
+                "cap": _money_or_none(r.cap, money),
+                "once_per_entity": r.once_per_entity,
+                "period": r.period.value,
+            }
             for r in rules.rate_rules
         ],
         "fixed_awards": [
@@ -296,4 +390,16 @@ def _render(rules: ProgramRules, money: Callable[[int], Any]) -> dict[str, Any]:
             for admin_type, shares in rules.funding_split.items()
         },
         "review_stages": [{"name": s.name, "role": s.role} for s in rules.review_stages],
+        "claim_windows": [{"opens": _month_day(w.opens), "closes": _month_day(w.closes)} for w in rules.claim_windows],
+        "claim_grace_days": rules.claim_grace_days,
+        "minimum_claim": _money_or_none(rules.minimum_claim, money),
+        "pro_rating": rules.pro_rating.value,
+        "notice_working_days": rules.notice_working_days,
+        "related_parties": rules.related_parties.value,
+        "fraud_bar_months": rules.fraud_bar_months,
+        "required_evidence": list(rules.required_evidence),
     }
+
+
+def _month_day(pair: tuple[int, int]) -> str:
+    return f"{pair[0]:02d}-{pair[1]:02d}"

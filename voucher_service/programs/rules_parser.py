@@ -21,21 +21,30 @@ from accounts.models import AdministrationType, EntityCategory
 from ledger.money import yuan_text_to_fen
 from voucher_service.programs.rules import (
     AGENCY_REVIEW_ROLES,
+    DEFAULT_CLAIM_GRACE_DAYS,
+    DEFAULT_FRAUD_BAR_MONTHS,
     DEFAULT_FUNDING_SPLIT,
+    DEFAULT_NOTICE_WORKING_DAYS,
+    DEFAULT_REQUIRED_EVIDENCE,
     DEFAULT_REVIEW_STAGES,
     FRACTION_PLACES,
     FRACTION_QUANTUM,
     ONE,
+    CapPeriod,
+    ClaimWindow,
     Combination,
     Condition,
     ConditionCheck,
+    EvidenceKind,
     FixedAward,
     MoneyForm,
     Payer,
     PayerShare,
     ProgramRules,
+    ProRating,
     ProviderScope,
     RateRule,
+    RelatedParties,
     ReviewStage,
     ScopeMode,
     UnusedAmounts,
@@ -44,6 +53,9 @@ from voucher_service.programs.rules import (
 )
 
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_MONTH_DAY = re.compile(r"^(?P<month>[0-9]{2})-(?P<day>[0-9]{2})$")
+# The longest each month can be (29 February is allowed: a window "02-29" simply does not open in other years).
+_MONTH_LENGTHS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 # --- Parsing ------------------------------------------------------------------------------------------------
@@ -177,7 +189,7 @@ class _Parser:
         return Condition(code, self.text(item.get("description"), f"{path}.description"), check)
 
     def rate_rules(self, value: Any, seen: set[str]) -> tuple[RateRule, ...]:
-        keys = {"code", "description", "check", "rate", "cap", "once_per_entity"}
+        keys = {"code", "description", "check", "rate", "cap", "once_per_entity", "period"}
         out = []
         for index, raw in enumerate(self.sequence(value, "rate_rules")):
             path = f"rate_rules.{index}"
@@ -186,8 +198,9 @@ class _Parser:
             rate = self.fraction(item.get("rate"), f"{path}.rate", RATE_HOW)
             cap = self.amount(item.get("cap"), f"{path}.cap", required=False)
             once = self.boolean(item.get("once_per_entity"), f"{path}.once_per_entity", default=False)
+            period = self.choice(item.get("period"), f"{path}.period", CapPeriod, CapPeriod.EVER)
             if rate is not None:
-                out.append(RateRule(condition, rate, cap, once))
+                out.append(RateRule(condition, rate, cap, once, period or CapPeriod.EVER))
         return tuple(out)
 
     def fixed_awards(self, value: Any, seen: set[str]) -> tuple[FixedAward, ...]:
@@ -278,6 +291,45 @@ class _Parser:
             self.errors.add(path, _("The payers' shares must add up to exactly 1 (100 %)."), "invalid_total")
         return tuple(out)
 
+    def integer(self, value: Any, path: str, *, low: int, high: int, default: int) -> int:
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            self.errors.add(path, _("Give a whole number from %(low)d to %(high)d.") % {"low": low, "high": high})
+            return default
+        return value
+
+    def month_day(self, value: Any, path: str) -> tuple[int, int] | None:
+        match = _MONTH_DAY.fullmatch(value) if isinstance(value, str) else None
+        month, day = (int(match["month"]), int(match["day"])) if match else (0, 0)
+        if not 1 <= month <= 12 or not 1 <= day <= _MONTH_LENGTHS[month - 1]:
+            self.errors.add(path, _('Write a day of the year as MM-DD, such as "01-23".'), "invalid")
+            return None
+        return month, day
+
+    def claim_windows(self, value: Any) -> tuple[ClaimWindow, ...]:
+        out = []
+        for index, raw in enumerate(self.sequence(value, "claim_windows")):
+            path = f"claim_windows.{index}"
+            item = self.mapping(raw, path, {"opens", "closes"})
+            opens = self.month_day(item.get("opens"), f"{path}.opens")
+            closes = self.month_day(item.get("closes"), f"{path}.closes")
+            if opens is not None and closes is not None:
+                out.append(ClaimWindow(opens, closes))
+        if len(set(out)) != len(out):
+            self.errors.add("claim_windows", _("A claim window is listed twice."), "unique")
+        return tuple(out)
+
+    def evidence_kinds(self, value: Any) -> tuple[str, ...]:
+        if value is None:
+            return DEFAULT_REQUIRED_EVIDENCE
+        items = self.sequence(value, "required_evidence")
+        for index, item in enumerate(items):
+            self.choice(item, f"required_evidence.{index}", EvidenceKind)
+        if len(set(map(str, items))) != len(items):
+            self.errors.add("required_evidence", _("An evidence kind is listed twice."), "unique")
+        return tuple(str(item) for item in items)
+
     def review_stages(self, value: Any) -> tuple[ReviewStage, ...]:
         if value is None:
             return DEFAULT_REVIEW_STAGES
@@ -305,6 +357,14 @@ TOP_LEVEL_KEYS = {
     "unused_amounts",
     "funding_split",
     "review_stages",
+    "claim_windows",
+    "claim_grace_days",
+    "minimum_claim",
+    "pro_rating",
+    "notice_working_days",
+    "related_parties",
+    "fraud_bar_months",
+    "required_evidence",
 }
 
 
@@ -330,10 +390,33 @@ def parse_rules(data: Any, *, money: MoneyForm) -> ProgramRules:
         ),
         funding_split=parser.funding_split(doc.get("funding_split")),
         review_stages=parser.review_stages(doc.get("review_stages")),
+        claim_windows=parser.claim_windows(doc.get("claim_windows")),
+        claim_grace_days=parser.integer(
+            doc.get("claim_grace_days"), "claim_grace_days", low=0, high=730, default=DEFAULT_CLAIM_GRACE_DAYS
+        ),
+        minimum_claim=parser.amount(doc.get("minimum_claim"), "minimum_claim", required=False),
+        pro_rating=parser.choice(doc.get("pro_rating"), "pro_rating", ProRating, ProRating.NONE),
+        notice_working_days=parser.integer(
+            doc.get("notice_working_days"), "notice_working_days", low=0, high=60, default=DEFAULT_NOTICE_WORKING_DAYS
+        ),
+        related_parties=parser.choice(
+            doc.get("related_parties"), "related_parties", RelatedParties, RelatedParties.REFUSE
+        ),
+        fraud_bar_months=_fraud_bar(parser, doc),
+        required_evidence=parser.evidence_kinds(doc.get("required_evidence")),
     )
     _check_against_each_other(rules, parser.errors)
     parser.errors.raise_if_any()
     return rules
+
+
+def _fraud_bar(parser: _Parser, doc: Mapping[str, Any]) -> int | None:
+    """``fraud_bar_months``: absent means the default (36); an explicit null means a fraud clawback bars nobody."""
+    if "fraud_bar_months" in doc and doc["fraud_bar_months"] is None:
+        return None
+    return parser.integer(
+        doc.get("fraud_bar_months"), "fraud_bar_months", low=1, high=240, default=DEFAULT_FRAUD_BAR_MONTHS
+    )
 
 
 def _check_against_each_other(rules: ProgramRules, errors: _Errors) -> None:

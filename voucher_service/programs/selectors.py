@@ -44,12 +44,14 @@ from accounts.selectors import (
 from ledger.models import Account
 from voucher_service.programs.errors import ProgramError, ProgramErrorCode
 from voucher_service.programs.models import (
+    COMPUTE_SERVICE_TYPES,
     FiscalYearBudget,
     ListingStatus,
     Program,
     ProgramStatus,
     ProgramVersion,
     ProviderListing,
+    ProviderListingRevision,
     ProviderStatusChange,
 )
 from voucher_service.programs.rules import ProgramRules, ScopeMode
@@ -221,6 +223,18 @@ def listing_status_on(listing: ProviderListing, on_date: date) -> str | None:
     return change.to_status if change is not None else None
 
 
+def listing_revision_on(listing: ProviderListing, on_date: date) -> ProviderListingRevision | None:
+    """What the listing said at the end of ``on_date`` (its jurisdiction, service types, platforms, window).
+
+    Before the first revision the first one applies, as for the status history: a provider registered today is
+    judged for last year's delivery by what it was registered with.
+    """
+    moment = timezone.make_aware(datetime.combine(on_date, time.max))
+    revisions = listing.revisions.all()
+    revision = revisions.filter(recorded_at__lte=moment).order_by("-recorded_at", "-id").first()
+    return revision or revisions.order_by("recorded_at", "id").first()
+
+
 @dataclass(frozen=True)
 class Decision:
     in_scope: bool
@@ -230,31 +244,68 @@ class Decision:
         return self.in_scope
 
 
-def provider_in_scope(program_version: ProgramVersion, provider: Organization, on_date: date) -> Decision:
+def provider_in_scope(
+    program_version: ProgramVersion, provider: Organization, on_date: date, service_type: str | None = None
+) -> Decision:
     """May compute bought from ``provider`` on ``on_date`` be subsidised under ``program_version``'s rules?
 
     The provider must be listed that day (by its status history and listing window), sell compute (not only
-    storage or network) and match the version's provider scope.
+    storage or network), offer ``service_type`` when one is named, and match the version's provider scope. Every
+    listing field is read as it was that day (``listing_revision_on``), not as it is today.
     """
     listing = ProviderListing.objects.filter(organization=provider).first()
     if listing is None:
         return Decision(False, str(_("The provider is not registered.")))
     if listing_status_on(listing, on_date) != ListingStatus.LISTED:
         return Decision(False, str(_("The provider was not listed on that day.")))
-    if on_date < listing.valid_from or (listing.valid_until is not None and on_date > listing.valid_until):
+    revision = listing_revision_on(listing, on_date)
+    if revision is None:  # pragma: no cover - every listing has a revision from its registration on
+        return Decision(False, str(_("The provider is not registered.")))
+    if on_date < revision.valid_from or (revision.valid_until is not None and on_date > revision.valid_until):
         return Decision(False, str(_("The provider's listing was not valid on that day.")))
-    if not listing.sells_compute:
+    if not COMPUTE_SERVICE_TYPES & set(revision.service_types):
         return Decision(False, str(_("The provider does not sell compute.")))
-    return _matches_scope(program_version, listing)
+    if service_type is not None and service_type not in revision.service_types:
+        return Decision(False, str(_("The provider did not offer this service type on that day.")))
+    return _matches_scope(program_version, revision, listing.organization_id)
 
 
-def _matches_scope(program_version: ProgramVersion, listing: ProviderListing) -> Decision:
+def provider_in_scope_during(
+    program_version: ProgramVersion, provider: Organization, start: date, end: date, service_type: str | None = None
+) -> tuple[Decision, date]:
+    """``provider_in_scope`` on every day from ``start`` to ``end``: checked on ``start`` and on each day in the
+    period when the listing's status or fields changed. Returns the decision and the day it was judged on (the
+    first day that fails, or ``start``)."""
+    listing = ProviderListing.objects.filter(organization=provider).first()
+    days = {start}
+    if listing is not None:
+        low = timezone.make_aware(datetime.combine(start, time.max))
+        high = timezone.make_aware(datetime.combine(end, time.max))
+        for moment in [
+            *listing.status_changes.filter(changed_at__gt=low, changed_at__lte=high).values_list(
+                "changed_at", flat=True
+            ),
+            *listing.revisions.filter(recorded_at__gt=low, recorded_at__lte=high).values_list("recorded_at", flat=True),
+        ]:
+            days.add(timezone.localtime(moment).date())
+        if listing.valid_until is not None and start <= listing.valid_until < end:
+            days.add(end)
+    for day in sorted(days):
+        decision = provider_in_scope(program_version, provider, day, service_type)
+        if not decision:
+            return decision, day
+    return Decision(True), start
+
+
+def _matches_scope(
+    program_version: ProgramVersion, revision: ProviderListingRevision, organization_id: int
+) -> Decision:
     scope = program_version.parsed().provider_scope
     if scope.mode == ScopeMode.IN_JURISDICTION:
-        if program_version.program.jurisdiction.covers(listing.jurisdiction):
+        if program_version.program.jurisdiction.covers(revision.jurisdiction):
             return Decision(True)
         return Decision(False, str(_("The provider is not located in the program's jurisdiction.")))
-    through = set(listing.platforms.values_list("pk", flat=True)) | {listing.organization_id}
+    through = set(revision.platforms) | {organization_id}
     if through & set(scope.platforms):
         return Decision(True)
     return Decision(False, str(_("The provider does not sell through the program's platforms.")))

@@ -12,6 +12,7 @@ from datetime import date
 from django.utils.translation import gettext as _
 
 from accounts.models import Organization, OrganizationKind
+from accounts.selectors import organization_barred_until
 from ledger.money import fen_to_yuan
 from voucher_service.programs.models import Program
 from voucher_service.programs.rules import ConditionCheck, FixedAward, ProgramRules, condition_met_by_records
@@ -85,10 +86,23 @@ def _program_checks(program: Program, on: date) -> tuple[list[Check], ProgramRul
     return [Check("program_in_force", True, _("The program is published and in force."))], version.parsed()
 
 
-def _entity_checks(program: Program, entity: Organization, rules: ProgramRules) -> list[Check]:
+def entity_bar_check(entity: Organization, on: date) -> Check:
+    """An entity under a bar (after a clawback for fraud) applies for nothing and claims nothing until it ends."""
+    bar = organization_barred_until(entity, on)
+    if bar is None:
+        return Check("entity_not_barred", True, _("The entity is not barred."))
+    return Check(
+        "entity_not_barred",
+        False,
+        _("The entity is barred from applications and claims until %(until)s.") % {"until": bar.until.isoformat()},
+    )
+
+
+def _entity_checks(program: Program, entity: Organization, rules: ProgramRules, on: date) -> list[Check]:
     category_ok = entity_category_ok(rules, entity)
     place_ok = entity_place_ok(program, entity)
     return [
+        entity_bar_check(entity, on),
         Check(
             "entity_category",
             category_ok,
@@ -189,7 +203,7 @@ def eligibility_check(
     checks, rules = _program_checks(program, on)
     if rules is None:
         return EligibilityReport(checks, None)
-    checks += _entity_checks(program, entity, rules)
+    checks += _entity_checks(program, entity, rules, on)
     if award_code:
         checks += _award_checks(program, entity, rules, award_code, amount, year)
     checks += _cap_checks(program, entity, rules, amount, year)

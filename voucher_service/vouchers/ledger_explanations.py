@@ -8,7 +8,9 @@ The domain claims every account coded ``vouchers:…`` (one per voucher). Its en
   succeeded issuance credited exactly its face value, there are ``count`` of them, ``first`` and ``last`` are
   among them, and the one debit is the budget account of their program's year for the total;
 * ``vouchers:close:<voucher>``: a revocation or an expiry, the unused amount from the voucher's account back to
-  its year's budget or to its lapsed account. Explained when the voucher is closed for that amount, to there.
+  its year's budget or to its lapsed account; ``vouchers:close:<voucher>:<n>``: what a claim's hold released
+  after the voucher closed, the same way. Explained when the voucher is closed, to there, for no more than its
+  closed amount; the reconciliation checks that its close entries together moved exactly that amount.
 
 The reconciliation checks the domain's own counters against the ledger: every voucher's account was credited
 its face value, and each entity's yearly totals are what its vouchers add up to.
@@ -29,7 +31,9 @@ from voucher_service.programs.rules import UnusedAmounts
 from voucher_service.vouchers.models import EntityYearTotal, Issuance, IssuanceStatus, Voucher, VoucherStatus
 
 ISSUE_KEY = re.compile(r"^vouchers:issue:(?P<first>\d+):(?P<count>\d+):(?P<last>\d+)$")
-CLOSE_KEY = re.compile(r"^vouchers:close:(?P<voucher>\d+)$")
+# The close itself (``vouchers:close:<voucher>``), and each later return of what a claim released after it
+# (``vouchers:close:<voucher>:<n>``, n from 2).
+CLOSE_KEY = re.compile(r"^vouchers:close:(?P<voucher>\d+)(:(?P<n>[2-9]|[1-9][0-9]+))?$")
 
 
 def register() -> None:
@@ -114,9 +118,12 @@ def _close_problem(
     target = (
         budget.budget_account_id if voucher.closed_to == UnusedAmounts.RETURN_TO_BUDGET else budget.lapsed_account_id
     )
-    expected = voucher.closed_amount
-    if facts.debits() != {voucher.account_id: expected} or facts.credits() != {target: expected}:
-        return f"voucher {voucher.serial} was closed with {expected} to {voucher.closed_to or '?'}, not this"
+    debits, credits = facts.debits(), facts.credits()
+    amount = debits.get(voucher.account_id, 0)
+    if set(debits) != {voucher.account_id} or credits != {target: amount} or not 0 < amount <= voucher.closed_amount:
+        return (
+            f"voucher {voucher.serial} was closed with {voucher.closed_amount} to {voucher.closed_to or '?'}, not this"
+        )
     return None
 
 
@@ -141,6 +148,7 @@ def reconcile_voucher_totals() -> Iterable[str]:
         issued[key] += voucher.face_value
         if voucher.closed_to == UnusedAmounts.RETURN_TO_BUDGET:
             returned[key] += voucher.closed_amount
+    yield from _closed_amounts_match()
     for total in EntityYearTotal.objects.all().iterator(2000):
         key = (total.program_id, total.entity_id, total.fiscal_year)
         if (total.issued, total.returned) != (issued.get(key, 0), returned.get(key, 0)):
@@ -148,4 +156,21 @@ def reconcile_voucher_totals() -> Iterable[str]:
                 f"entity #{total.entity_id}, program #{total.program_id}, {total.fiscal_year}: the yearly total says "
                 f"issued {total.issued} / returned {total.returned}, its vouchers add up to {issued.get(key, 0)} / "
                 f"{returned.get(key, 0)}"
+            )
+
+
+def _closed_amounts_match() -> Iterable[str]:
+    """What a closed voucher says it returned or lapsed is what its close entries moved, together."""
+    moved: dict[int, int] = defaultdict(int)
+    postings = Posting.objects.filter(
+        entry__idempotency_key__startswith="vouchers:close:", account__code__startswith="vouchers:"
+    ).values_list("account_id", "amount")
+    for account_id, amount in postings.iterator(2000):
+        moved[account_id] += amount
+    closed = Voucher.objects.exclude(closed_to="").only("serial", "account_id", "closed_amount")
+    for voucher in closed.iterator(2000):
+        if moved.get(voucher.account_id, 0) != voucher.closed_amount:
+            yield (
+                f"voucher {voucher.serial}: closed with {voucher.closed_amount} fen, its close entries moved "
+                f"{moved.get(voucher.account_id, 0)}"
             )

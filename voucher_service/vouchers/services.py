@@ -13,7 +13,7 @@ Issuance itself runs in a Celery task, enqueued on commit (``core.transactions.e
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.db.models import F
@@ -24,7 +24,7 @@ from accounts.audit import SYSTEM, audit_record
 from accounts.models import Organization, Role
 from core.errors import field_error
 from core.transactions import enqueue_on_commit, lock_in_pk_order, service_write
-from ledger.models import Account
+from ledger.models import Account, JournalEntry
 from ledger.services import entry_post
 from voucher_service.programs.budgets import budget_require_open
 from voucher_service.programs.models import Program
@@ -259,8 +259,9 @@ def issuance_execute(*, issuance_id: int) -> Issuance:
 # --- Revocation and expiry -------------------------------------------------------------------------------------
 
 
-def _close(voucher: Voucher, *, actor: Any, status: VoucherStatus, reason: str) -> Voucher:
-    """Close an active voucher: its unused amount returns to its year's budget or lapses, as the program says."""
+def _return_unused(voucher: Voucher, *, actor: Any, key: str, memo: str, status: str) -> tuple[int, bool]:
+    """Move what the voucher has unused (its balance less what open claims hold) to its year's budget or lapse it,
+    as the program says: (the amount moved, whether it returned to the budget)."""
     rules = voucher.program_version.parsed()
     total = EntityYearTotal.objects.filter(
         program_id=voucher.program_id, entity_id=voucher.entity_id, fiscal_year=voucher.fiscal_year
@@ -277,13 +278,21 @@ def _close(voucher: Voucher, *, actor: Any, status: VoucherStatus, reason: str) 
     if unused > 0:
         entry_post(
             actor=actor,
-            idempotency_key=f"vouchers:close:{voucher.pk}",
+            idempotency_key=key,
             lines=[(account, "debit", unused), (target, "credit", unused)],
-            memo=reason[:200],
+            memo=memo[:200],
             metadata={"voucher": voucher.serial, "status": status},
         )
         if returned and total is not None:
             EntityYearTotal.objects.filter(pk=total.pk).update(returned=F("returned") + unused)
+    return max(unused, 0), returned
+
+
+def _close(voucher: Voucher, *, actor: Any, status: VoucherStatus, reason: str) -> Voucher:
+    """Close an active voucher: its unused amount returns to its year's budget or lapses, as the program says."""
+    unused, returned = _return_unused(
+        voucher, actor=actor, key=f"vouchers:close:{voucher.pk}", memo=reason, status=status
+    )
     voucher.status, voucher.closed_at, voucher.close_reason = status, timezone.now(), reason
     voucher.closed_amount, voucher.closed_to = (
         unused,
@@ -299,6 +308,39 @@ def _close(voucher: Voucher, *, actor: Any, status: VoucherStatus, reason: str) 
         after={"status": status, "unused": unused, "to": voucher.closed_to, "reason": reason},
     )
     return voucher
+
+
+@service_write
+def voucher_return_released(*, actor: Any, voucher_id: int) -> int:
+    """After a claim's hold on a voucher that has since expired or been revoked is released (the claim rejected,
+    returned or withdrawn), what it held follows the rest of the voucher's unused balance: to the budget, or
+    lapsed. Each such return is its own entry (``vouchers:close:<voucher>:<n>``). Returns the amount moved."""
+    voucher = (
+        Voucher.objects.select_for_update(of=("self",))
+        .select_related("program", "program_version", "entity")
+        .get(pk=voucher_id)
+    )
+    if voucher.status not in (VoucherStatus.EXPIRED, VoucherStatus.REVOKED):
+        return 0
+    later = JournalEntry.objects.filter(idempotency_key__startswith=f"vouchers:close:{voucher.pk}:").count()
+    unused, _returned = _return_unused(
+        voucher,
+        actor=actor,
+        key=f"vouchers:close:{voucher.pk}:{later + 2}",
+        memo=_("Released by a claim after the voucher closed."),
+        status=voucher.status,
+    )
+    if unused:
+        voucher.closed_amount += unused
+        voucher.save(update_fields=["closed_amount"])
+        audit_record(
+            actor=actor,
+            action="voucher.return_released",
+            target=voucher,
+            organization=voucher.entity,
+            after={"released": unused, "to": voucher.closed_to, "closed_amount": voucher.closed_amount},
+        )
+    return unused
 
 
 def _lock_active(voucher_id: int) -> Voucher:
@@ -333,18 +375,26 @@ def voucher_revoke(*, actor: Any, voucher: Voucher, reason: str) -> Voucher:
     return _close(_lock_active(voucher.pk), actor=actor, status=VoucherStatus.REVOKED, reason=reason.strip())
 
 
+def claims_close_on(voucher: Voucher) -> date:
+    """The last day a claim may still be filed for use of ``voucher``: its validity plus the program's grace period
+    (``claim_grace_days``, 90 by default). The voucher expires, and its unused balance returns or lapses, after it."""
+    return voucher.valid_until + timedelta(days=voucher.program_version.parsed().claim_grace_days)
+
+
 @service_write
 def voucher_expire(*, actor: Any, voucher_id: int, today: date) -> bool:
-    """Expire one voucher past its validity. False if it was already closed or is still valid (idempotent)."""
-    voucher = Voucher.objects.select_for_update().get(pk=voucher_id)
-    if voucher.status != VoucherStatus.ACTIVE or voucher.valid_until >= today:
+    """Expire one voucher once its validity and the claims grace after it have ended. False if it was already
+    closed or claims may still be filed on it (idempotent). Amounts open claims hold on it stay held."""
+    voucher = Voucher.objects.select_for_update().select_related("program_version").get(pk=voucher_id)
+    if voucher.status != VoucherStatus.ACTIVE or claims_close_on(voucher) >= today:
         return False
     _close(_lock_active(voucher_id), actor=actor, status=VoucherStatus.EXPIRED, reason=_("Validity period ended."))
     return True
 
 
 def vouchers_expire_due(*, actor: Any, today: date | None = None) -> int:
-    """Expire every active voucher whose validity has ended, each in its own transaction."""
+    """Expire every active voucher whose validity and claims grace have ended, each in its own transaction."""
     today = today or timezone.localdate()
-    due = Voucher.objects.filter(status=VoucherStatus.ACTIVE, valid_until__lt=today).values_list("pk", flat=True)
-    return sum(voucher_expire(actor=actor, voucher_id=pk, today=today) for pk in list(due))
+    ended = Voucher.objects.filter(status=VoucherStatus.ACTIVE, valid_until__lt=today).select_related("program_version")
+    due = [voucher.pk for voucher in ended.iterator(2000) if claims_close_on(voucher) < today]
+    return sum(voucher_expire(actor=actor, voucher_id=pk, today=today) for pk in due)

@@ -74,3 +74,43 @@ def test_a_delisting_applies_from_the_day_it_happens(seeds):
     # then purchases before today stay in scope and from today on they are not
     assert provider_in_scope(version, provider, ON)
     assert not provider_in_scope(version, provider, timezone.localdate())
+
+
+def test_a_delivery_is_judged_by_the_listing_as_it_was_then_not_as_it_is_today(seeds):
+    # given a Yinchuan GPU provider registered for Ningxia, which later moved its compute to Baoding and stopped GPUs
+    from datetime import timedelta
+
+    from voucher_service.programs.models import ProviderListing, ProviderListingRevision
+    from voucher_service.programs.providers import provider_update
+    from voucher_service.programs.selectors import provider_in_scope_during
+
+    version = program_current_version(seeds.ningxia)
+    provider = listed_provider("640104")
+    listing = ProviderListing.objects.get(organization=provider)
+    registered = timezone.localdate()
+    provider_update(
+        actor=SYSTEM,
+        listing=listing,
+        jurisdiction=listing.jurisdiction.__class__.objects.get(code="130602"),
+        service_types=[ServiceType.CPU],
+    )
+    # then a GPU delivery of last year is judged by the registration (in region, GPU): in scope
+    assert provider_in_scope(version, provider, ON, ServiceType.GPU)
+    # and a delivery from today on by the new listing: out of region, and no longer GPU
+    assert not provider_in_scope(version, provider, registered, ServiceType.GPU)
+    # and a period that runs across the change fails on the day of the change
+    decision, day = provider_in_scope_during(
+        version, provider, registered - timedelta(days=30), registered + timedelta(days=3), ServiceType.GPU
+    )
+    assert not decision
+    assert day == registered
+    assert ProviderListingRevision.objects.filter(listing=listing).count() == 2
+
+
+def test_a_service_type_the_provider_never_offered_is_out_of_scope(seeds):
+    version = program_current_version(seeds.ningxia)
+    provider = listed_provider("640104", services=(ServiceType.GPU, ServiceType.STORAGE))
+    assert provider_in_scope(version, provider, ON, ServiceType.GPU)
+    with translation.override("en"):
+        decision = provider_in_scope(version, provider, ON, ServiceType.NPU)
+    assert decision.reason == "The provider did not offer this service type on that day."

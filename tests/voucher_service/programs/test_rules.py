@@ -285,3 +285,84 @@ def test_rates_and_shares_are_rendered_with_four_places():
     assert [s["share"] for s in api["funding_split"]["other"]] == ["0.5000", "0.5000"]
     assert rules.to_document()["rate_rules"] == api["rate_rules"]
     assert parse_rules(rules.to_document(), money="fen") == rules
+
+
+# --- Redemption fields (claims) -----------------------------------------------------------------------------
+
+
+def _claim_rules(**fields):
+    return parse_rules({"annual_cap": "1000.00", "eligible_categories": ["maker"], **fields}, money="yuan")
+
+
+def test_the_redemption_fields_default_to_what_policies_md_prescribes():
+    # given a program that says nothing about redemption
+    rules = _claim_rules()
+    # then claims may be filed any day, 90 days' grace, 5 working days of notice, related parties refused,
+    # a 36-month bar after fraud, and the usual evidence
+    assert rules.claim_windows == ()
+    assert rules.claim_window_open(date(2026, 7, 1))
+    assert (rules.claim_grace_days, rules.notice_working_days, rules.fraud_bar_months) == (90, 5, 36)
+    assert (rules.minimum_claim, rules.pro_rating, rules.related_parties) == (None, "none", "refuse")
+    assert rules.required_evidence == ("contract", "invoice", "payment_proof", "usage_statement")
+
+
+def test_a_yearly_claim_window_such_as_4_to_23_january_is_expressible():
+    # given Nanning's window
+    rules = _claim_rules(claim_windows=[{"opens": "01-04", "closes": "01-23"}])
+    # then it is open on those days only, in any year
+    assert [rules.claim_window_open(date(2027, 1, d)) for d in (3, 4, 23, 24)] == [False, True, True, False]
+
+
+def test_quarterly_and_new_year_wrapping_windows():
+    # given four quarterly settlement windows and one that wraps the new year
+    quarterly = _claim_rules(claim_windows=[{"opens": f"{m:02d}-01", "closes": f"{m:02d}-10"} for m in (1, 4, 7, 10)])
+    wrapping = _claim_rules(claim_windows=[{"opens": "12-15", "closes": "01-15"}])
+    # then
+    assert quarterly.claim_window_open(date(2026, 7, 5))
+    assert not quarterly.claim_window_open(date(2026, 8, 5))
+    assert wrapping.claim_window_open(date(2026, 12, 31))
+    assert wrapping.claim_window_open(date(2027, 1, 2))
+    assert not wrapping.claim_window_open(date(2027, 2, 1))
+
+
+def test_bad_redemption_fields_are_refused_field_by_field():
+    # when
+    with pytest.raises(ValidationError) as caught:
+        _claim_rules(
+            claim_windows=[{"opens": "13-01", "closes": "02-30"}],
+            claim_grace_days=-1,
+            notice_working_days="5",
+            pro_rating="monthly",
+            related_parties="ignore",
+            fraud_bar_months=0,
+            required_evidence=["contract", "contract"],
+            minimum_claim="0",
+        )
+    # then every field is named
+    assert set(caught.value.message_dict) == {
+        "claim_windows.0.opens",
+        "claim_windows.0.closes",
+        "claim_grace_days",
+        "notice_working_days",
+        "pro_rating",
+        "related_parties",
+        "fraud_bar_months",
+        "required_evidence",
+        "minimum_claim",
+    }
+
+
+def test_a_rate_rules_period_says_what_its_cap_counts_over_and_round_trips():
+    # given
+    rules = _claim_rules(
+        rate_rules=[
+            {"code": "talent", "description": "人才", "rate": "0.30", "cap": "200.00", "period": "fiscal_year"}
+        ],
+        fraud_bar_months=None,
+    )
+    # then the period is kept, "ever" is the default, and both renderings read back the same
+    assert rules.rate_rules[0].period == "fiscal_year"
+    assert _claim_rules(rate_rules=[{"code": "x", "description": "x", "rate": "0.5"}]).rate_rules[0].period == "ever"
+    assert rules.fraud_bar_months is None
+    assert parse_rules(rules.to_document(), money="fen") == rules
+    assert parse_rules(rules.to_api(), money="yuan") == rules

@@ -49,6 +49,10 @@ class _ConditionDoc(serializers.Serializer):
 class RateRuleDoc(_ConditionDoc):
     rate = serializers.CharField(help_text=_("Decimal string, 0 < rate <= 1, at most 4 decimals."))
     cap = _yuan(required=False)
+    period = serializers.CharField(
+        required=False,
+        help_text=_("What cap and once_per_entity count over: ever (default) or fiscal_year."),
+    )
 
 
 class FixedAwardDoc(_ConditionDoc):
@@ -86,6 +90,11 @@ class ReviewStageDoc(serializers.Serializer):
     role = serializers.CharField(help_text=_("reviewer, finance or program_admin."))
 
 
+class ClaimWindowDoc(serializers.Serializer):
+    opens = serializers.CharField(help_text=_("First day of the yearly window, MM-DD."))
+    closes = serializers.CharField(help_text=_("Last day of the yearly window, MM-DD (it may wrap the new year)."))
+
+
 class RulesDoc(serializers.Serializer):
     annual_cap = _yuan(required=False)
     eligible_categories = serializers.ListField(child=serializers.CharField())
@@ -98,6 +107,30 @@ class RulesDoc(serializers.Serializer):
     unused_amounts = serializers.CharField(required=False, help_text=_("return_to_budget (default) or lapse."))
     funding_split = FundingSplitDoc(required=False)
     review_stages = ReviewStageDoc(many=True, required=False)
+    claim_windows = ClaimWindowDoc(
+        many=True, required=False, help_text=_("Yearly windows in which claims may be filed; none: any day.")
+    )
+    claim_grace_days = serializers.IntegerField(
+        required=False, help_text=_("Days after a voucher's validity during which a claim may still be filed (90).")
+    )
+    minimum_claim = _yuan(required=False)
+    pro_rating = serializers.CharField(required=False, help_text=_("none (default) or days_in_window."))
+    notice_working_days = serializers.IntegerField(
+        required=False, help_text=_("Length of the public notice (公示), in working days (5).")
+    )
+    related_parties = serializers.CharField(required=False, help_text=_("refuse (default) or flag_for_review."))
+    fraud_bar_months = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text=_("How long a clawback for fraud bars the entity (36); null: no bar."),
+    )
+    required_evidence = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text=_(
+            "Evidence kinds a claim must carry: contract, invoice, payment_proof, usage_statement, declaration."
+        ),
+    )
 
 
 @extend_schema_field(RulesDoc)
@@ -270,6 +303,9 @@ class StatusChangeSerializer(serializers.ModelSerializer):
 class ProviderSerializer(serializers.ModelSerializer):
     jurisdiction: serializers.Field = serializers.SlugRelatedField(slug_field="code", read_only=True)
     organization_name = serializers.CharField(source="organization.name", read_only=True)
+    organization_uscc = serializers.CharField(
+        source="organization.uscc", read_only=True, help_text=_("The code its invoices are issued under.")
+    )
     kind = serializers.CharField(source="organization.kind", read_only=True)
     service_types = serializers.ListField(child=serializers.CharField(), read_only=True)
     status_history = StatusChangeSerializer(many=True, read_only=True, source="status_changes")
@@ -280,6 +316,7 @@ class ProviderSerializer(serializers.ModelSerializer):
             "id",
             "organization",
             "organization_name",
+            "organization_uscc",
             "kind",
             "jurisdiction",
             "platforms",
