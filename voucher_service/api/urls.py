@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("accounts.api.urls")),
     path("", include("voucher_service.programs.api.urls")),
     path("", include("voucher_service.vouchers.api.urls")),
+    path("", include("voucher_service.reports.api.urls")),
 ]
