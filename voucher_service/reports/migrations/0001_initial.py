@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('accounts', '0005_alter_organization_kind'),
+        ('accounts', '0005_audit_firms'),
         ('ledger', '0007_holds_without_expiry'),
         ('programs', '0005_provider_listing_revisions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

@@ -1,0 +1,33 @@
+"""Fixtures of the report tests: the worked example (world.py), an auditor, and a ledger that verifies."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import make_user
+from tests.voucher_service.reports.world import build_world
+
+
+@pytest.fixture
+def world(program_admin, reviewer, ningxia_agency, entity, other_entity, django_capture_on_commit_callbacks):
+    applicants = [make_user(entity, "applicant"), make_user(other_entity, "applicant")]
+    return build_world(
+        django_capture_on_commit_callbacks,
+        program_admin=program_admin,
+        reviewer=reviewer,
+        agency=ningxia_agency,
+        a=entity,
+        b=other_entity,
+        users=applicants,
+    )
+
+
+@pytest.fixture(autouse=True)
+def _ledger_stays_consistent(request):
+    yield
+    if "db" not in request.fixturenames and "transactional_db" not in request.fixturenames:
+        return
+    from ledger.verification import verify_ledger
+
+    report = verify_ledger()
+    assert report.ok, report.render()
