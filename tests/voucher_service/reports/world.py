@@ -16,6 +16,7 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.audit import SYSTEM
+from ledger.sealing import seal_pending
 from tests.voucher_service.vouchers.conftest import make_program
 from voucher_service.programs.services import program_update
 from voucher_service.vouchers import services
@@ -35,6 +36,12 @@ class World:
     moment_3: datetime
 
 
+def sealed_now() -> datetime:
+    """Now, once the sealer has run (it runs within a second of each post; its task is debounced in tests)."""
+    seal_pending()
+    return timezone.now()
+
+
 def issue(capture: Any, *, applicant: Any, reviewer: Any, program: Any, entity: Any, amount: int) -> Voucher:
     application = services.application_submit(
         actor=applicant, program=program, entity=entity, amount=amount, purpose="模型训练"
@@ -50,14 +57,14 @@ def build_world(capture: Any, *, program_admin: Any, reviewer: Any, agency: Any,
     program = make_program(program_admin, agency, code="nx-audit")
     v1 = issue(capture, applicant=users[0], reviewer=reviewer, program=program, entity=a, amount=20_000)
     v2 = issue(capture, applicant=users[1], reviewer=reviewer, program=program, entity=b, amount=30_000)
-    moment_1 = timezone.now()
+    moment_1 = sealed_now()
     with capture(execute=True):
         program_update(actor=program_admin, program=program, rules={"unused_amounts": "lapse"})
     v3 = issue(capture, applicant=users[0], reviewer=reviewer, program=program, entity=a, amount=10_000)
     services.voucher_revoke(actor=program_admin, voucher=v1, reason="核查不实")
-    moment_2 = timezone.now()
+    moment_2 = sealed_now()
     yesterday = timezone.localdate() - timedelta(days=1)
     Voucher.objects.filter(pk=v3.pk).update(valid_from=yesterday, valid_until=yesterday)
     services.vouchers_expire_due(actor=SYSTEM)
-    moment_3 = timezone.now()
+    moment_3 = sealed_now()
     return World(program, a, b, v1, v2, v3, moment_1, moment_2, moment_3)
