@@ -36,7 +36,11 @@ def test_events_filter_by_program(auditor, world):
     response = client_for(auditor).get("/api/v1/reports/audit-log/", {"program": world.program.pk, "limit": 200})
     # then every event is about the program's records
     types = {event["target_type"] for event in response.json()["results"]}
-    assert types <= {"programs.program", "programs.fiscalyearbudget", "vouchers.voucher", "vouchers.voucherapplication", "vouchers.issuance"}
+    assert types <= {
+        "programs.program",
+        "programs.fiscalyearbudget",
+        "vouchers.voucher",
+        "vouchers.voucherapplication",
+        "vouchers.issuance",
+    }
     assert "vouchers.voucher" in types
-
-

@@ -58,7 +58,12 @@ def test_every_figure_names_the_accounts_behind_it(auditor, world):
     year = body["year"]
     issued = next(figure for figure in body["figures"] if figure["key"] == "issued")
     assert issued["accounts"] == [
-        {"account": f"programs:{world.program.pk}:{year}:budget", "side": "posted_debits", "sign": 1, "amount": "600.00"},
+        {
+            "account": f"programs:{world.program.pk}:{year}:budget",
+            "side": "posted_debits",
+            "sign": 1,
+            "amount": "600.00",
+        },
         {
             "account": f"programs:{world.program.pk}:{year}:appropriation",
             "side": "posted_credits",

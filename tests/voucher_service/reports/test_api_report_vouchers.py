@@ -21,7 +21,9 @@ def states(body):
 
 def test_the_register_as_of_three_moments(auditor, world):
     # when
-    first, second, third = (register(auditor, as_of=m.isoformat()) for m in (world.moment_1, world.moment_2, world.moment_3))
+    first, second, third = (
+        register(auditor, as_of=m.isoformat()) for m in (world.moment_1, world.moment_2, world.moment_3)
+    )
     # then each voucher is as it was then
     v1, v2, v3 = world.v1.serial, world.v2.serial, world.v3.serial
     assert states(first) == [(v1, "200.00", "active", None), (v2, "300.00", "active", None)]

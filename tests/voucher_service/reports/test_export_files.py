@@ -33,12 +33,19 @@ def test_the_voucher_register_as_csv_cell_by_cell(auditor, world):
     assert rows[0][:3] == ["券号", "项目", "项目代码"]
     assert [row[0] for row in rows[1:]] == [world.v1.serial, world.v2.serial, world.v3.serial]
     first = dict(zip(rows[0], rows[1], strict=True))
-    assert (first["面值"], first["余额"], first["状态"], first["退回或失效"]) == ("200.00", "0.00", "revoked", "return_to_budget")
+    assert (first["面值"], first["余额"], first["状态"], first["退回或失效"]) == (
+        "200.00",
+        "0.00",
+        "revoked",
+        "return_to_budget",
+    )
 
 
 def test_the_voucher_register_as_xlsx_cell_by_cell(auditor, world):
     # when
-    _, content = export(auditor, "/api/v1/reports/vouchers/export/", "en", file_format="xlsx", as_of=world.moment_2.isoformat())
+    _, content = export(
+        auditor, "/api/v1/reports/vouchers/export/", "en", file_format="xlsx", as_of=world.moment_2.isoformat()
+    )
     # then
     sheet = load_workbook(io.BytesIO(content), read_only=True).active
     rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
@@ -62,10 +69,10 @@ def test_formulas_are_neutralised_in_both(auditor, world, program_admin):
     _, xlsx_content = export(auditor, "/api/v1/reports/vouchers/export/", file_format="xlsx")
     # then the text is kept, behind an apostrophe, and never becomes a formula
     rows = list(csv.reader(io.StringIO(csv_content.decode("utf-8-sig"))))
-    assert rows[2][-1] == "'=HYPERLINK(\"http://evil.example\",\"x\")"
+    assert rows[2][-1] == '\'=HYPERLINK("http://evil.example","x")'
     sheet = load_workbook(io.BytesIO(xlsx_content)).active
     cell = sheet.cell(row=3, column=len(rows[0]))
-    assert cell.value == "'=HYPERLINK(\"http://evil.example\",\"x\")" and cell.data_type == "s"
+    assert cell.value == '\'=HYPERLINK("http://evil.example","x")' and cell.data_type == "s"
 
 
 @pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
