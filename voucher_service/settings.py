@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "voucher_service",
     "voucher_service.programs",
     "voucher_service.vouchers",
+    "voucher_service.claims",
     "voucher_service.reports",
 ]
 
@@ -172,8 +173,29 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# Uploaded files (claim evidence): the filesystem under DATA_DIR by default; an S3-compatible bucket in production
+# with EVIDENCE_STORAGE=s3 (django-storages; the AWS_* variables below, or the instance's own credentials).
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(DATA_DIR / "media")))
+MEDIA_URL = "media/"  # never served as such: evidence is served by the API to those who may see the claim
+EVIDENCE_STORAGE = os.environ.get("EVIDENCE_STORAGE", "filesystem")
+if EVIDENCE_STORAGE == "s3":
+    _default_storage: dict[str, Any] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ.get("AWS_STORAGE_BUCKET_NAME", ""),
+            "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("AWS_S3_REGION_NAME") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+elif EVIDENCE_STORAGE == "filesystem":
+    _default_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+else:
+    raise ImproperlyConfigured("EVIDENCE_STORAGE is filesystem (the default) or s3.")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _default_storage,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -250,6 +272,9 @@ REST_FRAMEWORK = {
         # Registrations and edits of organisations per user: each maker registration asks whether a personal ID
         # is registered anywhere in the country, so the answers per hour are bounded.
         "organization_write": os.environ.get("ORGANIZATION_WRITE_THROTTLE_RATE", "120/hour"),
+        # Objections (异议) to claims under public notice: anyone may file one without logging in.
+        "objection": os.environ.get("OBJECTION_THROTTLE_RATE", "10/hour"),
+        "public_notices": "120/min",
     },
     # Throttles count per client address. X-Forwarded-For is written by whoever sends the request, so it is
     # believed only as far as our own proxies go: NUM_PROXIES is how many of them append to it (the client is
@@ -292,6 +317,12 @@ SPECTACULAR_SETTINGS = {
         "IssuanceStatusEnum": "voucher_service.vouchers.models.IssuanceStatus",
         "VoucherStatusEnum": "voucher_service.vouchers.models.VoucherStatus",
         "BulkStatusEnum": "voucher_service.vouchers.models.BulkStatus",
+        "ServiceTypesEnum": "voucher_service.programs.models.ServiceType",
+        "ClaimStatusEnum": "voucher_service.claims.models.ClaimStatus",
+        "DecisionEnum": "voucher_service.claims.models.Decision",
+        "ObjectionStatusEnum": "voucher_service.claims.models.ObjectionStatus",
+        "PayoutStatusEnum": "voucher_service.claims.models.PayoutStatus",
+        "ClawbackReasonEnum": "voucher_service.claims.models.ClawbackReason",
     },
 }
 

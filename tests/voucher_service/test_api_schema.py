@@ -43,6 +43,7 @@ def test_request_bodies_advertise_json_and_multipart_only_for_the_file_upload(sc
         if "requestBody" in operation
     }
     assert media.pop(("POST", "/api/v1/issuances/bulk/")) == ["multipart/form-data"]
+    assert media.pop(("POST", "/api/v1/claims/{id}/evidence/")) == ["multipart/form-data"]
     assert media
     assert {tuple(types) for types in media.values()} == {("application/json",)}
 

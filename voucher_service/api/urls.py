@@ -9,5 +9,6 @@ urlpatterns = [
     path("", include("accounts.api.urls")),
     path("", include("voucher_service.programs.api.urls")),
     path("", include("voucher_service.vouchers.api.urls")),
+    path("", include("voucher_service.claims.api.urls")),
     path("", include("voucher_service.reports.api.urls")),
 ]

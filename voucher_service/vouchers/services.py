@@ -329,21 +329,29 @@ def voucher_revoke(*, actor: Any, voucher: Voucher, reason: str) -> Voucher:
     return _close(_lock_active(voucher.pk), actor=actor, status=VoucherStatus.REVOKED, reason=reason.strip())
 
 
+def claims_close_on(voucher: Voucher) -> date:
+    """The last day a claim may still be filed for use of ``voucher``: its validity plus the program's grace period
+    (``claim_grace_days``, 90 by default). The voucher expires, and its unused balance returns or lapses, after it."""
+    return voucher.valid_until + timedelta(days=voucher.program_version.parsed().claim_grace_days)
+
+
 @retry_on_db_conflict
 def voucher_expire(*, actor: Any, voucher_id: int, today: date) -> bool:
-    """Expire one voucher past its validity. False if it was already closed or is still valid (idempotent)."""
-    voucher = Voucher.objects.select_for_update().get(pk=voucher_id)
-    if voucher.status != VoucherStatus.ACTIVE or voucher.valid_until >= today:
+    """Expire one voucher once its validity and the claims grace after it have ended. False if it was already
+    closed or claims may still be filed on it (idempotent). Amounts open claims hold on it stay held."""
+    voucher = Voucher.objects.select_for_update().select_related("program_version").get(pk=voucher_id)
+    if voucher.status != VoucherStatus.ACTIVE or claims_close_on(voucher) >= today:
         return False
     _close(_lock_active(voucher_id), actor=actor, status=VoucherStatus.EXPIRED, reason=_("Validity period ended."))
     return True
 
 
 def vouchers_expire_due(*, actor: Any, today: date | None = None) -> int:
-    """Expire every active voucher whose validity has ended, each in its own transaction."""
+    """Expire every active voucher whose validity and claims grace have ended, each in its own transaction."""
     today = today or timezone.localdate()
-    due = Voucher.objects.filter(status=VoucherStatus.ACTIVE, valid_until__lt=today).values_list("pk", flat=True)
-    return sum(voucher_expire(actor=actor, voucher_id=pk, today=today) for pk in list(due))
+    ended = Voucher.objects.filter(status=VoucherStatus.ACTIVE, valid_until__lt=today).select_related("program_version")
+    due = [voucher.pk for voucher in ended.iterator(2000) if claims_close_on(voucher) < today]
+    return sum(voucher_expire(actor=actor, voucher_id=pk, today=today) for pk in due)
 
 
 # --- Stalled work ------------------------------------------------------------------------------------------------

@@ -116,10 +116,11 @@ def test_expiry_returns_the_balance_and_is_idempotent(program, voucher):
     from accounts.audit import SYSTEM
     from voucher_service.vouchers.services import vouchers_expire_due
 
-    # given the voucher's validity ended yesterday
+    # given the voucher's validity, and the 90 days of claims grace after it, ended yesterday
     before = budget_figures(budget_for(program, voucher.fiscal_year)).remaining
-    day_after = voucher.valid_until + timedelta(days=1)
-    # when the expiry job runs twice
+    day_after = voucher.valid_until + timedelta(days=91)
+    # when the expiry job runs on the last day of grace, then twice the day after
+    assert vouchers_expire_due(actor=SYSTEM, today=day_after - timedelta(days=1)) == 0
     assert vouchers_expire_due(actor=SYSTEM, today=day_after) == 1
     assert vouchers_expire_due(actor=SYSTEM, today=day_after) == 0
     # then
