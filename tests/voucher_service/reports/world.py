@@ -63,7 +63,7 @@ def build_world(capture: Any, *, program_admin: Any, reviewer: Any, agency: Any,
     v3 = issue(capture, applicant=users[0], reviewer=reviewer, program=program, entity=a, amount=10_000)
     services.voucher_revoke(actor=program_admin, voucher=v1, reason="核查不实")
     moment_2 = sealed_now()
-    yesterday = timezone.localdate() - timedelta(days=1)
+    yesterday = timezone.localdate() - timedelta(days=200)  # past the claim grace period too
     Voucher.objects.filter(pk=v3.pk).update(valid_from=yesterday, valid_until=yesterday)
     services.vouchers_expire_due(actor=SYSTEM)
     moment_3 = sealed_now()
