@@ -15,7 +15,15 @@ from django.db.models import Q, QuerySet
 
 from accounts.models import AuditEvent, OrganizationKind
 from accounts.selectors import user_memberships
-from voucher_service.claims.models import Claim, ClaimEvidence, ClaimStatus, Objection, PlatformOrder
+from voucher_service.claims.models import (
+    Claim,
+    ClaimEvidence,
+    ClaimStatus,
+    Clawback,
+    Objection,
+    Payout,
+    PlatformOrder,
+)
 from voucher_service.programs.models import Program
 
 
@@ -77,3 +85,23 @@ def platform_orders_visible_to(user: Any) -> QuerySet[PlatformOrder]:
     programs = Program.objects.filter(Q(issuing_agency_id__in=agencies) | Q(responsible_agencies__in=agencies))
     cited = Claim.objects.filter(program_id__in=programs.values("pk")).values("platform_order_id")
     return base.filter(Q(platform_id__in=own) | Q(pk__in=cited))
+
+
+# --- Auditor reports ----------------------------------------------------------------------------------------
+
+
+def claims_of_programs(program_ids: Any) -> QuerySet[Claim]:
+    return Claim.objects.filter(program_id__in=program_ids)
+
+
+def payouts_of_programs(program_ids: Any) -> QuerySet[Payout]:
+    return Payout.objects.filter(claim__program_id__in=program_ids)
+
+
+def clawbacks_of_programs(program_ids: Any) -> QuerySet[Clawback]:
+    return Clawback.objects.filter(claim__program_id__in=program_ids)
+
+
+def audit_targets(program_ids: Any) -> list[tuple[str, QuerySet]]:
+    """(audit target type, a queryset of primary keys) of the claims of these programs."""
+    return [("claims.claim", Claim.objects.filter(program_id__in=program_ids).values("pk"))]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from voucher_service.reports.claims_registers import ClaimRegister, ClawbackRegister, PayoutRegister
 from voucher_service.reports.compliance import CapComplianceReport
 from voucher_service.reports.journal import JournalReport
 from voucher_service.reports.registers import ApplicationRegister, AuditLogRegister, VoucherRegister
@@ -17,10 +18,13 @@ REPORTS: dict[str, Report] = {
         ApplicationRegister(),
         AuditLogRegister(),
         JournalReport(),
+        ClaimRegister(),
+        PayoutRegister(),
+        ClawbackRegister(),
     )
 }
 # Registers an entity's applicants read for their own entities; the rest are for auditors (scope.py).
-ENTITY_REGISTERS = frozenset({"vouchers", "applications"})
+ENTITY_REGISTERS = frozenset({"vouchers", "applications", "claims", "payouts", "clawbacks"})
 
 
 def report_named(name: str) -> Report:

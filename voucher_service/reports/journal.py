@@ -41,10 +41,11 @@ def canonical_line(value: dict[str, Any]) -> bytes:
 
 
 def program_accounts(program_ids: list[int]) -> QuerySet[Account]:
-    """The ledger accounts of these programs: their budget accounts (``programs:<id>:…``) and their vouchers'."""
+    """The ledger accounts of these programs: budget and claims accounts (``programs:<id>:…``, ``claims:<id>:…``)
+    and their vouchers'."""
     codes = Q(pk__in=[])
     for program_id in program_ids:
-        codes |= Q(code__startswith=f"programs:{program_id}:")
+        codes |= Q(code__startswith=f"programs:{program_id}:") | Q(code__startswith=f"claims:{program_id}:")
     return Account.objects.filter(codes | Q(pk__in=vouchers_of_programs(program_ids).values("account_id")))
 
 

@@ -185,11 +185,10 @@ class ApplicationRegister(QuerysetReport):
 
 
 def audit_target_types() -> list[Any]:
-    """Every domain's ``audit_targets``: claims adds its own when it exists."""
-    return [program_audit_targets, vouchers.audit_targets, *EXTRA_AUDIT_TARGETS]
+    """Every domain's ``audit_targets``."""
+    from voucher_service.claims.selectors import audit_targets as claim_audit_targets
 
-
-EXTRA_AUDIT_TARGETS: list[Any] = []
+    return [program_audit_targets, vouchers.audit_targets, claim_audit_targets]
 
 
 def _audit_scope(context: ReportContext, program_ids: Any) -> Q:

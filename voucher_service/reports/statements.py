@@ -7,12 +7,14 @@ program-year's voucher accounts (``programs/budgets.py`` documents the layout):
 
 * cap = A debits − A credits; issued = B debits − A credits; held = B pending debits;
 * returned = B credits − A debits; lapsed = L credits − L debits; remaining = B credits − B debits − B pending;
-* paid (per payer) = F credits; clawed back (per payer) = F debits; voucher balances = V credits − V debits;
-  reserved by claims = V pending debits.
+* paid (per payer) = F credits; clawed back (per payer) = F debits (what the clawbacks owe back, into
+  ``claims:<P>:<Y>:clawback_due``); recovered = ``clawback_recovered`` credits; voucher balances = V credits −
+  V debits; reserved by claims = V pending debits; in clearing = the claims clearing account's balance (zero
+  between payouts).
 
-Identities: remaining = cap − issued − held + returned; issued = voucher balances + (paid − clawed back) +
-returned + lapsed. Both are checked and shown; the second holds only if no money left the program's accounts by
-any other road.
+Identities: remaining = cap − issued − held + returned; issued = voucher balances + paid + returned + lapsed +
+in clearing. Both are checked and shown; the second holds only if no money left the program's accounts by any
+other road (a clawback moves money between the funding and clawback accounts, so it leaves both intact).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from ledger.history import AccountTotals, chain_head_at, combined_totals, totals
+from ledger.models import Account
 from ledger.money import fen_to_yuan
 from voucher_service.programs.models import FiscalYearBudget, Program
 from voucher_service.reports.tabular import Column, Kind, Report, ReportContext
@@ -125,6 +128,22 @@ def budget_statement(budget: FiscalYearBudget, as_of: datetime) -> BudgetStateme
             vouchers_code, "pending_debits", 1, held_on_vouchers.pending_debits
         ),
     }
+    claims_accounts = {
+        account.code.rsplit(":", 1)[1]: account
+        for account in Account.objects.filter(code__startswith=f"claims:{program.pk}:{budget.year}:")
+    }
+    read_claims = totals([account.pk for account in claims_accounts.values()], as_of)
+    for role, key, label in (
+        ("clearing", "in_clearing", _("In clearing (payouts being posted)")),
+        ("clawback_recovered", "recovered", _("Recovered after clawbacks")),
+    ):
+        figure = figures[key] = Figure(key, label)
+        account = claims_accounts.get(role)
+        if account is not None:
+            held = read_claims.get(account.pk, AccountTotals())
+            figure.add(account.code, "posted_credits", 1, held.posted_credits)
+            if role == "clearing":
+                figure.add(account.code, "posted_debits", -1, held.posted_debits)
     payers = []
     for source in sources:
         funding = read.get(source.account_id, AccountTotals())
@@ -147,13 +166,13 @@ def budget_statement(budget: FiscalYearBudget, as_of: datetime) -> BudgetStateme
         ),
         Identity(
             "issued",
-            _("issued = voucher balances + (paid − clawed back) + returned + lapsed"),
+            _("issued = voucher balances + paid + returned + lapsed + in clearing"),
             amounts["issued"],
             amounts["voucher_balances"]
             + amounts["paid"]
-            - amounts["clawed_back"]
             + amounts["returned"]
-            + amounts["lapsed"],
+            + amounts["lapsed"]
+            + amounts["in_clearing"],
         ),
     ]
     head = chain_head_at(as_of)
@@ -189,7 +208,7 @@ class BudgetStatementReport(Report):
             yield (f"identity:{identity.key}", str(identity.formula), None, detail, identity.holds)
 
     def count(self, context: ReportContext) -> int:
-        return len(context.params["budget"].funding_sources.all()) * 2 + 12
+        return len(context.params["budget"].funding_sources.all()) * 2 + 14
 
 
 def describe_parts(parts: list[Part]) -> str:

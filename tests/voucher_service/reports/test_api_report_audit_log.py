@@ -17,7 +17,8 @@ def test_the_trail_of_a_revocation(auditor, program_admin, world):
     assert event["actor"] == program_admin.username
     assert event["target_id"] == str(world.v1.pk)
     assert event["before"] == {"status": "active"}
-    assert event["after"]["unused"] == 20_000 and event["after"]["to"] == "return_to_budget"
+    assert event["after"]["unused"] == 20_000
+    assert event["after"]["to"] == "return_to_budget"
 
 
 def test_another_agencys_auditor_sees_nothing_of_it(world):

@@ -58,7 +58,8 @@ def test_a_revoked_grant_reads_nothing(program_admin, firm_auditor, world):
     # when
     revoked = client_for(program_admin).post(f"/api/v1/reports/auditor-grants/{grant_id}/revoke/")
     # then
-    assert revoked.status_code == 200 and revoked.json()["in_force"] is False
+    assert revoked.status_code == 200
+    assert revoked.json()["in_force"] is False
     assert client_for(firm_auditor).get("/api/v1/reports/vouchers/").status_code == 403
 
 

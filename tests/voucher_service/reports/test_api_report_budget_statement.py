@@ -36,6 +36,8 @@ def test_the_statement_as_of_three_moments(auditor, world):
         "remaining": "500.00",
         "voucher_balances": "500.00",
         "reserved_by_claims": "0.00",
+        "in_clearing": "0.00",
+        "recovered": "0.00",
     }
     assert amounts(second) | {} == {
         **amounts(first),

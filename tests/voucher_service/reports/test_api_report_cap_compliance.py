@@ -29,7 +29,8 @@ def test_caps_reached_exactly_are_compliant(auditor, world):
     # then
     year = current_fiscal_year()
     rows = by_subject(body)
-    assert body["compliant"] is True and body["exceeded"] == 0
+    assert body["compliant"] is True
+    assert body["exceeded"] == 0
     assert body["caps_checked"] == len(body["results"]) == 6
     budget = rows[("program_year_budget", f"nx-audit {year}")]
     assert (budget["cap"], budget["highest_use"], budget["exceeded"]) == ("1000.00", "600.00", False)
@@ -61,7 +62,8 @@ def test_an_issuance_past_the_triggers_is_reported_as_exceeded(auditor, world, f
     # then B's yearly cap is exceeded (400.00 against 300.00), and the report says so plainly
     row = by_subject(body)[("entity_year_cap", f"{world.entity_b.name} {current_fiscal_year()}")]
     assert (row["cap"], row["highest_use"], row["exceeded"]) == ("300.00", "400.00", True)
-    assert body["compliant"] is False and body["exceeded"] == 1
+    assert body["compliant"] is False
+    assert body["exceeded"] == 1
 
 
 def test_a_spend_past_a_voucher_balance_is_reported_as_exceeded(auditor, world, forged_ledger):

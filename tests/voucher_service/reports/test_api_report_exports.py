@@ -75,7 +75,9 @@ def test_a_streamed_export_is_audited(auditor, world):
     b"".join(response.streaming_content)
     # then
     event = AuditEvent.objects.get(action="report.export")
-    assert event.actor == auditor and event.detail["report"] == "vouchers" and event.detail["rows"] == 3
+    assert event.actor == auditor
+    assert event.detail["report"] == "vouchers"
+    assert event.detail["rows"] == 3
 
 
 def test_an_export_past_the_bound_is_refused(auditor, world, settings):

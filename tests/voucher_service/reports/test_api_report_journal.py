@@ -17,7 +17,8 @@ def test_postings_carry_their_entry_digest_and_chain_position(auditor, world):
     # then
     rows = response.json()["results"]
     assert response.status_code == 200
-    assert rows and all(len(row["body_digest"]) == 64 and row["chain_position"] for row in rows)
+    assert rows
+    assert all(len(row["body_digest"]) == 64 and row["chain_position"] for row in rows)
     revocation = [row for row in rows if row["idempotency_key"] == f"vouchers:close:{world.v1.pk}"]
     year = world.v1.fiscal_year
     assert sorted((row["account"], row["direction"], row["amount"]) for row in revocation) == [
@@ -35,6 +36,8 @@ def test_the_jsonl_export_ends_at_the_head_and_names_it(auditor, world):
     lines = [json.loads(line) for line in b"".join(response.streaming_content).splitlines()]
     head = chain_head_at()
     assert response["Content-Type"] == "application/x-ndjson"
-    assert lines[0]["type"] == "header" and lines[0]["head"] == {"height": head.height, "hash": head.head_hash}
+    assert lines[0]["type"] == "header"
+    assert lines[0]["head"] == {"height": head.height, "hash": head.head_hash}
     assert lines[-2] == {**lines[-2], "type": "link", "position": head.height, "hash": head.head_hash}
-    assert lines[-1]["type"] == "trailer" and lines[-1]["lines"] == len(lines) - 1
+    assert lines[-1]["type"] == "trailer"
+    assert lines[-1]["lines"] == len(lines) - 1

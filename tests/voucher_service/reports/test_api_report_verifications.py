@@ -20,7 +20,8 @@ def test_start_a_verification_and_read_its_result(auditor, world, django_capture
     result = client.get(accepted["Location"]).json()
     head = chain_head_at()
     assert result["status"] == "succeeded"
-    assert result["run"]["ok"] is True and result["run"]["head_hash"] == head.head_hash
+    assert result["run"]["ok"] is True
+    assert result["run"]["head_hash"] == head.head_hash
     assert result["run"]["requested_by"] == auditor.username
     assert all(check["ok"] for check in result["run"]["checks"].values())
     history = client.get("/api/v1/reports/verification-runs/").json()
@@ -32,7 +33,8 @@ def test_the_chain_head_is_the_pin_to_keep(auditor, world):
     body = client_for(auditor).get("/api/v1/reports/chain-head/").json()
     # then
     head = chain_head_at()
-    assert body["pin"] == f"{head.height}:{head.head_hash}" and body["unsealed"] == 0
+    assert body["pin"] == f"{head.height}:{head.head_hash}"
+    assert body["unsealed"] == 0
 
 
 def test_a_reviewer_may_not_verify(reviewer, world):

@@ -53,10 +53,12 @@ def test_the_voucher_register_as_xlsx_cell_by_cell(auditor, world):
     assert headers[:3] == ["Serial number", "Program", "Program code"]
     first = dict(zip(headers, rows[1], strict=True))
     assert first["Serial number"] == world.v1.serial
-    assert first["Face value"] == Decimal("200") and first["Balance"] == 0
+    assert first["Face value"] == Decimal("200")
+    assert first["Balance"] == 0
     cells = list(next(iter(load_workbook(io.BytesIO(content)).active.iter_rows(min_row=2, max_row=2))))
     money = cells[headers.index("Face value")]
-    assert money.number_format == "#,##0.00" and money.data_type == "n"
+    assert money.number_format == "#,##0.00"
+    assert money.data_type == "n"
 
 
 def test_formulas_are_neutralised_in_both(auditor, world, program_admin):
@@ -72,7 +74,8 @@ def test_formulas_are_neutralised_in_both(auditor, world, program_admin):
     assert rows[2][-1] == '\'=HYPERLINK("http://evil.example","x")'
     sheet = load_workbook(io.BytesIO(xlsx_content)).active
     cell = sheet.cell(row=3, column=len(rows[0]))
-    assert cell.value == '\'=HYPERLINK("http://evil.example","x")' and cell.data_type == "s"
+    assert cell.value == '\'=HYPERLINK("http://evil.example","x")'
+    assert cell.data_type == "s"
 
 
 @pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
@@ -91,5 +94,6 @@ def test_the_budget_statement_exports_its_lines(auditor, world):
     # then
     rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
     lines = {row[0]: row for row in rows[1:]}
-    assert lines["issued"][2] == "600.00" and lines["lapsed"][2] == "100.00"
+    assert lines["issued"][2] == "600.00"
+    assert lines["lapsed"][2] == "100.00"
     assert lines["identity:issued"][4] == "true"

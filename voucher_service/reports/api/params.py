@@ -9,6 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from voucher_service.claims.models import ClaimStatus
+from voucher_service.programs.rules import Payer
 from voucher_service.vouchers.models import ApplicationStatus, VoucherStatus
 
 MAX_ID = 2**63 - 1
@@ -92,6 +94,16 @@ class JournalParams(RangeParams):
     )
 
 
+class ClaimParams(RangeParams):
+    status = serializers.ChoiceField(choices=ClaimStatus.choices, required=False, help_text=_("Status as of then."))
+
+
+class PayoutParams(RangeParams):
+    payer = serializers.ChoiceField(
+        choices=[payer.value for payer in Payer], required=False, help_text=_("Only this payer's shares.")
+    )
+
+
 class YearParams(AsOfParams):
     year = serializers.IntegerField(required=False, min_value=2000, max_value=2200, help_text=_("The fiscal year."))
 
@@ -103,6 +115,9 @@ PARAMS: dict[str, type[serializers.Serializer]] = {
     "applications": ApplicationParams,
     "audit-log": AuditLogParams,
     "journal": JournalParams,
+    "claims": ClaimParams,
+    "payouts": PayoutParams,
+    "clawbacks": RangeParams,
 }
 
 

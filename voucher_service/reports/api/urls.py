@@ -10,7 +10,7 @@ router.register("reports/verification-runs", jobs.VerificationRunViewSet, basena
 router.register("reports/auditor-grants", jobs.AuditorGrantViewSet, basename="report-auditor-grant")
 
 PROGRAM_REPORTS = ("cap-compliance",)
-REGISTERS = ("vouchers", "applications", "audit-log", "journal")
+REGISTERS = ("vouchers", "applications", "claims", "payouts", "clawbacks", "audit-log", "journal")
 
 
 def _routes() -> list:
