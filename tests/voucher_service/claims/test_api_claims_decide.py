@@ -1,4 +1,4 @@
-"""POST /api/v1/claims/{id}/decide/: the stages in order, each by its role; every decision kept; separation of duties."""
+"""POST /api/v1/claims/{id}/decide/: stages in order, each by its role; every decision kept; separation of duties."""
 
 import pytest
 
