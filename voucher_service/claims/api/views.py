@@ -74,8 +74,10 @@ class ClaimViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Claim]:
-        return selectors.claims_visible_to(self.request.user).prefetch_related(
-            "invoices", "payments", "decisions__decided_by", "evidence"
+        return (
+            selectors.claims_visible_to(self.request.user)
+            .select_related("payout")
+            .prefetch_related("invoices", "payments", "decisions__decided_by", "evidence", "clawbacks")
         )
 
     def _accepted(self, claim: Claim, request: Request) -> Response:
