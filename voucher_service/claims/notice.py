@@ -124,5 +124,5 @@ def notices_close(*, today: date | None = None, claim_ids: list[int] | None = No
     due = Claim.objects.filter(status=ClaimStatus.IN_NOTICE, notice_ends_on__lt=today)
     if claim_ids is not None:
         due = due.filter(pk__in=claim_ids)
-    due = due.values_list("pk", flat=True)
-    return sum(notice_close(claim_id=pk, today=today) for pk in list(due))
+    pks = list(due.values_list("pk", flat=True))
+    return sum(notice_close(claim_id=pk, today=today) for pk in pks)

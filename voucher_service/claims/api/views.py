@@ -234,7 +234,7 @@ class ClaimViewSet(
     )
     def evidence_file(self, request: Request, pk: str | None = None, eid: str | None = None) -> Any:
         claim = self.get_object()
-        evidence = selectors.claim_evidence(claim).filter(pk=eid).first()
+        evidence = selectors.claim_evidence(claim).filter(pk=int(eid or 0)).first()
         if evidence is None:
             raise exceptions.NotFound()
         # Always an attachment of a neutral type: a file is never rendered by the browser that fetched it.
