@@ -122,7 +122,7 @@ def load_world() -> dict[str, Any]:
                                      recorded_at)
             SELECT e.id, %s, 'credit', %s, e.id, e.id * %s, e.recorded_at FROM {entry_t} AS e
             UNION ALL
-            SELECT e.id, (ARRAY[%s])[1 + e.id %% %s], 'debit', %s, (e.id - 1) / %s + 1,
+            SELECT e.id, (%s::bigint[])[1 + e.id %% %s], 'debit', %s, (e.id - 1) / %s + 1,
                    -((e.id - 1) / %s + 1) * %s, e.recorded_at
               FROM {entry_t} AS e
             """,
