@@ -14,15 +14,12 @@ and the journal's user triggers disabled during the load: the world is 1,000,000
 account 1.00 yuan and debiting one of 100 counter accounts, recorded over 20 days, sealed (placeholder digests of
 the right shape: the verifier is not what is measured). The export takes the first 10 days: 500,000 entries.
 
-This module is self-contained (it repeats the few lines of database plumbing it needs) so that it runs on the
-branch it was written on; once ``bench/plumbing.py`` (issue 11) is here it can use that instead.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -32,7 +29,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+
+from bench.plumbing import database_url, machine_facts, recreate_database, setup_django
 
 BENCH_DB = "bench_reports"
 ENTRIES = 1_000_000
@@ -42,48 +40,6 @@ EXPORT_DAYS = 10  # the first half: 500,000 entries, 1,000,000 postings
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
 LOOKUPS = 300
 AMOUNT = 100  # fen per posting
-
-
-def database_url(base_url: str, name: str) -> str:
-    parts = urlsplit(base_url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
-def recreate_database(base_url: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(database_url(base_url, "postgres"), autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        connection.execute(f"CREATE DATABASE {name}")
-
-
-def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ["DB_POOL"] = "0"
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789abcdef")
-    os.environ.setdefault("PERSONAL_ID_HMAC_KEY", "bench-only-hmac-key-not-for-production")
-    os.environ.setdefault("LEDGER_SIGNING_KEY", "bench-only-ledger-signing-key-not-for-production-0123456789")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "voucher_service.settings"
-    import django
-
-    django.setup()
-
-
-def machine_facts() -> str:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        facts = {}
-        for name in ("server_version", "shared_buffers", "work_mem"):
-            cursor.execute(f"SHOW {name}")
-            facts[name] = cursor.fetchone()[0]
-    cpu = platform.processor() or platform.machine()
-    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    settings = ", ".join(f"{k}={v}" for k, v in facts.items())
-    return f"{os.cpu_count()} CPU ({cpu}), Python {platform.python_version()}, PostgreSQL {settings}"
 
 
 # --- The world -------------------------------------------------------------------------------------------------
@@ -105,6 +61,8 @@ def load_world() -> dict[str, Any]:
     with transaction.atomic(), connection.cursor() as cursor:
         for table in (entry_t, posting_t, link_t):
             cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+    # The rows, in one transaction (the foreign keys are checked at its commit); the triggers back on after it.
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"""
             INSERT INTO {entry_t} (id, idempotency_key, request_fingerprint, currency, effective_at, recorded_at,
@@ -136,8 +94,6 @@ def load_world() -> dict[str, Any]:
               FROM {entry_t}
             """
         )
-        for table in (entry_t, posting_t, link_t):
-            cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
         cursor.execute(f"SELECT setval(pg_get_serial_sequence('{entry_t}', 'id'), %s)", [ENTRIES])
         Account.objects.filter(pk=hot.pk).update(posted_credits=ENTRIES * AMOUNT, version=ENTRIES)
         per_counter = ENTRIES // COUNTERS
@@ -145,6 +101,10 @@ def load_world() -> dict[str, Any]:
         last = ChainLink.objects.order_by("-position").first()
         if last is not None:
             ChainHead.objects.update(height=last.position, head_hash=last.hash)
+    with transaction.atomic(), connection.cursor() as cursor:
+        for table in (entry_t, posting_t, link_t):
+            cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
+    with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return {"hot": hot.pk}
 
@@ -302,7 +262,7 @@ def main() -> None:
     started = time.perf_counter()
     world = load_world()
     load_seconds = time.perf_counter() - started
-    print(f"# bench.reports  {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  {machine_facts()}")
+    print(f"# bench.reports  {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  {machine_facts(base_url)}")
     print(f"loaded {ENTRIES:,} entries, {2 * ENTRIES:,} postings in {load_seconds:.0f} s (bulk SQL)")
     export = measure_export(url)
     print(

@@ -70,8 +70,8 @@ def claimed(bd, django_capture_on_commit_callbacks, settings, tmp_path):
     """
     from datetime import timedelta
 
+    from tests.claims import Cast, approve_all, claim_body, issue_voucher, pay, submitted
     from tests.factories import make_org, make_user
-    from tests.voucher_service.claims.conftest import Cast, approve_all, claim_body, issue_voucher, pay, submitted
     from tests.voucher_service.reports.world import sealed_now
     from voucher_service.programs.services import program_create, program_publish
 

@@ -6,7 +6,7 @@ import pytest
 
 from tests.factories import client_for
 from tests.voucher_service.reports.forgery import forge_entry
-from voucher_service.programs.budgets import budget_accounts, current_fiscal_year
+from voucher_service.programs.selectors import budget_accounts, current_fiscal_year
 
 pytestmark = pytest.mark.django_db
 

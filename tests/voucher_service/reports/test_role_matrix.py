@@ -18,8 +18,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import OrganizationKind
-from tests.factories import client_for, make_org, make_user
-from tests.voucher_service.vouchers.conftest import make_program
+from tests.factories import client_for, make_org, make_program, make_user
 from voucher_service.reports.api.urls import REGISTERS
 from voucher_service.reports.catalog import ENTITY_REGISTERS
 from voucher_service.reports.models import AuditorGrant
