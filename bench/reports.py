@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ ENTRIES = 1_000_000
 COUNTERS = 100
 DAYS = 20
 EXPORT_DAYS = 10  # the first half: 500,000 entries, 1,000,000 postings
-BASE = datetime(2026, 1, 1, tzinfo=UTC)
+BASE = datetime(2026, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai"))  # local midnight: the export's days are local
 LOOKUPS = 300
 AMOUNT = 100  # fen per posting
 
