@@ -27,9 +27,9 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bench.plumbing import database_url, machine_facts, recreate_database, setup_django
 
