@@ -104,3 +104,27 @@ def test_claims_rule_and_entity_caps_come_from_the_reserves_the_journal_holds(bd
     assert body["compliant"] is True
     # the clawback of 5,000 changed no count: the same rows as of just after it
     assert by_subject(compliance(bd.auditor, cast.program, as_of=moment_2.isoformat())) == rows
+
+
+def test_a_reserve_past_a_rule_cap_written_past_the_service_is_reported_as_exceeded(bd, claimed, forged_ledger):
+    # given a hold of 10,000 more under the capped rule on claim 2, written straight into the tables (the service
+    # would have found nothing left under the rule: 30,000 was reached)
+    from django.utils import timezone
+
+    from ledger.models import Hold
+    from voucher_service.claims.models import ClaimHold
+
+    original = ClaimHold.objects.filter(claim=claimed.second).select_related("hold").first()
+    forged = Hold.objects.get(pk=original.hold_id)
+    forged.pk, forged.entry, forged.resolved_at, forged.posted_amount = None, None, None, None
+    forged.idempotency_key, forged.status, forged.amount = "forged-rule-hold", "pending", 1_000_000
+    forged.created_at = timezone.now()
+    forged.metadata = {"claim": claimed.second.pk, "reserve": 99, "subsidy": 1_000_000, "rules": {"capped": 1_000_000}}
+    forged.save()
+    ClaimHold.objects.create(claim=claimed.second, voucher=original.voucher, hold=forged, amount=1_000_000)
+    # when
+    body = compliance(bd.auditor, claimed.cast.program)
+    # then the rule's highest use is 40,000 against its 30,000 cap, and the proof says so plainly
+    row = by_subject(body)[("rule_cap", f"{claimed.cast.entity.name} capped")]
+    assert (row["cap"], row["highest_use"], row["exceeded"]) == ("30000.00", "40000.00", True)
+    assert body["compliant"] is False
