@@ -105,6 +105,9 @@ class OrganizationKind(models.TextChoices):
     ENTITY = "entity", _("Voucher holder (entity)")
     PROVIDER = "provider", _("Compute provider")
     PLATFORM = "platform", _("Compute platform")
+    # An accounting or audit firm whose auditors a program administrator may grant read access to named programs
+    # until a date (voucher_service.reports); staff register firms, like agencies and platforms.
+    AUDIT_FIRM = "audit_firm", _("Audit firm")
 
 
 class EntityCategory(models.TextChoices):
@@ -274,6 +277,7 @@ ROLES_BY_KIND: dict[str, frozenset[str]] = {
     OrganizationKind.ENTITY: frozenset({Role.APPLICANT}),
     OrganizationKind.PROVIDER: frozenset({Role.APPLICANT}),
     OrganizationKind.PLATFORM: frozenset({Role.APPLICANT, Role.AUDITOR}),
+    OrganizationKind.AUDIT_FIRM: frozenset({Role.AUDITOR}),
 }
 
 

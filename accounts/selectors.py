@@ -19,7 +19,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from accounts.models import EntityBar, Jurisdiction, Membership, Organization, OrganizationKind, Role
+from accounts.models import AuditEvent, EntityBar, Jurisdiction, Membership, Organization, OrganizationKind, Role
 
 
 def user_memberships(user: Any) -> QuerySet[Membership]:
@@ -118,3 +118,29 @@ def organizations_related(first: Organization, second: Organization) -> str | No
     if first.affiliates.filter(pk=second.pk).exists():
         return "declared_affiliation"
     return None
+
+
+def audit_events() -> QuerySet[AuditEvent]:
+    """The audit trail, for the auditor reports (who did what, when, before and after)."""
+    return AuditEvent.objects.select_related("actor", "organization")
+
+
+def audit_firm_auditor(firm_id: int, username: str) -> Membership | None:
+    """The auditor membership of ``username`` in the audit firm ``firm_id`` (active firms only), or None."""
+    return (
+        Membership.objects.filter(
+            organization_id=firm_id,
+            organization__kind=OrganizationKind.AUDIT_FIRM,
+            organization__is_active=True,
+            role=Role.AUDITOR,
+            user__username=username,
+            user__is_active=True,
+        )
+        .select_related("user", "organization")
+        .first()
+    )
+
+
+def audit_firms() -> QuerySet[Organization]:
+    """Active audit firms: known to every agency, whose program administrators may grant their auditors access."""
+    return Organization.objects.filter(kind=OrganizationKind.AUDIT_FIRM, is_active=True)

@@ -13,7 +13,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import OuterRef, Subquery
 
-from ledger.models import Account, ChainHead, Hold, HoldStatus, JournalEntry, Posting, UnsealedEntry
+from ledger.models import Account, ChainHead, Hold, HoldStatus, JournalEntry, Posting, UnsealedEntry, VerificationRun
 
 
 @dataclass(frozen=True)
@@ -146,3 +146,8 @@ def chain_head() -> ChainHead:
 def unsealed_count() -> int:
     """Entries committed but not sealed yet (the sealer's queue): a gauge to monitor; normally near zero."""
     return UnsealedEntry.objects.count()
+
+
+def verification_runs() -> models.QuerySet[VerificationRun]:
+    """Every verification run, newest first (scheduled or asked for)."""
+    return VerificationRun.objects.order_by("-started_at", "-pk")

@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "voucher_service.programs",
     "voucher_service.vouchers",
     "voucher_service.claims",
+    "voucher_service.reports",
 ]
 
 MIDDLEWARE = [
@@ -339,6 +340,13 @@ SPECTACULAR_SETTINGS = {
         "ClawbackReasonEnum": "voucher_service.claims.models.ClawbackReason",
     },
 }
+
+# Auditor reports (voucher_service.reports): an export of up to REPORTS_EXPORT_SYNC_MAX_ROWS rows streams in the
+# request; a larger one runs as a Celery task that writes the file to the default storage, downloadable for
+# REPORTS_EXPORT_TTL_HOURS. No export is larger than REPORTS_EXPORT_MAX_ROWS rows (narrow the filters instead).
+REPORTS_EXPORT_SYNC_MAX_ROWS = env_int("REPORTS_EXPORT_SYNC_MAX_ROWS", 20_000)
+REPORTS_EXPORT_MAX_ROWS = env_int("REPORTS_EXPORT_MAX_ROWS", 5_000_000)
+REPORTS_EXPORT_TTL_HOURS = env_int("REPORTS_EXPORT_TTL_HOURS", 24)
 
 # API tokens: how long a new token lives. A day: a client logs in again each day, and a leaked token is
 # useless by the next one (a password change revokes them all at once).

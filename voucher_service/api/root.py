@@ -30,6 +30,15 @@ ENDPOINTS = {
     "public_notices": "public-notice-list",
     "objections": "objection-list",
     "platform_orders": "platform-order-list",
+    "report_vouchers": "report-vouchers",
+    "report_applications": "report-applications",
+    "report_audit_log": "report-audit-log",
+    "report_journal": "report-journal",
+    "report_exports": "report-export-list",
+    "report_verifications": "report-verification-list",
+    "report_verification_runs": "report-verification-run-list",
+    "report_chain_head": "report-chain-head",
+    "report_auditor_grants": "report-auditor-grant-list",
 }
 
 

@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("voucher_service.programs.api.urls")),
     path("", include("voucher_service.vouchers.api.urls")),
     path("", include("voucher_service.claims.api.urls")),
+    path("", include("voucher_service.reports.api.urls")),
 ]

@@ -48,6 +48,7 @@ from voucher_service.programs.models import (
     FiscalYearBudget,
     ListingStatus,
     Program,
+    ProgramExtension,
     ProgramStatus,
     ProgramVersion,
     ProviderListing,
@@ -313,6 +314,23 @@ def _matches_scope(
 
 def provider_status_history(listing: ProviderListing) -> QuerySet[ProviderStatusChange]:
     return listing.status_changes.select_related("changed_by").order_by("changed_at", "id")
+
+
+# --- Auditor reports ----------------------------------------------------------------------------------------
+
+
+def audit_targets(program_ids: Any) -> list[tuple[str, QuerySet]]:
+    """(audit target type, a queryset of primary keys) of the programs and their budgets and extensions."""
+    return [
+        ("programs.program", Program.objects.filter(pk__in=program_ids).values("pk")),
+        ("programs.fiscalyearbudget", FiscalYearBudget.objects.filter(program_id__in=program_ids).values("pk")),
+        ("programs.programextension", ProgramExtension.objects.filter(program_id__in=program_ids).values("pk")),
+    ]
+
+
+def program_versions_published(program: Program) -> list[ProgramVersion]:
+    """Every published version, oldest publication first (which cap was in force when)."""
+    return list(program.versions.filter(published_at__isnull=False).order_by("published_at", "number"))
 
 
 # --- Budgets --------------------------------------------------------------------------------------------------

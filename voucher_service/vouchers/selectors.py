@@ -11,19 +11,23 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.core.cache import cache
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Case, Model, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import OrganizationKind
 from accounts.selectors import user_memberships
+from ledger.history import balance_as_of_expression, pending_debits_as_of_expression
 from ledger.models import Account
 from voucher_service.vouchers.models import (
+    ApplicationStatus,
     BulkIssuance,
     BulkStatus,
     Issuance,
     IssuanceStatus,
     Voucher,
     VoucherApplication,
+    VoucherStatus,
 )
 
 M = TypeVar("M", bound=Model)
@@ -75,6 +79,63 @@ def voucher_balance(voucher: Voucher) -> dict[str, int]:
         "held": account.pending_debits,
         "available": account.posted_credits - account.posted_debits - account.pending_debits,
     }
+
+
+# --- Point in time (auditor reports) ---------------------------------------------------------------------------
+
+
+def vouchers_as_of(vouchers: QuerySet[Voucher], as_of: Any) -> QuerySet[Voucher]:
+    """``vouchers`` issued by ``as_of``, each annotated with what it was then: ``balance_then`` and ``held_then``
+    (read from its ledger account as of that moment) and ``status_then`` (revoked or expired if closed by then,
+    exhausted once its balance reached zero, else active)."""
+    return (
+        vouchers.filter(issued_at__lte=as_of)
+        .annotate(
+            balance_posted=balance_as_of_expression("account_id", as_of),
+            held_then=pending_debits_as_of_expression("account_id", as_of),
+        )
+        .annotate(
+            balance_then=Coalesce("balance_posted", Value(0)),
+            status_then=Case(
+                When(closed_at__lte=as_of, then="status"),
+                When(balance_posted=0, then=Value(VoucherStatus.EXHAUSTED.value)),
+                default=Value(VoucherStatus.ACTIVE.value),
+            ),
+        )
+    )
+
+
+def applications_as_of(applications: QuerySet[VoucherApplication], as_of: Any) -> QuerySet[VoucherApplication]:
+    """``applications`` submitted by ``as_of``, with ``status_then`` (its decision once made by then)."""
+    return applications.filter(submitted_at__lte=as_of).annotate(
+        status_then=Case(When(decided_at__lte=as_of, then="status"), default=Value(ApplicationStatus.SUBMITTED.value)),
+    )
+
+
+def vouchers_of_programs(program_ids: Any) -> QuerySet[Voucher]:
+    return Voucher.objects.filter(program_id__in=program_ids)
+
+
+def applications_of_programs(program_ids: Any) -> QuerySet[VoucherApplication]:
+    return VoucherApplication.objects.filter(program_id__in=program_ids)
+
+
+def voucher_accounts_of(program_id: int, year: int | None = None) -> QuerySet:
+    """The ledger account ids of a program's vouchers (of one fiscal year, when named)."""
+    vouchers = Voucher.objects.filter(program_id=program_id)
+    if year is not None:
+        vouchers = vouchers.filter(fiscal_year=year)
+    return vouchers.values("account_id")
+
+
+def audit_targets(program_ids: Any) -> list[tuple[str, QuerySet]]:
+    """(audit target type, a queryset of primary keys) of every voucher-domain record of these programs."""
+    return [
+        ("vouchers.voucherapplication", VoucherApplication.objects.filter(program_id__in=program_ids).values("pk")),
+        ("vouchers.voucher", Voucher.objects.filter(program_id__in=program_ids).values("pk")),
+        ("vouchers.issuance", Issuance.objects.filter(program_id__in=program_ids).values("pk")),
+        ("vouchers.bulkissuance", BulkIssuance.objects.filter(program_id__in=program_ids).values("pk")),
+    ]
 
 
 # --- Bulk issuance progress -----------------------------------------------------------------------------------

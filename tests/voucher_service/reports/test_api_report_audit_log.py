@@ -1,0 +1,47 @@
+"""GET /api/v1/reports/audit-log/: who did what, when, before and after, for the programs audited."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import client_for, make_org, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_trail_of_a_revocation(auditor, program_admin, world):
+    # when
+    response = client_for(auditor).get("/api/v1/reports/audit-log/", {"action": "voucher.revoked", "limit": 10})
+    # then
+    [event] = response.json()["results"]
+    assert event["actor"] == program_admin.username
+    assert event["target_id"] == str(world.v1.pk)
+    assert event["before"] == {"status": "active"}
+    assert event["after"]["unused"] == 20_000
+    assert event["after"]["to"] == "return_to_budget"
+
+
+def test_another_agencys_auditor_sees_nothing_of_it(world):
+    # given an auditor of Baoding's agency
+    baoding = make_org("agency", jurisdiction="130600", name="保定市发改委")
+    outsider = make_user(baoding, "auditor")
+    # when
+    response = client_for(outsider).get("/api/v1/reports/audit-log/")
+    # then
+    assert response.status_code == 200
+    assert response.json()["count"] == 0
+
+
+def test_events_filter_by_program(auditor, world):
+    # when
+    response = client_for(auditor).get("/api/v1/reports/audit-log/", {"program": world.program.pk, "limit": 200})
+    # then every event is about the program's records
+    types = {event["target_type"] for event in response.json()["results"]}
+    assert types <= {
+        "programs.program",
+        "programs.fiscalyearbudget",
+        "vouchers.voucher",
+        "vouchers.voucherapplication",
+        "vouchers.issuance",
+    }
+    assert "vouchers.voucher" in types

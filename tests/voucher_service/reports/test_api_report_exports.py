@@ -1,0 +1,90 @@
+"""/api/v1/reports/exports/: an export over the threshold runs in the background, shows its progress, and is
+downloadable by its requester until it expires (every read audited)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import AuditEvent
+from tests.factories import client_for
+from voucher_service.reports.models import ExportJob
+from voucher_service.reports.services import exports_purge_expired
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def small_threshold(settings, tmp_path):
+    settings.REPORTS_EXPORT_SYNC_MAX_ROWS = 1
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
+    settings.MEDIA_ROOT = str(tmp_path)
+
+
+def test_a_large_export_runs_in_the_background_and_downloads(
+    auditor, world, small_threshold, django_capture_on_commit_callbacks
+):
+    # when the export has more rows than the threshold
+    client = client_for(auditor)
+    with django_capture_on_commit_callbacks(execute=True):
+        accepted = client.get("/api/v1/reports/vouchers/export/", {"as_of": world.moment_3.isoformat()})
+    # then it is a job, done by the (eager) task, with its file in storage
+    assert accepted.status_code == 202, accepted.json()
+    job = client.get(accepted["Location"]).json()
+    assert (job["status"], job["total_rows"], job["rows_written"]) == ("succeeded", 3, 3)
+    download = client.get(job["download_url"])
+    content = b"".join(download.streaming_content)
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+    assert [row[0] for row in rows[1:]] == [world.v1.serial, world.v2.serial, world.v3.serial]
+    assert AuditEvent.objects.filter(action="report.export_download", target_id=str(job["id"])).count() == 1
+
+
+def test_an_expired_export_is_gone(auditor, world, small_threshold, django_capture_on_commit_callbacks):
+    # given a finished export past its expiry, purged by the beat job
+    client = client_for(auditor)
+    with django_capture_on_commit_callbacks(execute=True):
+        job_id = client.get("/api/v1/reports/vouchers/export/").json()["id"]
+    ExportJob.objects.filter(pk=job_id).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert exports_purge_expired() == 1
+    # when
+    response = client.get(f"/api/v1/reports/exports/{job_id}/download/")
+    # then
+    assert response.status_code == 410
+    assert response.json()["error"]["code"] == "export_expired"
+
+
+def test_someone_elses_export_does_not_exist(
+    auditor, world, small_threshold, django_capture_on_commit_callbacks, staff
+):
+    # given
+    with django_capture_on_commit_callbacks(execute=True):
+        job_id = client_for(auditor).get("/api/v1/reports/vouchers/export/").json()["id"]
+    # when
+    response = client_for(staff).get(f"/api/v1/reports/exports/{job_id}/download/")
+    # then
+    assert response.status_code == 404
+
+
+def test_a_streamed_export_is_audited(auditor, world):
+    # when
+    response = client_for(auditor).get("/api/v1/reports/vouchers/export/")
+    b"".join(response.streaming_content)
+    # then
+    event = AuditEvent.objects.get(action="report.export")
+    assert event.actor == auditor
+    assert event.detail["report"] == "vouchers"
+    assert event.detail["rows"] == 3
+
+
+def test_an_export_past_the_bound_is_refused(auditor, world, settings):
+    # given
+    settings.REPORTS_EXPORT_MAX_ROWS = 2
+    # when
+    response = client_for(auditor).get("/api/v1/reports/vouchers/export/")
+    # then
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "export_too_large"
