@@ -19,6 +19,7 @@ from accounts.models import AuditEvent, OrganizationKind, Role
 from accounts.selectors import user_memberships
 from voucher_service.claims.models import (
     Claim,
+    ClaimEvaluation,
     ClaimEvidence,
     ClaimStatus,
     Clawback,
@@ -156,3 +157,8 @@ def review_queue(user: Any) -> QuerySet[Claim]:
         .select_related("program", "entity", "program_version")
         .order_by("submitted_at", "pk")
     )
+
+
+def claim_latest_evaluation(claim: Claim) -> ClaimEvaluation | None:
+    """The newest automatic evaluation: its checks and the subsidy's breakdown."""
+    return claim.evaluations.order_by("-pk").first()
