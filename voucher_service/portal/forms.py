@@ -70,11 +70,15 @@ class PurchaseForm(forms.Form):
     contract_amount = YuanField(label=_("Contract amount (yuan)"))
     contract_starts_on = forms.DateField(label=_("Service period from"), widget=DateInput)
     contract_ends_on = forms.DateField(label=_("Service period until"), widget=DateInput)
+    conditions = forms.MultipleChoiceField(
+        label=_("Which of the program's rules you claim under"), widget=forms.CheckboxSelectMultiple, required=False
+    )
 
-    def __init__(self, *args: Any, entities: list, providers: list, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, entities: list, providers: list, conditions: list, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["entity"].choices = entities  # type: ignore[attr-defined]
         self.fields["provider"].choices = providers  # type: ignore[attr-defined]
+        self.fields["conditions"].choices = conditions  # type: ignore[attr-defined]
 
 
 class InvoiceForm(forms.Form):
@@ -117,6 +121,7 @@ CLAIM_STEPS: list[tuple[str, Any, type[forms.Form]]] = [
 CLAIM_PATHS = {
     "provider": "provider",
     "entity": "entity",
+    "conditions": "conditions",
     **{f"contract.{k}": f"contract_{k}" for k in ("number", "signed_on", "amount", "starts_on", "ends_on")},
     **{f"invoices.0.{k}": f"invoice_{k}" for k in ("issuer_uscc", "code", "number", "issued_on", "amount")},
     **{f"payments.0.{k}": f"payment_{k}" for k in ("bank_reference", "paid_on", "amount")},

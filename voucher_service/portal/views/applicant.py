@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.datastructures import MultiValueDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -31,7 +32,7 @@ from voucher_service.portal.forms import (
 from voucher_service.portal.idempotency import Refused, Replayed, run_once
 from voucher_service.portal.roles import own_entities
 from voucher_service.programs.budgets import current_fiscal_year
-from voucher_service.programs.selectors import programs_public, providers_visible_to
+from voucher_service.programs.selectors import program_rules, programs_public, providers_visible_to
 from voucher_service.vouchers import services as voucher_services
 from voucher_service.vouchers.eligibility import eligibility_check
 from voucher_service.vouchers.selectors import applications_visible_to, voucher_balance, vouchers_visible_to
@@ -142,12 +143,19 @@ def apply_check(request: HttpRequest, program_id: int) -> HttpResponse:
 SESSION_KEY = "portal_claim_steps"
 
 
-def _step_form(slug: str, data: Any, request: HttpRequest, entities: list) -> forms.Form:
+def _step_form(slug: str, data: Any, request: HttpRequest, entities: list, program: Any) -> forms.Form:
     form_class = {step: cls for step, _title, cls in CLAIM_STEPS}[slug]
     if slug == "purchase":
         providers = [(row.organization_id, row.organization.name) for row in _providers(request.user)]
-        return form_class(data, entities=entities, providers=providers)
+        rules = program_rules(program)
+        conditions = [(r.condition.code, r.condition.description) for r in (rules.rate_rules if rules else ())]
+        return form_class(data, entities=entities, providers=providers, conditions=conditions)
     return form_class(data)
+
+
+def _saved(saved: dict[str, dict[str, list[str]]], step: str) -> MultiValueDict | None:
+    """A step's answers as kept in the session, as form data again (None: not answered yet)."""
+    return MultiValueDict(saved[step]) if step in saved else None
 
 
 def _providers(user: Any) -> Any:
@@ -172,6 +180,7 @@ def _claim_data(cleaned: dict[str, Any], user: Any) -> tuple[Any, dict[str, Any]
             "quantity": cleaned["delivery_quantity"],
             "unit": cleaned["delivery_unit"],
         },
+        "conditions": list(cleaned["conditions"]),
         "declaration_accepted": True,
     }
     return entity, data
@@ -188,10 +197,10 @@ def claim_step(request: HttpRequest, program_id: int, step: str) -> HttpResponse
     saved: dict[str, dict[str, Any]] = request.session.get(SESSION_KEY, {}).get(str(program_id), {})
     steps = [{"slug": slug, "title": title, "done": slug in saved} for slug, title, _cls in CLAIM_STEPS]
     if step != "review":
-        form = _step_form(step, request.POST or saved.get(step), request, entities)
+        form = _step_form(step, request.POST or _saved(saved, step), request, entities, program)
         if request.method == "POST" and form.is_valid():
             everything = request.session.setdefault(SESSION_KEY, {})
-            everything.setdefault(str(program_id), {})[step] = {k: request.POST.get(k, "") for k in form.fields}
+            everything.setdefault(str(program_id), {})[step] = {k: request.POST.getlist(k) for k in form.fields}
             request.session.modified = True
             following = slugs[slugs.index(step) + 1] if step != slugs[-1] else "review"
             return redirect("portal:claim-step", program_id=program_id, step=following)
@@ -205,7 +214,7 @@ def _claim_review_step(
 ) -> HttpResponse:
     cleaned: dict[str, Any] = {}
     for slug, _title, _cls in CLAIM_STEPS:
-        form = _step_form(slug, saved.get(slug), request, entities)
+        form = _step_form(slug, _saved(saved, slug), request, entities, program)
         if not form.is_valid():
             return redirect("portal:claim-step", program_id=program.pk, step=slug)
         cleaned |= form.cleaned_data

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import segno
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -92,8 +94,9 @@ def verify_qr(request: HttpRequest, token: str) -> HttpResponse:
     """The QR code that opens this voucher's verification page (SVG, drawn here)."""
     voucher = _voucher_or_404(request, token)
     url = request.build_absolute_uri(reverse("portal:verify-token", args=[voucher.token]))
-    svg = segno.make(url, error="m").svg_inline(scale=4, title=voucher.serial)
-    return HttpResponse(svg, content_type="image/svg+xml")
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(buffer, kind="svg", scale=4, border=2, title=voucher.serial)
+    return HttpResponse(buffer.getvalue(), content_type="image/svg+xml")
 
 
 @require_GET
