@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import subprocess
 import time
@@ -115,6 +116,38 @@ def test_the_readme_first_session_runs_as_pasted(embedded):
     assert verified["serial"] == issuance["voucher_serial"]
     assert (verified["face_value"], verified["balance"], verified["status"]) == ("200000.00", "200000.00", "active")
     assert verified["program_name"] == "保定市算力券"
+
+
+def readme_claim_session() -> str:
+    """The README's claim walk-through: the bash block after "A claim from draft to paid"."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    return readme.split("### A claim from draft to paid", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_claim_walk_through_runs_as_pasted(embedded):
+    # given the first session has run (its voucher is redeemed here), and the walk-through as the README shows it
+    script = readme_claim_session().replace("http://127.0.0.1:8000", embedded.base_url)
+    # when it is pasted into bash in the checkout, against this run's data directory (for manage.py)
+    done = subprocess.run(  # noqa: S603
+        ["bash", "-e", "-o", "pipefail", "-c", script],  # noqa: S607
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=ROOT,
+        env={**os.environ, "DATA_DIR": str(embedded.data_dir)},
+    )
+    # then the claim was evaluated at 200,000 yuan, decided three times, noticed, paid half by the city and half by
+    # the district, and the voucher is exhausted
+    assert done.returncode == 0, done.stderr + done.stdout
+    lines = done.stdout.splitlines()
+    answers = [json.loads(line) for line in lines if line.startswith(("{", "["))]
+    evaluated, notice, payout, vouchers = answers
+    assert (evaluated["status"], evaluated["subsidy"]) == ("in_review", "200000.00")
+    assert lines.count("200") == 3
+    assert notice["subsidy"] == "200000.00"
+    assert payout["shares"] == [{"payer": "city", "amount": "100000.00"}, {"payer": "district", "amount": "100000.00"}]
+    assert [(v["balance"], v["status"]) for v in vouchers] == [("0.00", "exhausted")]
+    assert lines[-1].endswith("claim.pay")
 
 
 # Keep this the module's last test that uses `embedded`: it stops it.

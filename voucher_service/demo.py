@@ -61,6 +61,18 @@ DEMO_ORGS = [
         "hh_ent", "呼和浩特数智科技有限公司", OrganizationKind.ENTITY, "150102", "enterprise", "91150102MA0QK8J56X"
     ),
     DemoOrg("nx_idc", "宁夏西部云基地算力有限公司", OrganizationKind.PROVIDER, "640500", "", "91640500MA76UJ1X8M"),
+    # A Baoding-listed provider (the city's own compute service platform), and a provider selling through the
+    # designated Horinger platform (Hohhot's program pays only for orders recorded there).
+    DemoOrg("bd_idc", "保定城市算力中心有限公司", OrganizationKind.PROVIDER, "130602", "", "91130602MA0GXYC21A"),
+    DemoOrg(
+        "horinger", "和林格尔多云算力监测与调度平台", OrganizationKind.PLATFORM, "150123", "", "91150123MA0000001L"
+    ),
+    DemoOrg("hl_idc", "和林格尔新区智算科技有限公司", OrganizationKind.PROVIDER, "150123", "", "91150123MA0HL7Q31B"),
+]
+# Listings of the demo providers: (org key, service types, platforms they sell through).
+DEMO_LISTINGS = [
+    ("bd_idc", ["gpu", "npu", "cpu"], []),
+    ("hl_idc", ["gpu", "cpu"], ["horinger"]),
 ]
 
 # The main cast works in Baoding, whose program is in force (2024-01-25 to 2027-01-24); Ningxia's ended in 2025.
@@ -73,6 +85,10 @@ DEMO_USERS = [
     DemoUser("demo_auditor", "bd_drc", "auditor", "reads ledger reports, verifies the journal"),
     DemoUser("demo_nx_admin", "nx_drc", "program_admin", "program administrator in Ningxia"),
     DemoUser("demo_nx_applicant", "nx_sme", "applicant", "applicant for 宁夏智算科技"),
+    DemoUser(
+        "demo_dz_applicant", "bd_dz", "applicant", "files claims for 定州算力应用 (a province-administered county)"
+    ),
+    DemoUser("demo_platform", "horinger", "applicant", "records orders of the Horinger platform"),
 ]
 
 
@@ -155,11 +171,29 @@ def demo_load() -> list[DemoUser]:
             "and [::1]."
         )
     orgs = {spec.key: _ensure_org(spec) for spec in DEMO_ORGS}
-    for spec in DEMO_USERS:
-        _ensure_user(spec, orgs[spec.org])
+    users = {spec.username: _ensure_user(spec, orgs[spec.org]) for spec in DEMO_USERS}
     if not User.objects.filter(username=DEMO_STAFF).exists():
         User.objects.create_superuser(DEMO_STAFF, password=DEMO_PASSWORD)
+    _ensure_listings(orgs)
+    from voucher_service.claims.demo import claims_demo_load
+
+    claims_demo_load(users=users, entity=orgs["bd_dz"], provider=orgs["bd_idc"])
     return DEMO_USERS
+
+
+def _ensure_listings(orgs: dict[str, Organization]) -> None:
+    from voucher_service.programs.models import ProviderListing
+    from voucher_service.programs.providers import provider_list
+
+    for key, services, platforms in DEMO_LISTINGS:
+        if not ProviderListing.objects.filter(organization=orgs[key]).exists():
+            provider_list(
+                actor=SYSTEM,
+                organization=orgs[key],
+                service_types=services,
+                valid_from=date(2024, 1, 1),
+                platforms=[orgs[platform] for platform in platforms],
+            )
 
 
 @transaction.atomic(durable=True)

@@ -117,8 +117,12 @@ def notice_close(*, claim_id: int, today: date) -> bool:
     return True
 
 
-def notices_close(*, today: date | None = None) -> int:
-    """Every claim whose notice has ended (before ``today``) and that no open objection pauses: payable."""
+def notices_close(*, today: date | None = None, claim_ids: list[int] | None = None) -> int:
+    """Every claim (of ``claim_ids``, if given) whose notice has ended before ``today`` and that no open objection
+    pauses: payable."""
     today = today or timezone.localdate()
-    due = Claim.objects.filter(status=ClaimStatus.IN_NOTICE, notice_ends_on__lt=today).values_list("pk", flat=True)
-    return sum(notice_close(claim_id=pk, today=today) for pk in list(due))
+    due = Claim.objects.filter(status=ClaimStatus.IN_NOTICE, notice_ends_on__lt=today)
+    if claim_ids is not None:
+        due = due.filter(pk__in=claim_ids)
+    pks = list(due.values_list("pk", flat=True))
+    return sum(notice_close(claim_id=pk, today=today) for pk in pks)

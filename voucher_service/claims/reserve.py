@@ -162,6 +162,9 @@ def _mark_counting_steps(claim: Claim) -> None:
 
 def _place_holds(claim: Claim, breakdown: Breakdown, locked: Locked, vouchers: list[Voucher], actor: Any) -> None:
     by_pk = {voucher.pk: voucher for voucher in vouchers}
+    # Each hold names the reserve it belongs to (the claim's holds before it) and the reserve's rule allocation, so
+    # the journal alone says what every rule cap counted, when (``selectors.claim_reserve_history``).
+    reserve_number = ClaimHold.objects.filter(claim=claim).count()
     for voucher_id, amount in breakdown.voucher_allocation:
         voucher = by_pk[voucher_id]
         sequence = ClaimHold.objects.filter(claim=claim, voucher=voucher).count() + 1
@@ -173,7 +176,15 @@ def _place_holds(claim: Claim, breakdown: Breakdown, locked: Locked, vouchers: l
             amount=amount,
             expires_at=None,
             memo=f"Claim #{claim.pk} reserves {amount} on voucher {voucher.serial}",
-            metadata={"claim": claim.pk, "voucher": voucher.serial, "round": claim.round},
+            metadata={
+                "claim": claim.pk,
+                "voucher": voucher.serial,
+                "round": claim.round,
+                "reserve": reserve_number,
+                "subsidy": breakdown.subsidy,
+                "rules": breakdown.rule_allocation,
+                "combination": breakdown.combination,
+            },
         )
         ClaimHold.objects.create(claim=claim, voucher=voucher, hold=hold, amount=amount)
 

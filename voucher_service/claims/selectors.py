@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -17,10 +19,12 @@ from django.utils.translation import gettext as _
 
 from accounts.models import AuditEvent, OrganizationKind, Role
 from accounts.selectors import user_memberships
+from ledger.models import HoldStatus
 from voucher_service.claims.models import (
     Claim,
     ClaimEvaluation,
     ClaimEvidence,
+    ClaimHold,
     ClaimStatus,
     Clawback,
     Objection,
@@ -162,3 +166,58 @@ def review_queue(user: Any) -> QuerySet[Claim]:
 def claim_latest_evaluation(claim: Claim) -> ClaimEvaluation | None:
     """The newest automatic evaluation: its checks and the subsidy's breakdown."""
     return claim.evaluations.order_by("-pk").first()
+
+
+@dataclass(frozen=True)
+class ReserveEvent:
+    """A change in what one claim counts against its caps, read from the ledger's holds: ``amount`` (fen, against
+    the entity-year cap) and ``rules`` ({rule code: fen}, against each rule's cap) are the changes, not totals."""
+
+    at: datetime
+    claim_id: int
+    entity_id: int
+    entity_name: str
+    fiscal_year: int
+    version_id: int | None
+    amount: int
+    rules: dict[str, int]
+    counts: dict[str, int]  # {rule code: +1 placed, -1 taken back}, against ``once_per_entity``
+
+
+def claim_reserve_history(program_id: int, as_of: datetime) -> Iterator[ReserveEvent]:
+    """Every reserve the claims of a program placed, released or settled up to ``as_of``, in time order.
+
+    A reserve is the holds one evaluation (or a recomputation) placed on the vouchers; each hold records its
+    reserve's subsidy and rule allocation. Placing it counts them; voiding its holds takes them back; posting them
+    (the payout) keeps what was paid, spread over the same rules (``subsidy.reallocate_rules``). A clawback moves
+    money between payers and the claims accounts and leaves the counts as they are, as the service does."""
+    from voucher_service.claims.subsidy import reallocate_rules
+
+    holds = (
+        ClaimHold.objects.filter(claim__program_id=program_id, hold__created_at__lte=as_of)
+        .select_related("hold", "claim__entity", "voucher")
+        .order_by("claim_id", "pk")
+    )
+    reserves: dict[tuple[int, int], list[ClaimHold]] = {}
+    for claim_hold in holds.iterator(2000):
+        key = (claim_hold.claim_id, int(claim_hold.hold.metadata.get("reserve", -claim_hold.pk)))
+        reserves.setdefault(key, []).append(claim_hold)
+    events: list[tuple[datetime, int, int, ReserveEvent]] = []
+    for (claim_id, number), rows in reserves.items():
+        meta, claim = rows[0].hold.metadata, rows[0].claim
+        subsidy = int(meta.get("subsidy", sum(row.amount for row in rows)))
+        rules = {code: int(part) for code, part in dict(meta.get("rules", {})).items()}
+        facts = (claim_id, claim.entity_id, claim.entity.name, rows[0].voucher.fiscal_year, claim.program_version_id)
+        placed = min(row.hold.created_at for row in rows)
+        events.append((placed, claim_id, number, ReserveEvent(placed, *facts, subsidy, rules, dict.fromkeys(rules, 1))))
+        resolved = [row.hold for row in rows if row.hold.resolved_at is not None and row.hold.resolved_at <= as_of]
+        if not resolved or len(resolved) < len(rows):
+            continue
+        at = max(hold.resolved_at for hold in resolved if hold.resolved_at is not None)
+        posted = sum(hold.posted_amount or 0 for hold in resolved if hold.status == HoldStatus.POSTED)
+        kept = reallocate_rules(rules, str(meta.get("combination", "")), posted) if posted else {}
+        change = {code: kept.get(code, 0) - rules.get(code, 0) for code in rules.keys() | kept.keys()}
+        counts = {code: -1 for code in rules if not kept.get(code)}
+        events.append((at, claim_id, number, ReserveEvent(at, *facts, posted - subsidy, change, counts)))
+    for _at, _claim, _number, item in sorted(events, key=lambda e: e[:3]):
+        yield item

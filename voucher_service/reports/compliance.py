@@ -9,7 +9,9 @@ balance-after, and every hold's reserve, in account-version order):
 * **entity-year cap**: use = what the budget issued to the entity's vouchers of that year, less what came back,
   at each issuance; the cap then is the per-entity cap of the program version in force that day;
 * **one-time award**: the number of vouchers of that award an entity received (the cap is one);
-* **voucher balance**: use = debits + reserves, cap = credits (the face value), at each of its events.
+* **voucher balance**: use = debits + reserves, cap = credits (the face value), at each of its events;
+* the claims domain's **rule caps** and **entity-year claims caps**, from the reserves its holds record
+  (``claims_caps``).
 
 A cap is exceeded if at any event the use was above the cap in force then.
 """
@@ -182,6 +184,8 @@ class Compliance:
 
 
 def cap_compliance(program: Program, as_of: datetime, year: int | None = None) -> Compliance:
+    from voucher_service.reports.claims_caps import claims_cap_uses  # it builds on CapUse, above
+
     head = chain_head_at(as_of)
     budgets = list(
         FiscalYearBudget.objects.filter(program=program, opened_at__lte=as_of)
@@ -202,13 +206,9 @@ def cap_compliance(program: Program, as_of: datetime, year: int | None = None) -
         *_entity_year_uses(program, budgets, vouchers, as_of),
         *_award_uses(vouchers),
         *_voucher_uses(vouchers, as_of),
-        *(use for extra in EXTRA_CAPS for use in extra(program, as_of, year)),
+        *claims_cap_uses(program, as_of, year),
     ]
     return Compliance(program, as_of, uses, head.height, head.head_hash)
-
-
-# Other domains' caps (claims: each rate rule's cap), as functions (program, as_of, year) -> CapUse rows.
-EXTRA_CAPS: list[Any] = []
 
 
 class CapComplianceReport(Report):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import make_user
+from tests.voucher_service.claims.conftest import bd, seeded  # noqa: F401 (the claims cast, for claims scenarios)
 from tests.voucher_service.reports.world import build_world
 
 

@@ -288,6 +288,34 @@ class EvidenceSerializer(serializers.ModelSerializer):
         return f"/api/v1/claims/{evidence.claim_id}/evidence/{evidence.pk}/"
 
 
+class ShareSerializer(serializers.Serializer):
+    payer = serializers.CharField(help_text=_("city, district, county, province or program"))
+    amount = serializers.CharField()
+
+
+class PayoutSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    paid_on = serializers.DateField()
+    bank_reference = serializers.CharField()
+    amount = serializers.CharField()
+    shares = ShareSerializer(many=True, help_text=_("Who paid what: the funding split of the project's jurisdiction"))
+
+
+class ClawbackSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    reason_code = serializers.CharField()
+    amount = YuanField()
+    recovered = YuanField()
+    note = serializers.CharField()
+    shares = serializers.SerializerMethodField()
+    barred_until = serializers.DateField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+    @extend_schema_field(ShareSerializer(many=True))
+    def get_shares(self, clawback: Any) -> list[dict[str, str]]:
+        return [{"payer": payer, "amount": fen_to_yuan(part)} for payer, part in clawback.shares]
+
+
 class ClaimSerializer(serializers.ModelSerializer):
     entity_name = serializers.CharField(source="entity.name", read_only=True)
     provider_name = serializers.CharField(source="provider.name", read_only=True)
@@ -304,6 +332,8 @@ class ClaimSerializer(serializers.ModelSerializer):
     evaluation = serializers.SerializerMethodField()
     decisions = DecisionSerializer(many=True, read_only=True)
     evidence = EvidenceSerializer(many=True, read_only=True)
+    payout = serializers.SerializerMethodField()
+    clawbacks = ClawbackSerializer(many=True, read_only=True)
 
     class Meta:
         model = Claim
@@ -312,7 +342,7 @@ class ClaimSerializer(serializers.ModelSerializer):
             "contract", "invoices", "payments", "delivery", "conditions", "declaration_accepted", "vouchers",
             "status", "round", "stage", "fiscal_year", "subsidy", "approved_amount", "paid_amount",
             "clawed_back_amount", "flags", "notice_starts_on", "notice_ends_on", "outcome_reason", "evaluation",
-            "decisions", "evidence", "created_at", "submitted_at", "updated_at",
+            "decisions", "evidence", "payout", "clawbacks", "created_at", "submitted_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -363,6 +393,19 @@ class ClaimSerializer(serializers.ModelSerializer):
         stages = claim.program_version.parsed().review_stages
         return stages[claim.stage_index].name if claim.stage_index < len(stages) else None
 
+    @extend_schema_field(PayoutSerializer(allow_null=True))
+    def get_payout(self, claim: Claim) -> dict[str, Any] | None:
+        payout = getattr(claim, "payout", None)
+        if payout is None:
+            return None
+        return {
+            "status": payout.status,
+            "paid_on": payout.paid_on.isoformat(),
+            "bank_reference": payout.bank_reference,
+            "amount": fen_to_yuan(payout.amount),
+            "shares": [{"payer": payer, "amount": fen_to_yuan(part)} for payer, part in payout.shares],
+        }
+
     @extend_schema_field(EvaluationSerializer(allow_null=True))
     def get_evaluation(self, claim: Claim) -> dict[str, Any] | None:
         evaluation = claim.evaluations.order_by("-pk").first()
@@ -395,14 +438,6 @@ class HistorySerializer(serializers.Serializer):
     before = serializers.JSONField(allow_null=True)
     after = serializers.JSONField(allow_null=True)
     detail = serializers.JSONField()
-
-
-class ClawbackSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    reason_code = serializers.CharField()
-    amount = YuanField()
-    recovered = YuanField()
-    barred_until = serializers.DateField(allow_null=True)
 
 
 class PublicNoticeSerializer(serializers.ModelSerializer):

@@ -74,8 +74,10 @@ class ClaimViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Claim]:
-        return selectors.claims_visible_to(self.request.user).prefetch_related(
-            "invoices", "payments", "decisions__decided_by", "evidence"
+        return (
+            selectors.claims_visible_to(self.request.user)
+            .select_related("payout")
+            .prefetch_related("invoices", "payments", "decisions__decided_by", "evidence", "clawbacks")
         )
 
     def _accepted(self, claim: Claim, request: Request) -> Response:
@@ -232,7 +234,7 @@ class ClaimViewSet(
     )
     def evidence_file(self, request: Request, pk: str | None = None, eid: str | None = None) -> Any:
         claim = self.get_object()
-        evidence = selectors.claim_evidence(claim).filter(pk=eid).first()
+        evidence = selectors.claim_evidence(claim).filter(pk=int(eid or 0)).first()
         if evidence is None:
             raise exceptions.NotFound()
         # Always an attachment of a neutral type: a file is never rendered by the browser that fetched it.

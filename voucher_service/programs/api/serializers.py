@@ -303,6 +303,9 @@ class StatusChangeSerializer(serializers.ModelSerializer):
 class ProviderSerializer(serializers.ModelSerializer):
     jurisdiction: serializers.Field = serializers.SlugRelatedField(slug_field="code", read_only=True)
     organization_name = serializers.CharField(source="organization.name", read_only=True)
+    organization_uscc = serializers.CharField(
+        source="organization.uscc", read_only=True, help_text=_("The code its invoices are issued under.")
+    )
     kind = serializers.CharField(source="organization.kind", read_only=True)
     service_types = serializers.ListField(child=serializers.CharField(), read_only=True)
     status_history = StatusChangeSerializer(many=True, read_only=True, source="status_changes")
@@ -313,6 +316,7 @@ class ProviderSerializer(serializers.ModelSerializer):
             "id",
             "organization",
             "organization_name",
+            "organization_uscc",
             "kind",
             "jurisdiction",
             "platforms",

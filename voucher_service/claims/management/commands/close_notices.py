@@ -13,7 +13,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--today", type=date.fromisoformat, default=None, help="YYYY-MM-DD (default: today)")
+        parser.add_argument("--claim", type=int, default=None, help="only this claim (a demo skipping the wait)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        count = notices_close(today=options["today"])
+        count = notices_close(today=options["today"], claim_ids=[options["claim"]] if options["claim"] else None)
         self.stdout.write(f"{count} claim(s) became payable.")
