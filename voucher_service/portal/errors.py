@@ -25,7 +25,10 @@ def show_on_form(form: forms.Form, exc: Exception, paths: Mapping[str, str] | No
     paths = paths or {}
     fields = getattr(exc, "fields", None)
     if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
-        fields = {name: [{"message": m} for m in errors.messages] for name, errors in exc.error_dict.items()}
+        fields = {
+            name: [{"message": m} for error in errors for m in error.messages]
+            for name, errors in exc.error_dict.items()
+        }
     placed = False
     for path, problems in (fields or {}).items():
         target = paths.get(path, path)

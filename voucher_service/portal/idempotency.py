@@ -14,6 +14,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
@@ -47,7 +48,8 @@ class Refused(Exception):
 def _fingerprint(request: HttpRequest) -> str:
     data = {k: v for k, v in request.POST.lists() if k not in IGNORED}
     files = {}
-    for name, upload in request.FILES.items():
+    for name in request.FILES:
+        upload: Any = request.FILES[name]
         digest = hashlib.sha256()
         for chunk in upload.chunks():
             digest.update(chunk)

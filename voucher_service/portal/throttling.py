@@ -22,4 +22,4 @@ class _ScopeThrottle(SimpleRateThrottle):
 
 def allowed(request: HttpRequest, scope: str) -> bool:
     """Count this request against ``scope``; False once the scope's rate is used up."""
-    return _ScopeThrottle(scope).allow_request(request, None)
+    return _ScopeThrottle(scope).allow_request(request, None)  # type: ignore[arg-type]

@@ -35,11 +35,11 @@ def _require_agency(request: HttpRequest) -> None:
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
     _require_agency(request)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for claim in claim_selectors.review_queue(request.user):
-        stage = claim_selectors.claim_current_stage(claim)
+        current = claim_selectors.claim_current_stage(claim)
         rows.append(
-            {"claim": claim, "stage": stage.name if stage else "", "refusal": decision_refusal(request.user, claim)}
+            {"claim": claim, "stage": current.name if current else "", "refusal": decision_refusal(request.user, claim)}
         )
     counts = Counter(row["stage"] for row in rows)
     stage, search, mine = request.GET.get("stage", ""), request.GET.get("q", "").strip(), request.GET.get("mine")

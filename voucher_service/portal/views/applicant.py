@@ -11,8 +11,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.datastructures import MultiValueDict
 from django.utils import timezone
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -144,7 +144,7 @@ SESSION_KEY = "portal_claim_steps"
 
 
 def _step_form(slug: str, data: Any, request: HttpRequest, entities: list, program: Any) -> forms.Form:
-    form_class = {step: cls for step, _title, cls in CLAIM_STEPS}[slug]
+    form_class: Any = {step: cls for step, _title, cls in CLAIM_STEPS}[slug]
     if slug == "purchase":
         providers = [(row.organization_id, row.organization.name) for row in _providers(request.user)]
         rules = program_rules(program)
