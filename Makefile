@@ -19,7 +19,7 @@ WITH_KEY := SECRET_KEY=$${SECRET_KEY:-test-only-secret-key-not-for-production-us
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: help run test lint format typecheck migrations-check pytest bench-ledger bench-issuance ci clean
+.PHONY: help run test lint format typecheck migrations-check pytest bench-ledger bench-issuance bench-claims bench-reports ci clean
 
 help: ## List the targets
 	@echo "Usage: make <target> [PORT=$(PORT)] [PYTEST_ARGS='-k ledger -x']"
@@ -53,7 +53,7 @@ format: $(DEV_STAMP) ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff format .
 
 typecheck: $(DEV_STAMP) ## mypy with django-stubs
-	$(WITH_KEY) $(VENV)/bin/mypy accounts ledger voucher_service $(wildcard bench)
+	$(WITH_KEY) $(VENV)/bin/mypy core accounts ledger voucher_service $(wildcard bench)
 
 migrations-check: $(DEV_STAMP) ## Fail if models and migrations disagree
 	$(WITH_KEY) $(PY) manage.py makemigrations --check --dry-run
@@ -64,10 +64,16 @@ pytest: $(DEV_STAMP) ## Run pytest (PostgreSQL when DATABASE_URL is set, else SQ
 	$(WITH_KEY) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench-ledger: $(DEV_STAMP) ## Ledger throughput vs pgbench TPC-B (needs PostgreSQL: DATABASE_URL)
-	$(WITH_KEY) $(PY) bench/ledger_bench.py
+	$(WITH_KEY) $(PY) -m bench.ledger
 
 bench-issuance: $(DEV_STAMP) ## Bulk issuance of 10,000 rows and HTTP approvals at 1/16 clients (needs PostgreSQL: DATABASE_URL)
-	$(WITH_KEY) $(PY) bench/issuance_bench.py
+	$(WITH_KEY) $(PY) -m bench.issuance
+
+bench-claims: $(DEV_STAMP) ## Whole claim lifecycles over HTTP at 1/16 clients vs pgbench TPC-B (needs PostgreSQL: DATABASE_URL)
+	$(WITH_KEY) $(PY) -m bench.claims
+
+bench-reports: $(DEV_STAMP) ## Journal export of 1,000,000 postings vs psql \copy, peak RSS, as-of balances (needs PostgreSQL: DATABASE_URL)
+	$(WITH_KEY) $(PY) -m bench.reports
 
 ci: ## What CI runs: make test against PostgreSQL and Redis (starts them if needed)
 	bash .ci/run

@@ -13,6 +13,7 @@ from typing import Any
 from django.utils import timezone
 
 from ledger import errors
+from ledger.errors import LedgerError, LedgerErrorCode
 from ledger.hashing import canonical_json, iso_utc, sha256_hex
 from ledger.models import Account, Direction
 from ledger.money import MAX_FEN
@@ -57,38 +58,42 @@ def account_pk(account: Account | int) -> int:
 
 def check_amount(amount: Any) -> None:
     if isinstance(amount, bool) or not isinstance(amount, int):
-        raise errors.InvalidAmount(f"Amounts are integer fen, got {type(amount).__name__}.")
+        raise LedgerError(LedgerErrorCode.INVALID_AMOUNT, f"Amounts are integer fen, got {type(amount).__name__}.")
     if amount <= 0:
-        raise errors.InvalidAmount(f"Amounts must be positive, got {amount}.", amount=amount)
+        raise LedgerError(LedgerErrorCode.INVALID_AMOUNT, f"Amounts must be positive, got {amount}.", amount=amount)
     if amount > MAX_FEN:
         # Keeps every sum far inside PostgreSQL's bigint, so an overflow can never surface as a database error.
-        raise errors.InvalidAmount(f"Amounts are at most {MAX_FEN} fen, got {amount}.", amount=amount)
+        raise LedgerError(
+            LedgerErrorCode.INVALID_AMOUNT, f"Amounts are at most {MAX_FEN} fen, got {amount}.", amount=amount
+        )
 
 
 def normalise_lines(lines: Sequence[LineInput]) -> list[Line]:
     if len(lines) < 2:
-        raise errors.InvalidEntry("An entry needs at least two lines.")
+        raise errors.invalid_entry("An entry needs at least two lines.")
     normalised = []
     for account, direction, amount in lines:
         if direction not in Direction.values:
-            raise errors.InvalidEntry(f"Unknown direction {direction!r}.")
+            raise errors.invalid_entry(f"Unknown direction {direction!r}.")
         check_amount(amount)
         normalised.append(Line(account_pk(account), Direction(direction), amount))
     account_ids = [line.account_id for line in normalised]
     if len(set(account_ids)) != len(account_ids):
         # One posting per account per entry keeps "the account's version after this posting" unambiguous.
-        raise errors.InvalidEntry("An account may appear only once in an entry.")
+        raise errors.invalid_entry("An account may appear only once in an entry.")
     debits = sum(line.amount for line in normalised if line.direction == Direction.DEBIT)
     credits = sum(line.amount for line in normalised if line.direction == Direction.CREDIT)
     if debits != credits:
-        raise errors.UnbalancedEntry(f"Debits {debits} ≠ credits {credits}.", debits=debits, credits=credits)
+        raise LedgerError(
+            LedgerErrorCode.UNBALANCED_ENTRY, f"Debits {debits} ≠ credits {credits}.", debits=debits, credits=credits
+        )
     return sorted(normalised, key=lambda line: line.account_id)
 
 
 def checked_metadata(metadata: dict[str, Any] | None) -> dict[str, Any]:
     metadata = {} if metadata is None else metadata
     if not isinstance(metadata, dict):
-        raise errors.InvalidEntry("Metadata must be a JSON object.")
+        raise errors.invalid_entry("Metadata must be a JSON object.")
     refuse_floats(metadata)
     return metadata
 
@@ -96,11 +101,11 @@ def checked_metadata(metadata: dict[str, Any] | None) -> dict[str, Any]:
 def refuse_floats(value: Any) -> None:
     # A float would not survive the JSON round trip bit for bit, and so would break the hash chain.
     if isinstance(value, float):
-        raise errors.InvalidEntry("Metadata may not contain floats; use strings or integer fen.")
+        raise errors.invalid_entry("Metadata may not contain floats; use strings or integer fen.")
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
-                raise errors.InvalidEntry("Metadata keys must be strings.")
+                raise errors.invalid_entry("Metadata keys must be strings.")
             refuse_floats(item)
     elif isinstance(value, (list, tuple)):
         for item in value:
@@ -123,10 +128,10 @@ def draft_entry(
     reverses_id: int | None = None,
 ) -> EntryDraft:
     if not idempotency_key:
-        raise errors.InvalidEntry("An idempotency key is required.")
+        raise errors.invalid_entry("An idempotency key is required.")
     memo = str(memo)  # a lazy translation is fine as a memo; it is stored (and hashed) as text
     if effective_at is not None and timezone.is_naive(effective_at):
-        raise errors.InvalidEntry("effective_at must be timezone-aware.")
+        raise errors.invalid_entry("effective_at must be timezone-aware.")
     metadata = checked_metadata(metadata)
     fingerprint = request_fingerprint(
         "entry",

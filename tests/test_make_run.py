@@ -150,6 +150,42 @@ def test_the_readme_claim_walk_through_runs_as_pasted(embedded):
     assert lines[-1].endswith("claim.pay")
 
 
+def readme_auditor_session() -> str:
+    """The README's auditor walk-through: the bash block after "A walk-through, runnable as pasted"."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    after = readme.split("## Auditors", 1)[1].split("A walk-through, runnable as pasted", 1)[1]
+    return after.split("```bash\n", 1)[1].split("\n```\n", 1)[0]
+
+
+def test_the_readme_auditor_walk_through_runs_as_pasted(embedded, tmp_path):
+    # given the claim walk-through has run (its paid claim is today's), and the auditor's block as the README
+    # shows it, in a directory of its own (it writes its files there) that sees the checkout's scripts/
+    script = readme_auditor_session().replace("http://127.0.0.1:8000", embedded.base_url)
+    (tmp_path / "scripts").symlink_to(ROOT / "scripts")
+    # when it is pasted into bash
+    done = subprocess.run(  # noqa: S603
+        ["bash", "-e", "-o", "pipefail", "-c", script],  # noqa: S607
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=tmp_path,
+    )
+    # then the ledger verified, the statement's figures and a compliant proof came back, the spreadsheet and the
+    # journal were written, the journal checked offline against the pin, the sample drawn twice the same, and the
+    # bundle's files matched its manifest
+    assert done.returncode == 0, done.stderr + done.stdout
+    lines = done.stdout.splitlines()
+    assert lines[0] == "True"
+    figures = json.loads(lines[1].replace("'", '"'))
+    assert {"cap", "issued", "paid", "remaining"} <= set(figures)
+    assert lines[2] == "True"
+    assert lines[3].startswith("OK:")
+    assert lines[4] == "same sample"
+    assert lines[5].startswith("bundle of claim ")
+    assert lines[5].endswith("every SHA-256 matches")
+    assert (tmp_path / "vouchers.xlsx").stat().st_size > 0
+
+
 # Keep this the module's last test that uses `embedded`: it stops it.
 def test_sigterm_to_its_process_group_stops_everything_with_work_in_flight(embedded):
     with work_in_flight(embedded):

@@ -27,9 +27,8 @@ from voucher_service.claims.services import (
     payout_execute,
     payout_request,
 )
-from voucher_service.programs.budgets import budget_for, current_fiscal_year
 from voucher_service.programs.models import Program
-from voucher_service.programs.selectors import program_can_issue
+from voucher_service.programs.selectors import budget_for, current_fiscal_year, program_can_issue
 from voucher_service.vouchers.models import Issuance, IssuanceKind, Voucher, VoucherStatus
 from voucher_service.vouchers.services import issuance_execute
 

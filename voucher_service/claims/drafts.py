@@ -20,6 +20,7 @@ from accounts.audit import audit_record
 from accounts.models import Organization
 from accounts.selectors import organization_barred_until
 from accounts.validators import validate_uscc
+from core.transactions import service_write
 from ledger.money import fen_to_yuan
 from voucher_service.claims.errors import ClaimError, ClaimErrorCode
 from voucher_service.claims.models import (
@@ -31,7 +32,6 @@ from voucher_service.claims.models import (
     ClaimStatus,
 )
 from voucher_service.claims.permissions import require_applicant
-from voucher_service.claims.transactions import claim_write
 from voucher_service.programs.models import COMPUTE_SERVICE_TYPES, Program, ProgramStatus, ProviderListing
 from voucher_service.programs.selectors import program_current_version
 
@@ -257,7 +257,7 @@ def _require_not_barred(entity: Organization) -> None:
         )
 
 
-@claim_write
+@service_write
 def claim_create(*, actor: Any, entity: Organization, program: Program, data: Mapping[str, Any]) -> Claim:
     """A new draft claim of ``entity`` against ``program``. ``data`` is the API's validated body."""
     require_applicant(actor, entity)
@@ -282,7 +282,7 @@ def claim_create(*, actor: Any, entity: Organization, program: Program, data: Ma
     return claim
 
 
-@claim_write
+@service_write
 def claim_update(*, actor: Any, claim: Claim, data: Mapping[str, Any]) -> Claim:
     """Amend a draft or a returned claim; lists (invoices, payments, vouchers, conditions) are replaced whole."""
     locked = Claim.objects.select_for_update().select_related("program", "entity").get(pk=claim.pk)
@@ -315,7 +315,7 @@ def claim_update(*, actor: Any, claim: Claim, data: Mapping[str, Any]) -> Claim:
     return locked
 
 
-@claim_write
+@service_write
 def claim_withdraw(*, actor: Any, claim: Claim, reason: str = "") -> Claim:
     """The entity takes its claim back before payout; whatever it reserved is released."""
     from voucher_service.claims.reserve import release_reserve

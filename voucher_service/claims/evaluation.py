@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.audit import SYSTEM, audit_record
+from core.transactions import enqueue_on_commit, service_write
 from ledger.errors import LedgerError
 from voucher_service.claims import checks as c
 from voucher_service.claims.drafts import _require_not_barred
@@ -30,12 +31,11 @@ from voucher_service.claims.models import EDITABLE_STATUSES, Claim, ClaimEvaluat
 from voucher_service.claims.permissions import require_applicant
 from voucher_service.claims.reserve import AlreadySubsidised, lock_for, reserve
 from voucher_service.claims.subsidy import Breakdown, compute
-from voucher_service.claims.transactions import claim_write, enqueue_on_commit
 from voucher_service.programs.selectors import program_version_in_force
 from voucher_service.vouchers.models import Voucher
 
 
-@claim_write
+@service_write
 def claim_submit(*, actor: Any, claim: Claim) -> Claim:
     """Submit a draft (or resubmit a returned claim); the evaluation runs in a task queued on commit."""
     from voucher_service.claims.tasks import evaluate_claim
@@ -66,7 +66,7 @@ def claim_submit(*, actor: Any, claim: Claim) -> Claim:
     return locked
 
 
-@claim_write
+@service_write
 def claim_mark_evaluating(*, claim_id: int) -> bool:
     """submitted → evaluating, visible at once while the evaluation runs. False if there is nothing to start."""
     return bool(Claim.objects.filter(pk=claim_id, status=ClaimStatus.SUBMITTED).update(status=ClaimStatus.EVALUATING))
@@ -135,7 +135,7 @@ def records_conditions(ctx: c.Context) -> list[str]:
     return kept
 
 
-@claim_write
+@service_write
 def claim_evaluate(*, claim_id: int) -> Claim:
     """Evaluate a submitted claim (see the module docstring). Idempotent."""
     claim = (

@@ -17,10 +17,10 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
 
 from accounts.audit import audit_record
+from core.transactions import service_write
 from voucher_service.claims.errors import ClaimError, ClaimErrorCode, invalid
 from voucher_service.claims.models import EDITABLE_STATUSES, Claim, ClaimEvidence
 from voucher_service.claims.permissions import require_applicant
-from voucher_service.claims.transactions import claim_write
 from voucher_service.programs.rules import EvidenceKind
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -92,7 +92,7 @@ def check_file(upload: UploadedFile) -> FileType:
     return file_type
 
 
-@claim_write
+@service_write
 def evidence_upload(*, actor: Any, claim: Claim, kind: str, upload: UploadedFile) -> ClaimEvidence:
     locked = Claim.objects.select_for_update().select_related("entity").get(pk=claim.pk)
     require_applicant(actor, locked.entity)

@@ -16,12 +16,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.audit import SYSTEM, audit_record
+from core.transactions import service_write
 from ledger.money import fen_to_yuan
 from voucher_service.claims.errors import ClaimError, ClaimErrorCode, invalid
 from voucher_service.claims.models import Claim, ClaimStatus, Objection, ObjectionStatus
 from voucher_service.claims.permissions import RESOLVE_OBJECTIONS, require_independent, require_program_role
 from voucher_service.claims.reserve import release_reserve
-from voucher_service.claims.transactions import claim_write
 from voucher_service.claims.working_days import add_working_days
 from voucher_service.programs.rules import ProgramRules
 
@@ -33,7 +33,7 @@ def enter_notice(claim: Claim, rules: ProgramRules, today: date) -> None:
     claim.status = ClaimStatus.IN_NOTICE if days > 0 else ClaimStatus.PAYABLE
 
 
-@claim_write
+@service_write
 def objection_file(*, claim: Claim, reason: str, contact: str) -> Objection:
     """Anyone objects to a claim under notice. Anonymous: the audit event has no actor."""
     locked = Claim.objects.select_for_update().select_related("entity").get(pk=claim.pk)
@@ -51,7 +51,7 @@ def objection_file(*, claim: Claim, reason: str, contact: str) -> Objection:
     return objection
 
 
-@claim_write
+@service_write
 def objection_resolve(
     *, actor: Any, objection: Objection, outcome: str, reason: str, amount: int | None = None
 ) -> Objection:
@@ -96,7 +96,7 @@ def objection_resolve(
     return locked
 
 
-@claim_write
+@service_write
 def notice_close(*, claim_id: int, today: date) -> bool:
     """One claim whose notice has ended with no open objection becomes payable. False if nothing to do."""
     claim = Claim.objects.select_for_update().select_related("entity").get(pk=claim_id)
@@ -124,5 +124,4 @@ def notices_close(*, today: date | None = None, claim_ids: list[int] | None = No
     due = Claim.objects.filter(status=ClaimStatus.IN_NOTICE, notice_ends_on__lt=today)
     if claim_ids is not None:
         due = due.filter(pk__in=claim_ids)
-    pks = list(due.values_list("pk", flat=True))
-    return sum(notice_close(claim_id=pk, today=today) for pk in pks)
+    return sum(notice_close(claim_id=pk, today=today) for pk in list(due.values_list("pk", flat=True)))

@@ -25,7 +25,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.audit import audit_record
-from accounts.services import entity_bar_in_transaction
+from accounts.services import entity_bar
+from core.transactions import enqueue_on_commit, service_write
 from ledger.models import Account, HoldStatus
 from ledger.money import fen_to_yuan
 from ledger.services import entry_post, hold_post, hold_void
@@ -42,8 +43,7 @@ from voucher_service.claims.models import (
 )
 from voucher_service.claims.permissions import CLAW_BACK, PAY, require_independent, require_program_role
 from voucher_service.claims.reserve import settle_reserve
-from voucher_service.claims.transactions import claim_write, enqueue_on_commit
-from voucher_service.programs.budgets import budget_accounts
+from voucher_service.programs.budgets import budget_require_open
 from voucher_service.programs.rules import ProgramRules, add_months
 from voucher_service.vouchers.models import Voucher, VoucherStatus
 
@@ -84,7 +84,7 @@ def _require_finance(actor: Any, claim: Claim, roles: tuple[str, ...]) -> None:
     require_independent(actor, entity=claim.entity, provider=claim.provider, submitted_by_id=claim.submitted_by_id)
 
 
-@claim_write
+@service_write
 def payout_request(*, actor: Any, claim: Claim, paid_on: date, bank_reference: str) -> Payout:
     """Finance records the payout; the ledger posts it in a task queued on commit (202)."""
     from voucher_service.claims.tasks import execute_payout
@@ -156,7 +156,7 @@ def _exhaust(voucher_ids: set[int], actor: Any) -> list[str]:
     return exhausted
 
 
-@claim_write
+@service_write
 def payout_execute(*, payout_id: int) -> Payout:
     """Post a recorded payout to the ledger (see the module docstring). Idempotent under any redelivery."""
     payout = Payout.objects.select_for_update().get(pk=payout_id)
@@ -166,7 +166,7 @@ def payout_execute(*, payout_id: int) -> Payout:
     year = claim.reserve["fiscal_year"]
     paid_allocation = settle_reserve(claim, payout.amount)
     touched = _post_holds(claim, payout.amount, payout.requested_by)
-    funding = budget_accounts(claim.program, year).funding
+    funding = budget_require_open(claim.program, year).funding
     clearing = claims_account(claim.program, year, "clearing")
     entry = entry_post(
         actor=payout.requested_by,
@@ -198,7 +198,7 @@ def payout_execute(*, payout_id: int) -> Payout:
     return payout
 
 
-@claim_write
+@service_write
 def clawback_record(*, actor: Any, claim: Claim, reason_code: str, amount: int, note: str = "") -> Clawback:
     locked = _lock_claim(claim.pk)
     _require_finance(actor, locked, CLAW_BACK)
@@ -223,7 +223,7 @@ def clawback_record(*, actor: Any, claim: Claim, reason_code: str, amount: int, 
         shares=shares_for(locked, amount),
         created_by=actor,
     )
-    funding = budget_accounts(locked.program, year).funding
+    funding = budget_require_open(locked.program, year).funding
     entry = entry_post(
         actor=actor,
         idempotency_key=clawback_key(locked.pk, clawback.pk),
@@ -234,7 +234,7 @@ def clawback_record(*, actor: Any, claim: Claim, reason_code: str, amount: int, 
     )
     if reason_code == ClawbackReason.FRAUD and rules.fraud_bar_months:
         until = add_months(timezone.localdate(), rules.fraud_bar_months)
-        entity_bar_in_transaction(
+        entity_bar(
             actor=actor,
             organization=locked.entity,
             until=until,
@@ -265,7 +265,7 @@ def clawback_record(*, actor: Any, claim: Claim, reason_code: str, amount: int, 
     return clawback
 
 
-@claim_write
+@service_write
 def clawback_recover(
     *, actor: Any, clawback: Clawback, amount: int, received_on: date, reference: str
 ) -> ClawbackRecovery:

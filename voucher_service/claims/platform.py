@@ -18,10 +18,10 @@ from django.utils.translation import gettext as _
 from accounts.audit import audit_record
 from accounts.models import Organization, OrganizationKind
 from accounts.selectors import user_has_role
+from core.transactions import service_write
 from voucher_service.claims.errors import ClaimError, ClaimErrorCode, invalid
 from voucher_service.claims.models import PlatformOrder
 from voucher_service.claims.permissions import RECORD_PLATFORM_ORDERS
-from voucher_service.claims.transactions import claim_write
 
 
 def _fingerprint(**fields: Any) -> str:
@@ -29,7 +29,7 @@ def _fingerprint(**fields: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@claim_write
+@service_write
 def platform_order_record(
     *,
     actor: Any,

@@ -16,15 +16,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
+from core.transactions import lock_in_pk_order
 from ledger.models import Account, HoldStatus
 from ledger.services import hold_create, hold_void
 from voucher_service.claims.checks import Check, check, invoice_taken_by, invoice_taken_message
 from voucher_service.claims.ledger_accounts import claims_account
 from voucher_service.claims.models import Claim, ClaimHold, ClaimInvoice, ClaimYearTotal, RuleTotal
 from voucher_service.claims.subsidy import Breakdown, RuleUse, reallocate_rules
-from voucher_service.claims.transactions import lock_in_pk_order
-from voucher_service.programs.budgets import budget_for
 from voucher_service.programs.rules import CapPeriod, ProgramRules
+from voucher_service.programs.selectors import budget_for
 from voucher_service.vouchers.models import Voucher
 
 

@@ -23,13 +23,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.audit import audit_record
+from core.transactions import service_write
 from voucher_service.claims.errors import ClaimError, ClaimErrorCode, invalid
 from voucher_service.claims.evaluation import compute_for, context_for
 from voucher_service.claims.models import Claim, ClaimDecision, ClaimStageDecider, ClaimStatus, Decision
 from voucher_service.claims.notice import enter_notice
 from voucher_service.claims.permissions import REVIEW_ROLES, require_independent, require_program_role
 from voucher_service.claims.reserve import lock_for, release_reserve, reserve
-from voucher_service.claims.transactions import claim_write
 from voucher_service.programs.rules import ProgramRules, ReviewStage
 from voucher_service.vouchers.models import Voucher
 
@@ -144,7 +144,7 @@ def _recompute(locked: Claim, confirmed: list[str], actor: Any) -> int:
     return breakdown.subsidy
 
 
-@claim_write
+@service_write
 def claim_decide(
     *,
     actor: Any,

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import AuditEvent, OrganizationKind, Role
 from accounts.selectors import user_memberships
-from ledger.models import HoldStatus
+from ledger.models import HoldStatus, JournalEntry
 from voucher_service.claims.models import (
     Claim,
     ClaimEvaluation,
@@ -221,3 +221,26 @@ def claim_reserve_history(program_id: int, as_of: datetime) -> Iterator[ReserveE
         events.append((at, claim_id, number, ReserveEvent(at, *facts, posted - subsidy, change, counts)))
     for _at, _claim, _number, item in sorted(events, key=lambda e: e[:3]):
         yield item
+
+
+def claims_submitted_in(program_id: int, start: datetime, end: datetime) -> list[int]:
+    """The ids of a program's claims submitted (a ``claim.submit`` in the audit trail) between two moments, in id
+    order: a spot check's population, the same whenever it is asked for once ``end`` has passed."""
+    submitted = (
+        AuditEvent.objects.filter(
+            action="claim.submit", target_type="claims.claim", occurred_at__gte=start, occurred_at__lte=end
+        )
+        .values_list("target_id", flat=True)
+        .distinct()
+    )
+    ids = {int(pk) for pk in submitted}
+    return list(Claim.objects.filter(program_id=program_id, pk__in=ids).order_by("pk").values_list("pk", flat=True))
+
+
+def claim_ledger(claim: Claim) -> tuple[list[ClaimHold], list[int]]:
+    """A claim's ledger holds (with their vouchers) and the ids of its journal entries: the holds' postings and the
+    entries naming the claim (payout, clawbacks, recoveries), in id order."""
+    holds = list(claim.holds.select_related("hold", "voucher").order_by("pk"))
+    entries = {claim_hold.hold.entry_id for claim_hold in holds if claim_hold.hold.entry_id is not None}
+    entries |= set(JournalEntry.objects.filter(metadata__claim=claim.pk).values_list("pk", flat=True))
+    return holds, sorted(entries)

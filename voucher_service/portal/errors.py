@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from django import forms
 from django.core.exceptions import ValidationError
 
-from voucher_service.errors import DomainError
+from core.errors import ServiceError
 
 # What a service raises when it refuses (a typed domain error, or Django's ValidationError from accounts).
-SERVICE_ERRORS: tuple[type[Exception], ...] = (DomainError, ValidationError)
+SERVICE_ERRORS: tuple[type[Exception], ...] = (ServiceError, ValidationError)
 
 
 def _message(exc: Exception) -> str:

@@ -2,7 +2,7 @@
 
 Each such form carries a hidden ``idempotency_key`` made when the form is rendered. The first POST with it claims
 the key (the API's ``IdempotencyRecord``, so keys share one table and one purge), runs the service with the key
-marked executed inside the service's own transaction (``ledger.concurrency.before_commit``), and records where it
+marked executed inside the service's own transaction (``core.transactions.before_commit``), and records where it
 redirected. A repeat of the same POST redirects there again without running anything; the same key with other
 input is refused; a failure releases the key, so the corrected form may be sent again with it.
 """
@@ -21,7 +21,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from ledger.concurrency import before_commit
+from core.transactions import before_commit
 from voucher_service.models import IdempotencyRecord, IdempotencyStatus
 
 FIELD = "idempotency_key"

@@ -1,8 +1,9 @@
 """Registers of the claims domain: claims (status as of then, each stage's decider and date, the evaluation
 breakdown), payouts by payer (each payer's settlement statement for a period) and clawbacks with recoveries.
 
-Status as of a moment comes from the claim's audit trail (the last transition recorded by then); amounts paid,
-clawed back and recovered count only what was recorded by then.
+Status and approved amount as of a moment come from the claim's audit trail (the last ones recorded by then); the
+subsidy evaluated from the last evaluation by then; amounts paid, clawed back and recovered count only what was
+recorded by then.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import audit_events
+from ledger.money import fen_to_yuan
 from voucher_service.claims import selectors as claims
+from voucher_service.claims.api.serializers import render_breakdown
 from voucher_service.claims.models import ClaimStatus, ClawbackRecovery, PayoutStatus
 from voucher_service.reports.registers import QuerysetReport, day_end, day_start
 from voucher_service.reports.tabular import Column, Kind, ReportContext
@@ -62,7 +65,7 @@ class ClaimRegister(QuerysetReport):
         Column("clawed_back_amount", _("Clawed back"), Kind.MONEY),
         Column("created_at", _("Created at"), Kind.DATETIME),
         Column("submitted_at", _("Submitted at"), Kind.DATETIME, nullable=True),
-        Column("decisions", _("Decisions (stage, decision, amount, by, at)"), Kind.JSON),
+        Column("decisions", _("Decisions (round, stage, decision, amount, reason, by, at)"), Kind.JSON),
         Column("evaluation", _("Evaluation breakdown"), Kind.JSON, nullable=True),
     )
 
@@ -88,21 +91,46 @@ class ClaimRegister(QuerysetReport):
         return list(islice(self.rows(context), offset, offset + limit))
 
     def _status(self, claim: Any, context: ReportContext) -> str:
+        return self._trail(claim, context)[0]
+
+    def _trail(self, claim: Any, context: ReportContext) -> tuple[str, int | None]:
+        """The status and the approved amount as of then: the last ones the claim's audit trail recorded (the
+        evaluation records the subsidy it approves; each decision and objection the amount after it)."""
         events = audit_events().filter(
             target_type="claims.claim", target_id=str(claim.pk), occurred_at__lte=context.as_of
         )
-        for after in events.order_by("-pk").values_list("after", flat=True):
-            if isinstance(after, dict) and after.get("status"):
-                return str(after["status"])
-        return ClaimStatus.DRAFT.value
+        status, approved = None, None
+        for after in events.order_by("-pk").values_list("after", flat=True).iterator(200):
+            if not isinstance(after, dict):
+                continue
+            status = status or (str(after["status"]) if after.get("status") else None)
+            if approved is None:
+                approved = after.get("approved_amount", after.get("subsidy"))
+            if status is not None and approved is not None:
+                break
+        return status or ClaimStatus.DRAFT.value, approved
+
+    def _money_then(self, claim: Any, context: ReportContext) -> tuple[int, int]:
+        """Paid (the payout posted by then) and clawed back (the clawbacks recorded by then)."""
+        payouts = claims.payouts_of_programs([claim.program_id]).filter(claim=claim)
+        paid = (
+            payouts.filter(status=PayoutStatus.SUCCEEDED, completed_at__lte=context.as_of).aggregate(
+                total=Sum("amount")
+            )["total"]
+            or 0
+        )
+        clawed = claim.clawbacks.filter(created_at__lte=context.as_of).aggregate(total=Sum("amount"))["total"] or 0
+        return paid, clawed
 
     def row(self, claim: Any, context: ReportContext) -> tuple[Any, ...]:
         decisions = [
             {
-                "stage": d.stage,
+                "round": d.round,
+                "stage": d.stage_index,
                 "stage_name": d.stage_name,
                 "decision": d.decision,
-                "amount": d.amount,
+                "amount": fen_to_yuan(d.amount) if d.amount is not None else None,
+                "reason": d.reason,
                 "by": d.decided_by.username,
                 "at": d.decided_at.isoformat(),
             }
@@ -110,6 +138,8 @@ class ClaimRegister(QuerysetReport):
         ]
         evaluation = claim.evaluations.filter(created_at__lte=context.as_of).order_by("-pk").first()
         submitted = claim.submitted_at if claim.submitted_at and claim.submitted_at <= context.as_of else None
+        status, approved = self._trail(claim, context)
+        paid, clawed = self._money_then(claim, context)
         return (
             claim.pk,
             claim.program_id,
@@ -118,15 +148,15 @@ class ClaimRegister(QuerysetReport):
             claim.provider_id,
             claim.contract_number,
             claim.contract_amount,
-            self._status(claim, context),
-            claim.subsidy,
-            claim.approved_amount,
-            claim.paid_amount if claim.status in (ClaimStatus.PAID, ClaimStatus.CLAWED_BACK) else 0,
-            claim.clawed_back_amount,
+            status,
+            evaluation.subsidy if evaluation is not None else None,
+            approved,
+            paid,
+            clawed,
             claim.created_at,
             submitted,
             decisions,
-            evaluation.breakdown if evaluation is not None else None,
+            render_breakdown(evaluation.breakdown) if evaluation is not None else None,
         )
 
 

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -130,3 +130,33 @@ class AuditorGrant(models.Model):
 
     def __str__(self) -> str:
         return f"grant #{self.pk} to {self.grantee_id} until {self.until}"
+
+
+class SpotCheck(models.Model):
+    """A reproducible random sample (抽查) of a program's claims submitted in a period: the population is every
+    such claim recorded by ``as_of``, by id; the sample is ``random.Random(seed).sample(ids, size)`` in Python,
+    sorted. The seed, the population's size and the SHA-256 of its ids are kept, so anyone can redraw it."""
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="+")
+    date_from = models.DateField()
+    date_to = models.DateField()
+    as_of = models.DateTimeField()
+    size = models.PositiveIntegerField()
+    seed = models.CharField(max_length=64)
+    population = models.PositiveIntegerField()
+    population_sha256 = models.CharField(max_length=64)
+    claim_ids = models.JSONField(default=list)
+    drawn_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    drawn_at = models.DateTimeField(default=timezone.now)
+
+    objects: ClassVar[models.Manager[SpotCheck]]
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(date_from__lte=F("date_to")), name="spot_check_period"),
+            models.CheckConstraint(condition=Q(size__gt=0), name="spot_check_size"),
+        ]
+
+    def __str__(self) -> str:
+        return f"spot check #{self.pk} of program {self.program_id} (seed {self.seed})"

@@ -10,8 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
-from voucher_service.programs.budgets import budget_for, current_fiscal_year
 from voucher_service.programs.models import Program
+from voucher_service.programs.selectors import budget_for, current_fiscal_year
 from voucher_service.reports.api.params import PARAMS
 from voucher_service.reports.catalog import REPORTS
 from voucher_service.reports.idioms import ReportError, ReportErrorCode

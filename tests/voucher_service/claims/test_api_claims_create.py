@@ -3,8 +3,8 @@
 import pytest
 
 from accounts.models import AuditEvent
+from tests.claims import YUAN, claim_body, create, issue_voucher, submitted, yuan
 from tests.factories import client_for, make_org
-from tests.voucher_service.claims.conftest import YUAN, claim_body, create, issue_voucher, submitted, yuan
 from voucher_service.claims.models import Claim
 
 pytestmark = pytest.mark.django_db
@@ -98,7 +98,7 @@ def test_unknown_fields_wrong_types_and_unknown_conditions(bd):
 
 
 def test_an_undelivered_or_non_compute_service_is_refused(bd):
-    from tests.voucher_service.claims.conftest import TODAY
+    from tests.claims import TODAY
 
     body = claim_body(bd)
     body["delivery"].update(service_type="storage", ends_on=(TODAY().replace(year=TODAY().year + 1)).isoformat())

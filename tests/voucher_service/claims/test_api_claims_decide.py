@@ -3,8 +3,7 @@
 import pytest
 
 from ledger.models import HoldStatus
-from tests.factories import client_for, make_user
-from tests.voucher_service.claims.conftest import (
+from tests.claims import (
     YUAN,
     approve_all,
     attach_evidence,
@@ -14,6 +13,7 @@ from tests.voucher_service.claims.conftest import (
     pay,
     submitted,
 )
+from tests.factories import client_for, make_user
 from voucher_service.claims.models import ClaimDecision
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,8 @@ import zipfile
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from tests.claims import PDF, PNG, create
 from tests.factories import client_for
-from tests.voucher_service.claims.conftest import PDF, PNG, create
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,7 @@ import pytest
 from accounts.selectors import organization_barred_until
 from ledger.models import JournalEntry
 from ledger.selectors import balance
-from tests.factories import client_for
-from tests.voucher_service.claims.conftest import (
+from tests.claims import (
     TODAY,
     YUAN,
     approve_all,
@@ -17,10 +16,11 @@ from tests.voucher_service.claims.conftest import (
     pay,
     submitted,
 )
+from tests.factories import client_for
 from voucher_service.claims.ledger_accounts import claims_account
 from voucher_service.claims.models import Payout
 from voucher_service.claims.services import payout_execute
-from voucher_service.programs.budgets import budget_accounts
+from voucher_service.programs.selectors import budget_accounts
 
 pytestmark = pytest.mark.django_db
 

@@ -3,8 +3,8 @@
 import pytest
 
 from accounts.models import Organization
+from tests.claims import list_provider
 from tests.factories import client_for, make_user
-from tests.voucher_service.claims.conftest import list_provider
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from tests.claims import YUAN, approve_all, issue_voucher, submitted
 from tests.factories import client_for, make_org, make_user
-from tests.voucher_service.claims.conftest import YUAN, approve_all, issue_voucher, submitted
 from voucher_service.claims.notice import notices_close
 from voucher_service.claims.working_days import add_working_days
 
@@ -45,7 +45,7 @@ def test_a_makers_name_is_masked(bd, django_capture_on_commit_callbacks):
     maker = make_org(jurisdiction="130602", category="maker", uscc=None, name="张三丰")
     bd.entity, bd.applicant = maker, make_user(maker, "applicant", username="maker")
     issue_voucher(bd.program, maker, 100_000 * YUAN)
-    from tests.voucher_service.claims.conftest import claim_body
+    from tests.claims import claim_body
 
     approve_all(bd, submitted(bd, django_capture_on_commit_callbacks, claim_body(bd, amount=50_000 * YUAN)))
     (row,) = client_for(None).get("/api/v1/public-notices/").json()["results"]

@@ -3,9 +3,9 @@
 import pytest
 
 from ledger.selectors import balance
+from tests.claims import YUAN, approve_all, issue_voucher, pay, submitted
 from tests.factories import client_for
-from tests.voucher_service.claims.conftest import YUAN, approve_all, issue_voucher, pay, submitted
-from voucher_service.programs.budgets import budget_accounts, budget_figures, budget_for
+from voucher_service.programs.selectors import budget_accounts, budget_figures, budget_for
 
 pytestmark = pytest.mark.django_db
 

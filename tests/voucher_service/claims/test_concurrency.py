@@ -8,9 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from ledger.models import Account
-from tests.factories import make_org, make_user
-from tests.race_condition import race
-from tests.voucher_service.claims.conftest import (
+from tests.claims import (
     PDF,
     YUAN,
     Cast,
@@ -19,6 +17,8 @@ from tests.voucher_service.claims.conftest import (
     invoice_number,
     issue_voucher,
 )
+from tests.factories import make_org, make_user
+from tests.race_condition import race
 from voucher_service.claims.api.serializers import ClaimCreateSerializer
 from voucher_service.claims.evaluation import claim_evaluate
 from voucher_service.claims.models import Claim, ClaimDecision, ClaimYearTotal, Payout, RuleTotal
@@ -217,7 +217,7 @@ def yinchuan_like(bd):
     )
     program = program_publish(actor=admin, program=program)
     entity = make_org(jurisdiction="130602", category="enterprise", settled_on=bd.program.valid_from)
-    from voucher_service.programs.budgets import current_fiscal_year
+    from voucher_service.programs.selectors import current_fiscal_year
 
     type(entity).objects.filter(pk=entity.pk).update(settled_on=f"{current_fiscal_year()}-01-01")
     entity.refresh_from_db()

@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 
 from accounts.models import Organization
-from tests.factories import client_for, make_user
-from tests.voucher_service.claims.conftest import (
+from tests.claims import (
     PDF,
     TODAY,
     YUAN,
@@ -25,6 +24,7 @@ from tests.voucher_service.claims.conftest import (
     pay,
     submitted,
 )
+from tests.factories import client_for, make_user
 from voucher_service.claims.models import Claim
 from voucher_service.claims.notice import notices_close
 
@@ -171,7 +171,7 @@ def claim_in(state: str, bd, capture) -> Claim:
     if state == "draft":
         response = create(bd)
         claim = Claim.objects.get(pk=response.json()["id"])
-        from tests.voucher_service.claims.conftest import attach_evidence
+        from tests.claims import attach_evidence
 
         attach_evidence(claim, bd.applicant)
         return claim

@@ -6,8 +6,7 @@ import pytest
 
 from accounts.audit import SYSTEM
 from ledger.selectors import balance
-from tests.factories import client_for, make_org, make_user
-from tests.voucher_service.claims.conftest import (
+from tests.claims import (
     TODAY,
     YUAN,
     approve_all,
@@ -23,10 +22,12 @@ from tests.voucher_service.claims.conftest import (
     pay,
     submitted,
 )
+from tests.factories import client_for, make_org, make_user
 from voucher_service.claims.models import Claim
 from voucher_service.claims.services import claim_submit, platform_order_record
-from voucher_service.programs.budgets import budget_accounts, budget_open
+from voucher_service.programs.budgets import budget_open
 from voucher_service.programs.models import Program
+from voucher_service.programs.selectors import budget_accounts
 
 pytestmark = pytest.mark.django_db
 
@@ -192,7 +193,7 @@ def ningxia(seeded, ningxia_agency, entity, monkeypatch):
 
 
 def _ningxia_claim(program, provider, entity, applicant, start, end):
-    from tests.voucher_service.claims.conftest import Cast
+    from tests.claims import Cast
 
     cast = Cast(program, program.issuing_agency, entity, applicant, None, None, None, None, provider)  # type: ignore[arg-type]
     body = claim_body(cast, amount=10_000 * YUAN, conditions=())

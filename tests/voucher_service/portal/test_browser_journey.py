@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.voucher_service.claims.conftest import PDF, delivery_period, invoice_number, issue_voucher
+from tests.claims import PDF, delivery_period, invoice_number, issue_voucher
 from voucher_service.claims.models import Claim, ClaimStatus
 from voucher_service.vouchers.models import VoucherApplication
 

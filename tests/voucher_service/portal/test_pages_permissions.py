@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from tests.claims import issue_voucher, submitted
 from tests.factories import make_org, make_user
-from tests.voucher_service.claims.conftest import issue_voucher, submitted
 from tests.voucher_service.portal.conftest import browser_client
 
 pytestmark = pytest.mark.django_db

@@ -8,13 +8,8 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
-from voucher_service.programs.rules import (
-    Combination,
-    Payer,
-    add_months,
-    condition_met_by_records,
-    parse_rules,
-)
+from voucher_service.programs.rules import Combination, Payer, add_months, condition_met_by_records
+from voucher_service.programs.rules_parser import parse_rules
 
 BASE = {"annual_cap": "10000000.00", "eligible_categories": ["tech_sme"]}
 TWO_RATES = {
@@ -36,7 +31,7 @@ def test_defaults_follow_the_policies_where_silent():
     # given a document with only the required fields
     # when it is parsed
     rules = parse_rules(BASE, money="yuan")
-    # then POLICIES.md's defaults apply: 100 % rate, highest only, end of fiscal year, unused returns, 3 stages
+    # then docs/POLICIES.md's defaults apply: 100 % rate, highest only, end of fiscal year, unused returns, 3 stages
     assert rules.annual_cap == 1_000_000_000
     assert rules.rate_award(12_345, []) == 12_345
     assert rules.combination == Combination.HIGHEST_ONLY

@@ -6,7 +6,7 @@ import pytest
 
 from tests.factories import client_for
 from tests.voucher_service.reports.forgery import forge_entry
-from voucher_service.programs.budgets import budget_accounts, current_fiscal_year
+from voucher_service.programs.selectors import budget_accounts, current_fiscal_year
 
 pytestmark = pytest.mark.django_db
 
@@ -78,60 +78,8 @@ def test_a_spend_past_a_voucher_balance_is_reported_as_exceeded(auditor, world, 
     assert body["compliant"] is False
 
 
-@pytest.fixture
-def claimed(bd, django_capture_on_commit_callbacks, settings, tmp_path):
-    """The claims part of the worked example (yuan), on a program with a 30,000 rule cap and a 100,000 entity cap:
-
-    1. two vouchers of 50,000; claim 1 on 40,000 of cost at 50 % reserves 20,000 under the capped rule;
-    2. a stage lowers it to 15,000 and it is paid so (partly paid: 15,000 of 20,000)              -> moment 1;
-    3. claim 2 on 40,000: the rule has 15,000 left, so 15,000 (the rule cap reached exactly), paid;
-    4. finance claws back 5,000 of claim 1 (the rule's count stays: the service keeps it)          -> moment 2.
-    """
-    from datetime import timedelta
-
-    from tests.factories import make_org, make_user
-    from tests.voucher_service.claims.conftest import Cast, approve_all, claim_body, issue_voucher, pay, submitted
-    from tests.voucher_service.reports.world import sealed_now
-    from voucher_service.programs.services import program_create, program_publish
-
-    settings.MEDIA_ROOT = tmp_path / "media"
-    capture = django_capture_on_commit_callbacks
-    admin = make_user(bd.agency, "program_admin", username="bd_admin_caps")
-    rules = {
-        "annual_cap": "5000000.00",
-        "eligible_categories": ["enterprise"],
-        "per_entity_annual_cap": "100000.00",
-        "rate_rules": [{"code": "capped", "description": "封顶", "rate": "0.50", "cap": "30000.00"}],
-        "combination": "stack",
-    }
-    program = program_create(
-        actor=admin, code="capped-rules", name="带上限的算力补贴", jurisdiction=bd.agency.jurisdiction,
-        issuing_agency=bd.agency, rules=rules, valid_from=bd.program.valid_from, valid_until=bd.program.valid_until,
-    )  # fmt: skip
-    program = program_publish(actor=admin, program=program)
-    entity = make_org(jurisdiction="130602", category="enterprise", name="保定封顶科技有限公司")
-    cast = Cast(program, bd.agency, entity, make_user(entity, "applicant", username="caps_applicant"),
-                bd.reviewer, bd.reviewer2, bd.finance, bd.auditor, bd.provider)  # fmt: skip
-    for _ in range(2):
-        issue_voucher(program, entity, 50_000 * 100)
-    first = submitted(cast, capture, claim_body(cast, amount=40_000 * 100, conditions=("capped",)))
-    assert first.subsidy == 20_000 * 100
-    first = approve_all(cast, first, amount="15000.00", reason="部分费用不合规")
-    assert pay(cast, first, capture).status_code == 202
-    moment_1 = sealed_now()
-    second = submitted(cast, capture, claim_body(cast, amount=40_000 * 100, conditions=("capped",)))
-    assert second.subsidy == 15_000 * 100
-    assert pay(cast, approve_all(cast, second), capture).status_code == 202
-    clawback = client_for(bd.finance).post(
-        f"/api/v1/claims/{first.pk}/clawback/", {"reason_code": "audit_finding", "amount": "5000.00"}, format="json"
-    )
-    assert clawback.status_code == 201, clawback.json()
-    moment_2 = sealed_now() + timedelta(microseconds=1)
-    return cast, moment_1, moment_2
-
-
 def test_claims_rule_and_entity_caps_come_from_the_reserves_the_journal_holds(bd, claimed):
-    cast, moment_1, moment_2 = claimed
+    cast, moment_1, moment_2 = claimed.cast, claimed.moment_1, claimed.moment_2
     year = current_fiscal_year()
     rule_key = ("rule_cap", f"{cast.entity.name} capped")
     entity_key = ("entity_year_claims_cap", f"{cast.entity.name} {year}")
@@ -156,3 +104,27 @@ def test_claims_rule_and_entity_caps_come_from_the_reserves_the_journal_holds(bd
     assert body["compliant"] is True
     # the clawback of 5,000 changed no count: the same rows as of just after it
     assert by_subject(compliance(bd.auditor, cast.program, as_of=moment_2.isoformat())) == rows
+
+
+def test_a_reserve_past_a_rule_cap_written_past_the_service_is_reported_as_exceeded(bd, claimed, forged_ledger):
+    # given a hold of 10,000 more under the capped rule on claim 2, written straight into the tables (the service
+    # would have found nothing left under the rule: 30,000 was reached)
+    from django.utils import timezone
+
+    from ledger.models import Hold
+    from voucher_service.claims.models import ClaimHold
+
+    original = ClaimHold.objects.filter(claim=claimed.second).select_related("hold").first()
+    forged = Hold.objects.get(pk=original.hold_id)
+    forged.pk, forged.entry, forged.resolved_at, forged.posted_amount = None, None, None, None
+    forged.idempotency_key, forged.status, forged.amount = "forged-rule-hold", "pending", 1_000_000
+    forged.created_at = timezone.now()
+    forged.metadata = {"claim": claimed.second.pk, "reserve": 99, "subsidy": 1_000_000, "rules": {"capped": 1_000_000}}
+    forged.save()
+    ClaimHold.objects.create(claim=claimed.second, voucher=original.voucher, hold=forged, amount=1_000_000)
+    # when
+    body = compliance(bd.auditor, claimed.cast.program)
+    # then the rule's highest use is 40,000 against its 30,000 cap, and the proof says so plainly
+    row = by_subject(body)[("rule_cap", f"{claimed.cast.entity.name} capped")]
+    assert (row["cap"], row["highest_use"], row["exceeded"]) == ("30000.00", "40000.00", True)
+    assert body["compliant"] is False

@@ -5,9 +5,9 @@ Roles: staff; the program's agency auditor (Ningxia, the program's jurisdiction)
 of an entity of the worked example; the program's reviewer, finance and program administrator; anonymous.
 
 Endpoints: the program's reports (budget statement, cap-compliance proof, each read and export), a program the
-reader cannot see, the registers (read and export), and the ledger-wide reads (chain head, verification requests
-and runs). Answers: 200 read, 403 refused (they may know the program exists, the report is not theirs), 404 the
-program does not exist for them, 401 anonymous.
+reader cannot see, the registers (read and export), and the ledger-wide reads (chain head, verification requests,
+runs and spot checks), and a claim's evidence bundle in its own test. Answers: 200 read, 403 refused (they may know
+the program exists, the report is not theirs), 404 the program does not exist for them, 401 anonymous.
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import OrganizationKind
-from tests.factories import client_for, make_org, make_user
-from tests.voucher_service.vouchers.conftest import make_program
+from tests.factories import client_for, make_org, make_program, make_user
 from voucher_service.reports.api.urls import REGISTERS
 from voucher_service.reports.catalog import ENTITY_REGISTERS
 from voucher_service.reports.models import AuditorGrant
@@ -28,7 +27,8 @@ from voucher_service.reports.services import grant_create
 pytestmark = pytest.mark.django_db
 
 PROGRAM_REPORTS = ("budget-statement", "cap-compliance")
-LEDGER_WIDE = ("chain-head/", "verifications/", "verification-runs/")
+# Read by every auditor in scope (spot checks: of the programs they audit), refused to everyone else.
+LEDGER_WIDE = ("chain-head/", "verifications/", "verification-runs/", "spot-checks/")
 
 # role -> (the example's program reports, a Baoding program's reports, auditor-only registers, entity registers,
 # ledger-wide). A Baoding program: Baoding's auditor reads it; Ningxia's agency users cannot see it (404); the

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.audit import SYSTEM
 from ledger.sealing import seal_pending
-from tests.voucher_service.vouchers.conftest import make_program
+from tests.factories import make_program
 from voucher_service.programs.services import program_update
 from voucher_service.vouchers import services
 from voucher_service.vouchers.models import Voucher

@@ -5,12 +5,7 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-import importlib
-
-# The RunSQL that runs on PostgreSQL only (and its append-only trigger function) come from migration 0003.
-PostgreSQLOnlyRunSQL = importlib.import_module(
-    "voucher_service.programs.migrations.0003_database_invariants"
-).PostgreSQLOnlyRunSQL
+from core.migration_operations import PostgreSQLOnlyRunSQL
 
 
 class Migration(migrations.Migration):

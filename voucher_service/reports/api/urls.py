@@ -1,13 +1,14 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from voucher_service.reports.api import jobs, views
+from voucher_service.reports.api import jobs, spot_checks, views
 
 router = SimpleRouter()
 router.register("reports/exports", jobs.ExportJobViewSet, basename="report-export")
 router.register("reports/verifications", jobs.VerificationViewSet, basename="report-verification")
 router.register("reports/verification-runs", jobs.VerificationRunViewSet, basename="report-verification-run")
 router.register("reports/auditor-grants", jobs.AuditorGrantViewSet, basename="report-auditor-grant")
+router.register("reports/spot-checks", spot_checks.SpotCheckViewSet, basename="report-spot-check")
 
 PROGRAM_REPORTS = ("cap-compliance",)
 REGISTERS = ("vouchers", "applications", "claims", "payouts", "clawbacks", "audit-log", "journal")
@@ -16,6 +17,11 @@ REGISTERS = ("vouchers", "applications", "claims", "payouts", "clawbacks", "audi
 def _routes() -> list:
     routes = [
         path("reports/chain-head/", jobs.ChainHeadView.as_view(), name="report-chain-head"),
+        path(
+            "reports/claims/<int:claim_id>/evidence-bundle/",
+            spot_checks.EvidenceBundleView.as_view(),
+            name="report-claim-evidence-bundle",
+        ),
         path(
             "reports/programs/<int:program_id>/budget-statement/",
             views.BudgetStatementView.as_view(),
