@@ -19,7 +19,16 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from accounts.models import AuditEvent, EntityBar, Jurisdiction, Membership, Organization, OrganizationKind, Role
+from accounts.models import (
+    AuditEvent,
+    EntityBar,
+    EntityCategory,
+    Jurisdiction,
+    Membership,
+    Organization,
+    OrganizationKind,
+    Role,
+)
 
 
 def user_memberships(user: Any) -> QuerySet[Membership]:
@@ -144,3 +153,12 @@ def audit_firm_auditor(firm_id: int, username: str) -> Membership | None:
 def audit_firms() -> QuerySet[Organization]:
     """Active audit firms: known to every agency, whose program administrators may grant their auditors access."""
     return Organization.objects.filter(kind=OrganizationKind.AUDIT_FIRM, is_active=True)
+
+
+def public_name(organization: Organization) -> str:
+    """The name shown to the public (voucher verification, 公示): a maker is a person, masked to the first
+    character; any other organisation by its name."""
+    name = organization.name
+    if organization.category == EntityCategory.MAKER:
+        return name[:1] + "*" * max(len(name) - 1, 2)
+    return name

@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "django_htmx",
     "accounts",
     "ledger",
     "voucher_service",
@@ -99,6 +100,7 @@ INSTALLED_APPS = [
     "voucher_service.vouchers",
     "voucher_service.claims",
     "voucher_service.reports",
+    "voucher_service.portal",
 ]
 
 MIDDLEWARE = [
@@ -111,6 +113,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "voucher_service.security.ContentSecurityPolicyMiddleware",
     # Last: it turns a login refused because of a lockout into the lockout answer (voucher_service.security).
@@ -124,6 +127,10 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 ROOT_URLCONF = "voucher_service.urls"
+# The portal's session login (voucher_service.portal); the admin keeps its own.
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "portal:home"
+LOGOUT_REDIRECT_URL = "portal:home"
 WSGI_APPLICATION = "voucher_service.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -138,6 +145,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "voucher_service.portal.context.portal",
             ],
         },
     },

@@ -1,8 +1,7 @@
-"""Top-level URLs: the versioned API, its schema and docs, health, and the admin."""
+"""Top-level URLs: the portal, the versioned API, its schema and docs, health, and the admin."""
 
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from voucher_service.api import errors
@@ -16,8 +15,9 @@ handler404 = errors.page_not_found
 handler500 = errors.server_error
 
 urlpatterns = [
-    # A person who opens the bare address lands on the API documentation.
-    path("", RedirectView.as_view(pattern_name="api-docs", permanent=False)),
+    # The portal: public pages without login, a role's home page after it (voucher_service.portal).
+    path("", include("voucher_service.portal.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("voucher_service.api.urls")),

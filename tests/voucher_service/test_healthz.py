@@ -143,10 +143,10 @@ def test_post_is_not_allowed(client):
     assert client.post("/healthz").status_code == 405
 
 
-def test_the_bare_address_leads_to_the_api_docs(client):
+def test_the_bare_address_is_the_portal(client, plain_static_storage):
     response = client.get("/")
-    assert response.status_code == 302
-    assert response["Location"] == "/api/docs/"
+    assert response.status_code == 200
+    assert 'href="/programs/"' in response.content.decode()
 
 
 def test_the_api_docs_use_local_assets_only(client, settings):

@@ -65,6 +65,39 @@ def _pin_decider(actor: Any, locked: Claim) -> None:
         )
 
 
+def decision_refusal(actor: Any, claim: Claim) -> str | None:
+    """Why ``actor`` may not decide ``claim``'s current stage now, or None if they may: the same checks as
+    ``claim_decide``, read without locking or writing (the portal offers the decision form only when None; the
+    service checks again when the form is sent)."""
+    try:
+        require_program_role(
+            actor, claim.program, REVIEW_ROLES, _("Only a reviewer of the program's agencies may decide.")
+        )
+        require_independent(actor, entity=claim.entity, provider=claim.provider, submitted_by_id=claim.submitted_by_id)
+    except ClaimError as exc:
+        return str(exc)
+    if claim.status != ClaimStatus.IN_REVIEW:
+        return _("Only a claim in review can be decided; this one is %(status)s.") % {
+            "status": claim.get_status_display()
+        }
+    _rules, stage = _stage(claim)
+    try:
+        require_program_role(
+            actor,
+            claim.program,
+            (stage.role,),
+            _("Stage %(name)s is decided by the role %(role)s.") % {"name": stage.name, "role": stage.role},
+        )
+    except ClaimError as exc:
+        return str(exc)
+    pinned = ClaimStageDecider.objects.filter(claim=claim, user_id=actor.pk).first()
+    if pinned is not None and pinned.stage_index != claim.stage_index:
+        return _("You decided stage %(stage)d of this claim; another person must decide this one.") % {
+            "stage": pinned.stage_index + 1
+        }
+    return None
+
+
 def _condition_reviews(
     locked: Claim, rules: ProgramRules, decision: str, conditions: Sequence[dict[str, Any]] | None
 ) -> tuple[list[dict[str, Any]], list[str]]:

@@ -15,12 +15,14 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
-from accounts.models import AuditEvent, OrganizationKind
+from accounts.models import AuditEvent, OrganizationKind, Role
 from accounts.selectors import user_memberships
 from ledger.models import HoldStatus, JournalEntry
 from voucher_service.claims.models import (
     Claim,
+    ClaimEvaluation,
     ClaimEvidence,
     ClaimHold,
     ClaimStatus,
@@ -30,6 +32,7 @@ from voucher_service.claims.models import (
     PlatformOrder,
 )
 from voucher_service.programs.models import Program
+from voucher_service.programs.rules import ReviewStage
 
 
 def _memberships(user: Any) -> tuple[list[int], list[int]]:
@@ -110,6 +113,59 @@ def clawbacks_of_programs(program_ids: Any) -> QuerySet[Clawback]:
 def audit_targets(program_ids: Any) -> list[tuple[str, QuerySet]]:
     """(audit target type, a queryset of primary keys) of the claims of these programs."""
     return [("claims.claim", Claim.objects.filter(program_id__in=program_ids).values("pk"))]
+
+
+@dataclass(frozen=True)
+class Awaiting:
+    """What a claim waits for next and from whom (None when nothing more will happen)."""
+
+    what: str
+    who: str
+
+
+def claim_current_stage(claim: Claim) -> ReviewStage | None:
+    """The review stage a claim in review waits on."""
+    if claim.status != ClaimStatus.IN_REVIEW or claim.program_version is None:
+        return None
+    stages = claim.program_version.parsed().review_stages
+    return stages[claim.stage_index] if claim.stage_index < len(stages) else None
+
+
+def claim_awaiting(claim: Claim) -> Awaiting | None:
+    status = claim.status
+    if status in (ClaimStatus.DRAFT, ClaimStatus.RETURNED):
+        what = _("Complete and submit the claim") if status == ClaimStatus.DRAFT else _("Correct and resubmit")
+        return Awaiting(what, _("the applicant"))
+    if status in (ClaimStatus.SUBMITTED, ClaimStatus.EVALUATING):
+        return Awaiting(_("The automatic checks"), _("the service"))
+    stage = claim_current_stage(claim)
+    if stage is not None:
+        return Awaiting(
+            _("Review stage %(name)s") % {"name": stage.name},
+            _("a %(role)s of the program's agency") % {"role": Role(stage.role).label},
+        )
+    if status == ClaimStatus.IN_NOTICE:
+        return Awaiting(
+            _("The public notice, until %(day)s") % {"day": claim.notice_ends_on}, _("the public (objections)")
+        )
+    if status == ClaimStatus.PAYABLE:
+        return Awaiting(_("The payout"), _("finance of the program's agency"))
+    return None
+
+
+def review_queue(user: Any) -> QuerySet[Claim]:
+    """Claims in review at one of the user's programs, oldest first: what the reviewers and finance work on."""
+    return (
+        claims_visible_to(user)
+        .filter(status=ClaimStatus.IN_REVIEW)
+        .select_related("program", "entity", "program_version")
+        .order_by("submitted_at", "pk")
+    )
+
+
+def claim_latest_evaluation(claim: Claim) -> ClaimEvaluation | None:
+    """The newest automatic evaluation: its checks and the subsidy's breakdown."""
+    return claim.evaluations.order_by("-pk").first()
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,23 @@ def programs_visible_to(user: Any) -> QuerySet[Program]:
     return base.filter(visible).distinct()
 
 
+def programs_public(today: date) -> QuerySet[Program]:
+    """The public catalogue: every program in force on ``today`` (published, window not ended), for anyone."""
+    return (
+        Program.objects.filter(program_status_q(ProgramStatus.PUBLISHED, today))
+        .select_related("jurisdiction", "issuing_agency")
+        .order_by("jurisdiction_id", "code")
+    )
+
+
+def program_public_remaining(program: Program, year: int) -> int | None:
+    """What is left of ``program``'s ``year`` budget to issue (fen), the one budget figure the catalogue shows
+    the public; None when the year is not open. The other figures stay with the agencies (``user_can_read_budgets``).
+    """
+    budget = budget_for(program, year)
+    return budget_figures(budget).remaining if budget is not None else None
+
+
 def user_can_manage_program(user: Any, program: Program) -> bool:
     """Only a program administrator of the issuing agency changes a program."""
     return bool(getattr(user, "is_authenticated", False)) and user_has_role(
