@@ -48,6 +48,9 @@ from ledger.validation import (
     account_pk,
     actor_pk,
     check_amount,
+    check_aware,
+    check_idempotency_key,
+    checked_memo,
     checked_metadata,
     draft_entry,
     normalise_lines,
@@ -253,14 +256,16 @@ def hold_create(
 ) -> Hold:
     """Reserve ``amount``: pending debits on one account, pending credits on the other, until expiry."""
     now = now or timezone.now()
+    check_idempotency_key(idempotency_key)
     debit_id, credit_id = account_pk(debit_account), account_pk(credit_account)
     check_amount(amount)
     if debit_id == credit_id:
         raise errors.InvalidEntry("A hold needs two different accounts.")
-    if timezone.is_naive(expires_at) or expires_at <= now:
+    check_aware(expires_at, "A hold's expiry")
+    if expires_at <= now:
         raise errors.InvalidEntry("A hold's expiry must be an aware datetime in the future.")
     metadata = checked_metadata(metadata)
-    memo = str(memo)
+    memo = checked_memo(memo)
     fingerprint = request_fingerprint(
         "hold",
         debit=debit_id,
