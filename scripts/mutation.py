@@ -2,12 +2,12 @@
 
 Each module in ``MODULES`` is mutated by mutmut (pinned in the dev dependencies) and each of its mutants is run
 against that module's own tests only, on SQLite, so the score says how well *those* tests pin the module. Every
-module runs in its own scratch directory under ``build/mutation/<name>/`` (the repository is never touched), and
-mutmut keeps its results there: a second run retests only functions whose code changed.
+module runs in its own scratch directory under ``build/mutation/<name>/`` (the repository is never touched),
+made afresh each run: mutmut would keep an earlier verdict for a function whose code is unchanged even when the
+tests have changed, and a changed test is the usual reason to run this.
 
     make mutation                                  # every module
     make mutation MUTATION_ARGS="money rules"      # some of them (by name)
-    make mutation MUTATION_ARGS="--fresh money"    # forget earlier results first
 
 It prints the score of each module and every survivor with its diff, writes the same as Markdown to
 ``build/mutation/summary.md`` (for TESTING.md), and exits non-zero if any module scores below its minimum.
@@ -22,6 +22,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,7 @@ class Outcome:
     module: Module
     statuses: dict[str, str] = field(default_factory=dict)
     diffs: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
 
     @property
     def killed(self) -> int:
@@ -103,33 +105,27 @@ def mutmut_config(module: Module) -> str:
             # No example database and no deadline: a test result must depend on the mutant alone, not on how
             # slowly a loaded machine ran it (see tests/conftest.py).
             'pytest_add_cli_args = ["--hypothesis-profile=mutation", "-p", "no:cacheprovider"]',
-            "use_git_change_detection = false",
+            "use_git_change_detection = false",  # every run starts from nothing (see above)
             "",
         ]
     )
 
 
-def prepare(module: Module, *, fresh: bool) -> Path:
-    """A scratch directory that looks like the repository to mutmut: links to the sources and tests, and the
+def prepare(module: Module) -> Path:
+    """A new scratch directory that looks like the repository to mutmut: links to the sources and tests, and the
     project's pyproject.toml with this module's [tool.mutmut] table added."""
     workdir = BUILD / module.name
-    if fresh and workdir.exists():
+    if workdir.exists():
         shutil.rmtree(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
+    workdir.mkdir(parents=True)
     for name in (*SOURCE_PACKAGES, *ALSO_COPY, "tests"):
-        link = workdir / name
-        if not link.is_symlink():
-            link.symlink_to(ROOT / name, target_is_directory=True)
+        (workdir / name).symlink_to(ROOT / name, target_is_directory=True)
     pyproject = (ROOT / "pyproject.toml").read_text()
     if "[tool.mutmut]" in pyproject:
         raise SystemExit("pyproject.toml must not configure mutmut itself: scripts/mutation.py does, per module.")
     config = pyproject + mutmut_config(module)
     tomllib.loads(config)  # fail here, not inside mutmut, if the table is malformed
     (workdir / "pyproject.toml").write_text(config)
-    # The copied tests must be today's: mutmut copies them only when mutants/ lacks them.
-    copied_tests = workdir / "mutants" / "tests"
-    if copied_tests.exists():
-        shutil.rmtree(copied_tests)
     return workdir
 
 
@@ -156,8 +152,9 @@ def mutmut(workdir: Path, *args: str, capture: bool = True) -> str:
 RESULT_LINE = re.compile(r"^\s+(?P<name>\S+): (?P<status>.+)$")
 
 
-def run_module(module: Module, *, fresh: bool, jobs: int) -> Outcome:
-    workdir = prepare(module, fresh=fresh)
+def run_module(module: Module, *, jobs: int) -> Outcome:
+    started = time.monotonic()
+    workdir = prepare(module)
     print(f"\n=== {module.name}: mutating {module.path}, against {' '.join(module.tests)}", flush=True)
     log = workdir / "mutmut-run.log"
     with log.open("w") as output:
@@ -179,6 +176,7 @@ def run_module(module: Module, *, fresh: bool, jobs: int) -> Outcome:
             outcome.statuses[match["name"]] = match["status"].strip()
     for name in outcome.survivors:
         outcome.diffs[name] = mutmut(workdir, "show", name).strip()
+    outcome.seconds = time.monotonic() - started
     return outcome
 
 
@@ -187,13 +185,13 @@ def report(outcomes: list[Outcome]) -> str:
     lines = [
         f"Mutation run of {today} (mutmut, SQLite; each module against its own tests)",
         "",
-        "| module | mutants | killed | survived | score | minimum |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| module | mutants | killed | survived | score | minimum | time |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for outcome in outcomes:
         lines.append(
             f"| `{outcome.module.path}` | {len(outcome.statuses)} | {outcome.killed} | {len(outcome.survivors)} "
-            f"| {outcome.score:.1f} % | {outcome.module.minimum:.0f} % |"
+            f"| {outcome.score:.1f} % | {outcome.module.minimum:.0f} % | {outcome.seconds / 60:.1f} min |"
         )
     for outcome in outcomes:
         if not outcome.survivors:
@@ -207,7 +205,6 @@ def report(outcomes: list[Outcome]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("modules", nargs="*", help=f"module names (default: all of {[m.name for m in MODULES]})")
-    parser.add_argument("--fresh", action="store_true", help="forget earlier results and retest every mutant")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="mutants tested at once")
     args = parser.parse_args(argv)
     by_name = {module.name: module for module in MODULES}
@@ -215,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown module(s) {unknown}; known: {sorted(by_name)}")
     selected = [by_name[name] for name in args.modules] if args.modules else list(MODULES)
-    outcomes = [run_module(module, fresh=args.fresh, jobs=args.jobs) for module in selected]
+    outcomes = [run_module(module, jobs=args.jobs) for module in selected]
     summary = report(outcomes)
     (BUILD / "summary.md").write_text(summary)
     print("\n" + summary)
