@@ -31,9 +31,11 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "mutation"
 MUTMUT = Path(sys.executable).parent / "mutmut"
 # What a mutated copy of the project needs in order to run its tests: the packages (mutmut copies them into
-# mutants/, mutating only the module under test), and what settings and tests read besides (translations).
+# mutants/, mutating only the module under test), and what settings and tests read besides: translations, and
+# manage.py, which pytest-django looks for upwards from the tests and puts the folder of on sys.path first. Were
+# it missing from mutants/, it would find the repository's and import the unmutated packages from there.
 SOURCE_PACKAGES = ("accounts", "ledger", "voucher_service")
-ALSO_COPY = ("locale",)
+ALSO_COPY = ("locale", "manage.py")
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,7 @@ def prepare(module: Module) -> Path:
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
     for name in (*SOURCE_PACKAGES, *ALSO_COPY, "tests"):
-        (workdir / name).symlink_to(ROOT / name, target_is_directory=True)
+        (workdir / name).symlink_to(ROOT / name, target_is_directory=(ROOT / name).is_dir())
     pyproject = (ROOT / "pyproject.toml").read_text()
     if "[tool.mutmut]" in pyproject:
         raise SystemExit("pyproject.toml must not configure mutmut itself: scripts/mutation.py does, per module.")
