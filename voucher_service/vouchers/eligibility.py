@@ -80,7 +80,7 @@ def _program_checks(program: Program, on: date) -> tuple[list[Check], ProgramRul
     if refusal is not None:
         return [Check("program_in_force", False, str(refusal))], None
     version = program_version_in_force(program, on)
-    if version is None:  # pragma: no cover - a non-draft program always has a published version
+    if version is None:  # a program marked published without a published version (never through the services)
         return [Check("program_in_force", False, _("The program has no published rules."))], None
     return [Check("program_in_force", True, _("The program is published and in force."))], version.parsed()
 

@@ -15,7 +15,8 @@ from django.utils import translation
 from accounts.models import EntityCategory, Organization, OrganizationKind
 from tests.factories import make_org
 from tests.voucher_service.vouchers.conftest import TODAY, make_program
-from voucher_service.programs.services import program_suspend, program_update
+from voucher_service.programs.models import Program, ProgramStatus
+from voucher_service.programs.services import program_create, program_suspend, program_update
 from voucher_service.vouchers.eligibility import (
     Check,
     EligibilityReport,
@@ -24,7 +25,13 @@ from voucher_service.vouchers.eligibility import (
     entity_remaining_cap,
 )
 from voucher_service.vouchers.models import Voucher
-from voucher_service.vouchers.services import application_approve, application_submit, award_grant, voucher_revoke
+from voucher_service.vouchers.services import (
+    application_approve,
+    application_submit,
+    award_grant,
+    issuance_execute,
+    voucher_revoke,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -122,6 +129,29 @@ def test_a_program_that_cannot_issue_is_the_only_check_and_says_why(program, pro
     assert report.rules is None
     assert report.checks == [Check("program_in_force", False, "The program is suspended.")]
     assert report.failures == report.checks
+
+
+def test_a_program_marked_published_without_published_rules_is_refused_not_a_crash(
+    program_admin, ningxia_agency, entity
+):
+    # given a draft whose status was set to published behind the services' back (a bad import, a hand edit)
+    draft = program_create(
+        actor=program_admin,
+        code="nx-broken",
+        name="测试",
+        jurisdiction=ningxia_agency.jurisdiction,
+        issuing_agency=ningxia_agency,
+        rules={"annual_cap": "1000.00", "eligible_categories": ["tech_sme"]},
+        valid_from=date(YEAR, 1, 1),
+        valid_until=date(YEAR, 12, 31),
+    )
+    Program.objects.filter(pk=draft.pk).update(status=ProgramStatus.PUBLISHED)
+    draft.refresh_from_db()
+    # when
+    report = check(draft, entity, 100)
+    # then
+    assert report.checks == [Check("program_in_force", False, "The program has no published rules.")]
+    assert report.rules is None
 
 
 # --- The entity ---------------------------------------------------------------------------------------------
@@ -231,6 +261,22 @@ def test_the_entity_cap_is_the_one_in_force_after_a_change_not_the_one_of_the_la
     program_update(actor=program_admin, program=program, rules={"per_entity_annual_cap": "500.00"})
     assert decided(check(program, entity, 40_000))["entity_cap"][0] is True
     assert decided(check(program, entity, 40_001))["entity_cap"][0] is False
+
+
+def test_the_entity_cap_is_counted_per_program_entity_and_year(
+    program, program_admin, ningxia_agency, entity, other_entity, issue
+):
+    # given the entity's whole 300 yuan issued in this program this year, and a second program with the same cap
+    second = make_program(program_admin, ningxia_agency, code="nx-second")
+    issue(program, entity, 30_000)
+    rules = program.versions.get().parsed()
+    # when / then: another entity, another program, or another year still has the whole cap
+    assert entity_remaining_cap(program, entity, YEAR, rules) == 0
+    assert entity_remaining_cap(program, other_entity, YEAR, rules) == 30_000
+    assert entity_remaining_cap(second, entity, YEAR, second.versions.get().parsed()) == 30_000
+    assert entity_remaining_cap(program, entity, YEAR + 1, rules) == 30_000
+    assert decided(check(program, other_entity, 30_000))["entity_cap"][0] is True
+    assert decided(check(second, entity, 30_000))["entity_cap"][0] is True
 
 
 def test_without_a_per_entity_cap_only_the_budget_limits(program_admin, ningxia_agency, entity, issue):
@@ -371,6 +417,14 @@ def test_an_award_narrowed_to_other_categories_is_refused(program_admin, ningxia
     )
 
 
+def test_an_award_narrowed_to_categories_is_not_open_to_an_organisation_without_one(program_admin, ningxia_agency):
+    narrowed = make_program(
+        program_admin, ningxia_agency, code="nx-narrow", fixed_awards=[{**FIRST_PURCHASE, "categories": ["university"]}]
+    )
+    report = check(narrowed, ningxia_agency, 5_000, award_code="first_purchase")
+    assert decided(report)["award_category"] == (False, "This award is not open to —.")
+
+
 def test_a_once_per_entity_award_not_granted_before_passes(program, entity):
     entity.settled_on = date(YEAR, 3, 1)
     entity.save(update_fields=["settled_on"])
@@ -392,8 +446,6 @@ def test_a_once_per_entity_award_on_its_way_or_granted_is_not_granted_again(
         "This award is already being issued to this entity.",
     )
     # and once it is issued
-    from voucher_service.vouchers.services import issuance_execute
-
     issuance_execute(issuance_id=pending.pk)
     assert decided(check(program, entity, 10_000, award_code="settling_in"))["award_once"] == (
         False,
@@ -406,3 +458,64 @@ def test_a_repeatable_award_is_not_checked_for_earlier_grants(two_awards, review
     award_grant(actor=reviewer, program=two_awards, entity=entity, award_code="first_purchase")
     # when / then
     assert "award_once" not in decided(check(two_awards, entity, 5_000, award_code="first_purchase"))
+
+
+RELOCATION = {
+    "code": "relocation",
+    "description": "迁入奖励",
+    "check": "reviewer",
+    "amount": "20.00",
+    "once_per_entity": True,
+}
+
+
+@pytest.fixture
+def settled(entity, other_entity):
+    """Both entities settled here this year, so the settling-in award is theirs to receive."""
+    for organisation in (entity, other_entity):
+        organisation.settled_on = date(YEAR, 3, 1)
+        organisation.save(update_fields=["settled_on"])
+    return entity, other_entity
+
+
+@pytest.mark.parametrize("state", ["pending", "issued"])
+@pytest.mark.parametrize("elsewhere", ["another_program", "another_entity", "another_award"])
+def test_a_once_per_entity_award_granted_elsewhere_does_not_count(
+    program_admin, ningxia_agency, reviewer, settled, django_capture_on_commit_callbacks, state, elsewhere
+):
+    # given a grant (on its way, or issued) to another entity, of another award, or in another program
+    entity, other_entity = settled
+    awards = [SETTLING_IN, RELOCATION]
+    first = make_program(program_admin, ningxia_agency, code="nx-first", fixed_awards=awards, per_entity=None)
+    second = make_program(program_admin, ningxia_agency, code="nx-second", fixed_awards=awards, per_entity=None)
+    granted = {
+        "another_program": (second, entity, "settling_in"),
+        "another_entity": (first, other_entity, "settling_in"),
+    }
+    program, grantee, code = granted.get(elsewhere, (first, entity, "relocation"))
+    with django_capture_on_commit_callbacks(execute=state == "issued"):
+        award_grant(actor=reviewer, program=program, entity=grantee, award_code=code)
+    # when the settling-in award of the first program is checked for the entity
+    report = check(first, entity, 10_000, award_code="settling_in")
+    # then it has not been granted before
+    assert decided(report)["award_once"] == (True, "Not granted before.")
+
+
+def test_a_once_per_entity_award_whose_issuance_failed_may_be_asked_for_again(
+    program, reviewer, settled, django_capture_on_commit_callbacks
+):
+    # given a grant whose issuance was refused (the entity's settling date was corrected in between)
+    entity, _ = settled
+    grant = award_grant(actor=reviewer, program=program, entity=entity, award_code="settling_in")
+    entity.settled_on = date(YEAR - 1, 3, 1)
+    entity.save(update_fields=["settled_on"])
+    issuance_execute(issuance_id=grant.pk)
+    grant.refresh_from_db()
+    assert grant.status == "failed"
+    entity.settled_on = date(YEAR, 3, 1)
+    entity.save(update_fields=["settled_on"])
+    # when / then: the failed issuance neither granted it nor is on its way
+    assert decided(check(program, entity, 10_000, award_code="settling_in"))["award_once"] == (
+        True,
+        "Not granted before.",
+    )
