@@ -8,6 +8,8 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 # Pytest arguments, e.g. `make test PYTEST_ARGS="-k ledger -x"`.
 PYTEST_ARGS ?=
+# scripts/mutation.py arguments, e.g. `make mutation MUTATION_ARGS="money rules"` or "--fresh".
+MUTATION_ARGS ?=
 
 # Settings refuse to load without SECRET_KEY, PERSONAL_ID_HMAC_KEY and LEDGER_SIGNING_KEY when DATABASE_URL is
 # set (production mode). Tools that import settings (mypy's Django plugin, makemigrations, pytest, the
@@ -19,7 +21,7 @@ WITH_KEY := SECRET_KEY=$${SECRET_KEY:-test-only-secret-key-not-for-production-us
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: help run test lint format typecheck migrations-check pytest bench-ledger bench-issuance bench-claims bench-reports ci clean
+.PHONY: help run test lint format typecheck migrations-check pytest mutation bench-ledger bench-issuance bench-claims bench-reports ci clean
 
 help: ## List the targets
 	@echo "Usage: make <target> [PORT=$(PORT)] [PYTEST_ARGS='-k ledger -x']"
@@ -63,6 +65,9 @@ pytest: $(DEV_STAMP) ## Run pytest (PostgreSQL when DATABASE_URL is set, else SQ
 	 else echo "pytest on SQLite (set DATABASE_URL for PostgreSQL; PostgreSQL-only tests are skipped and listed below)"; fi
 	$(WITH_KEY) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
+mutation: $(DEV_STAMP) ## Mutation testing of the money modules against their tests (not in `make test`; TESTING.md)
+	$(WITH_KEY) $(PY) scripts/mutation.py $(MUTATION_ARGS)
+
 bench-ledger: $(DEV_STAMP) ## Ledger throughput vs pgbench TPC-B (needs PostgreSQL: DATABASE_URL)
 	$(WITH_KEY) $(PY) -m bench.ledger
 
@@ -79,4 +84,4 @@ ci: ## What CI runs: make test against PostgreSQL and Redis (starts them if need
 	bash .ci/run
 
 clean: ## Remove the virtualenv, the local database and caches
-	rm -rf $(VENV) var staticfiles test-results .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var staticfiles test-results build/mutation .pytest_cache .mypy_cache .ruff_cache

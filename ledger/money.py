@@ -8,7 +8,7 @@ cannot represent most decimal amounts exactly.
 from __future__ import annotations
 
 import re
-from decimal import ROUND_FLOOR, Decimal, localcontext
+from decimal import Decimal, localcontext
 
 FEN_PER_YUAN = 100
 # Ten trillion yuan: far above any real budget, far below a 64-bit column. Anything larger is a typo or an attack,
@@ -20,8 +20,11 @@ class AmountTooLarge(ValueError):
     """The amount is above ``MAX_FEN``."""
 
 
-# Enough digits that no realistic amount or rate product is ever rounded by the decimal context itself.
+# Enough digits that no amount within MAX_FEN is ever rounded by the decimal context itself.
 _PRECISION = 60
+# Rates are shares and percentages, so their decimal exponent is far inside ±60. A rate such as 1E+999999999 is
+# refused: the exact arithmetic of apply_rate_round_down would otherwise build an integer of a billion digits.
+_RATE_EXPONENT_LIMIT = 60
 _PLAIN_DECIMAL = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 # The one spelling of an amount in yuan that crosses the API: ASCII digits with no sign, space or leading zero,
 # and at most two decimals ("0.5", "100", "1234.50"). The OpenAPI schema publishes this very pattern.
@@ -78,13 +81,18 @@ def fen_to_yuan(fen: int) -> str:
 
 
 def apply_rate_round_down(fen: int, rate: Decimal) -> int:
-    """``fen * rate`` floored to a whole fen (towards minus infinity). The project's only rounding function."""
+    """``fen * rate`` floored to a whole fen (towards minus infinity), exactly: the project's only rounding.
+
+    The product is computed on integers (the rate as a ratio of two), so however many digits the rate has, no
+    intermediate rounding can lift a result that is a hair below a whole fen up to it.
+    """
     if isinstance(fen, bool) or not isinstance(fen, int):
         raise ValueError(f"Fen must be an int, not {type(fen).__name__}.")
     if not isinstance(rate, Decimal):
         raise ValueError(f"Rate must be a Decimal, not {type(rate).__name__}.")
     if not rate.is_finite():
         raise ValueError(f"Rate must be finite, got {rate!r}.")
-    with localcontext() as context:
-        context.prec = _PRECISION
-        return int((Decimal(fen) * rate).to_integral_value(rounding=ROUND_FLOOR))
+    if rate and abs(rate.adjusted()) > _RATE_EXPONENT_LIMIT:
+        raise ValueError(f"Rate {rate!r} is out of range.")
+    numerator, denominator = rate.as_integer_ratio()
+    return fen * numerator // denominator  # floor division: towards minus infinity

@@ -54,6 +54,9 @@ from ledger.validation import (
     account_pk,
     actor_pk,
     check_amount,
+    check_aware,
+    check_idempotency_key,
+    checked_memo,
     checked_metadata,
     draft_entry,
     normalise_lines,
@@ -268,14 +271,17 @@ def hold_create(
     reservation lasts as long as a record of its own stays open, such as a claim under review).
     """
     now = now or timezone.now()
+    check_idempotency_key(idempotency_key)
     debit_id, credit_id = account_pk(debit_account), account_pk(credit_account)
     check_amount(amount)
     if debit_id == credit_id:
         raise errors.invalid_entry("A hold needs two different accounts.")
-    if expires_at is not None and (timezone.is_naive(expires_at) or expires_at <= now):
-        raise errors.invalid_entry("A hold's expiry must be an aware datetime in the future (or None: no expiry).")
+    if expires_at is not None:
+        check_aware(expires_at, "A hold's expiry")
+        if expires_at <= now:
+            raise errors.invalid_entry("A hold's expiry must be in the future (or None: no expiry).")
     metadata = checked_metadata(metadata)
-    memo = str(memo)
+    memo = checked_memo(memo)
     fingerprint = request_fingerprint(
         "hold",
         debit=debit_id,

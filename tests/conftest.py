@@ -12,12 +12,18 @@ import os
 
 import pytest
 from django.db import connection
+from hypothesis import settings as hypothesis_settings
 
 from accounts.models import OrganizationKind, Role
 from tests.factories import make_org, make_user
 from voucher_service.celery import app as celery_app
 
 REQUIRE_ALL_BACKENDS = os.environ.get("REQUIRE_ALL_BACKENDS") == "1"
+
+# `make mutation` (scripts/mutation.py) passes --hypothesis-profile=mutation: the same examples on every run, no
+# example database, and no deadline, so whether a mutant is killed depends on the mutant alone and not on how
+# slowly a loaded machine ran it.
+hypothesis_settings.register_profile("mutation", deadline=None, database=None, derandomize=True)
 
 
 def _redis_url() -> str | None:

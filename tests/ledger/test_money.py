@@ -31,30 +31,33 @@ def test_yuan_to_fen_accepts_exact_amounts(value, fen):
 
 
 @pytest.mark.parametrize(
-    "value",
+    ("value", "reason"),
     [
-        1.5,
-        float("nan"),
-        "NaN",
-        "inf",
-        "-Infinity",
-        Decimal("NaN"),
-        Decimal("Infinity"),
-        "1.234",
-        "1.500",
-        Decimal("0.001"),
-        "abc",
-        "",
-        "1e3",
-        "1_000",
-        "١٢",
-        True,
-        None,
-        [1],
+        (1.5, "must be a decimal string, Decimal or int, not float"),
+        (float("nan"), "not float"),
+        ("NaN", "'NaN' is not a plain decimal number"),
+        ("inf", "'inf' is not a plain decimal number"),
+        ("-Infinity", "is not a plain decimal number"),
+        (Decimal("NaN"), "must be a finite number, got Decimal('NaN')"),
+        (Decimal("Infinity"), "must be a finite number, got Decimal('Infinity')"),
+        (Decimal("sNaN"), "must be a finite number"),
+        ("1.234", "Decimal('1.234') has more than two decimal places; the smallest unit is 0.01 yuan"),
+        ("1.500", "has more than two decimal places"),
+        (Decimal("0.001"), "Decimal('0.001') has more than two decimal places"),
+        ("abc", "is not a plain decimal number such as 1234.50"),
+        ("", "'' is not a plain decimal number"),
+        ("1e3", "is not a plain decimal number"),
+        ("1_000", "is not a plain decimal number"),
+        ("١٢", "is not a plain decimal number"),
+        (True, "not bool"),
+        (None, "not NoneType"),
+        ([1], "not list"),
     ],
 )
-def test_yuan_to_fen_refuses_anything_inexact(value):
-    with pytest.raises(ValueError, match=r"."):
+def test_yuan_to_fen_refuses_anything_inexact_and_says_why(value, reason):
+    # given: a value that is not exactly an amount in yuan
+    # when / then: refused, with the reason named
+    with pytest.raises(ValueError, match=re.escape(reason)):
         yuan_to_fen(value)
 
 
@@ -65,9 +68,9 @@ def test_fen_to_yuan(fen, text):
     assert fen_to_yuan(fen) == text
 
 
-@pytest.mark.parametrize("value", [1.0, "1", Decimal(1), True])
-def test_fen_to_yuan_refuses_non_integers(value):
-    with pytest.raises(ValueError, match="int"):
+@pytest.mark.parametrize(("value", "kind"), [(1.0, "float"), ("1", "str"), (Decimal(1), "Decimal"), (True, "bool")])
+def test_fen_to_yuan_refuses_non_integers(value, kind):
+    with pytest.raises(ValueError, match=f"^Fen must be an int, not {kind}\\.$"):
         fen_to_yuan(value)
 
 
@@ -86,10 +89,47 @@ def test_apply_rate_round_down_floors_to_the_fen(fen, rate, expected):
     assert apply_rate_round_down(fen, rate) == expected
 
 
-@pytest.mark.parametrize(("fen", "rate"), [(100, 0.5), (100.0, Decimal("0.5")), (100, Decimal("NaN"))])
-def test_apply_rate_round_down_refuses_floats(fen, rate):
-    with pytest.raises(ValueError, match=r"."):
+def test_apply_rate_round_down_is_an_exact_floor_however_many_digits_the_rate_has():
+    # given: rates a hair (1E-70) off a whole fen's worth: more digits than a decimal context of 60 keeps
+    just_below_one = Decimal("0." + "9" * 70)
+    just_above_a_third = Decimal("0." + "3" * 69 + "4")
+    # when / then: the hair is not rounded away, neither up to the next fen nor down past the floor
+    assert apply_rate_round_down(10**15, just_below_one) == 10**15 - 1
+    assert apply_rate_round_down(1, just_below_one) == 0
+    assert apply_rate_round_down(-1, Decimal("1E-50")) == -1
+    assert apply_rate_round_down(3, just_above_a_third) == 1
+    assert apply_rate_round_down(-3, just_above_a_third) == -2
+
+
+@pytest.mark.parametrize(
+    ("fen", "rate", "reason"),
+    [
+        (100, 0.5, "^Rate must be a Decimal, not float\\.$"),
+        (100, 1, "^Rate must be a Decimal, not int\\.$"),
+        (100.0, Decimal("0.5"), "^Fen must be an int, not float\\.$"),
+        (True, Decimal("0.5"), "^Fen must be an int, not bool\\.$"),
+        (100, Decimal("NaN"), "^Rate must be finite, got Decimal\\('NaN'\\)\\.$"),
+        (100, Decimal("sNaN"), "^Rate must be finite, got Decimal\\('sNaN'\\)\\.$"),
+        (100, Decimal("Infinity"), "^Rate must be finite, got Decimal\\('Infinity'\\)\\.$"),
+        (100, Decimal("-Infinity"), "^Rate must be finite"),
+        (100, Decimal("1E+61"), "^Rate Decimal\\('1E\\+61'\\) is out of range\\.$"),
+        (100, Decimal("-1E+61"), "is out of range"),
+        (100, Decimal("1E-61"), "is out of range"),
+    ],
+)
+def test_apply_rate_round_down_refuses_what_is_not_an_int_and_a_finite_decimal(fen, rate, reason):
+    # given: a float, a bool, an infinite or not-a-number rate, or one of absurd magnitude
+    # when / then: the documented ValueError (not an OverflowError or InvalidOperation from inside decimal)
+    with pytest.raises(ValueError, match=reason) as excinfo:
         apply_rate_round_down(fen, rate)
+    assert type(excinfo.value) is ValueError
+
+
+@pytest.mark.parametrize(
+    ("rate", "expected"), [(Decimal("1E+60"), 10**60), (Decimal("1E-60"), 0), (Decimal("0E-100"), 0), (Decimal(0), 0)]
+)
+def test_apply_rate_round_down_accepts_every_rate_within_range(rate, expected):
+    assert apply_rate_round_down(1, rate) == expected
 
 
 @given(st.integers(min_value=-(10**15), max_value=10**15))
@@ -125,7 +165,9 @@ def test_splitting_by_a_rate_never_creates_money(fen, rate):
 
 @pytest.mark.parametrize("value", ["10000000000000.01", "9" * 30, "1" + "0" * 70, -(10**14)])
 def test_yuan_to_fen_refuses_amounts_beyond_the_largest(value):
-    with pytest.raises(ValueError, match="larger than the largest"):
+    with pytest.raises(
+        ValueError, match=re.escape("is larger than the largest amount accepted (10000000000000 yuan).")
+    ):
         yuan_to_fen(value)
 
 
@@ -166,5 +208,5 @@ def test_yuan_text_reads_exactly_the_apis_spelling(text, fen):
     ],
 )
 def test_yuan_text_refuses_anything_else(text):
-    with pytest.raises(ValueError):  # noqa: PT011 (the message varies with the input; the type is the contract)
+    with pytest.raises(ValueError, match=re.escape(f"Amount {text!r} is not a yuan string such as 1234.50.")):
         yuan_text_to_fen(text)

@@ -303,10 +303,12 @@ class ProgramRules:
 
     def split_amount(self, amount_fen: int, admin_type: str) -> list[tuple[Payer, int]]:
         """Split ``amount_fen`` between payers. Shares round down; the first payer takes the leftover fen."""
-        shares = self.funding_shares(admin_type)
-        parts = [apply_rate_round_down(amount_fen, share.share) for share in shares]
-        parts[0] += amount_fen - sum(parts)
-        return [(share.payer, part) for share, part in zip(shares, parts, strict=True)]
+        parts = [
+            (share.payer, apply_rate_round_down(amount_fen, share.share)) for share in self.funding_shares(admin_type)
+        ]
+        first_payer, first_part = parts[0]
+        parts[0] = (first_payer, first_part + amount_fen - sum(part for _, part in parts))
+        return parts
 
     def payers(self) -> list[Payer]:
         """Every payer any split names, in a stable order (the funding-source accounts of a budget)."""
@@ -314,9 +316,12 @@ class ProgramRules:
         return [payer for payer in Payer if payer in named]
 
     def voucher_expires_on(self, issued_on: date, fiscal_year: int) -> date:
-        if self.voucher_validity.mode == ValidityMode.END_OF_FISCAL_YEAR:
+        """The last day a voucher issued on ``issued_on`` may be spent. Months from issue without a number of
+        months (which the parser never lets through) falls back to the default, the end of the fiscal year."""
+        months = self.voucher_validity.months
+        if self.voucher_validity.mode == ValidityMode.END_OF_FISCAL_YEAR or months is None:
             return date(fiscal_year, 12, 31)
-        return add_months(issued_on, self.voucher_validity.months or 0)
+        return add_months(issued_on, months)
 
     # --- Renderings -------------------------------------------------------------------------------------------
 

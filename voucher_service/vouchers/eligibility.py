@@ -67,11 +67,15 @@ def fixed_award(rules: ProgramRules, award_code: str) -> FixedAward | None:
 
 
 def entity_remaining_cap(program: Program, entity: Organization, year: int, rules: ProgramRules) -> int | None:
-    """What the entity may still receive this year (None: no per-entity cap)."""
-    total = EntityYearTotal.objects.filter(program=program, entity=entity, fiscal_year=year).first()
-    cap = total.cap if total is not None else rules.per_entity_annual_cap
+    """What the entity may still receive this year (None: no per-entity cap).
+
+    The cap is the rules' in force, as issuance applies it (``issuance._apply_current_cap``): the copy on the
+    entity's yearly total is the cap of its last issuance, stale once a published change has moved the cap.
+    """
+    cap = rules.per_entity_annual_cap
     if cap is None:
         return None
+    total = EntityYearTotal.objects.filter(program=program, entity=entity, fiscal_year=year).first()
     used = (total.issued - total.returned) if total is not None else 0
     return max(0, cap - used)
 
@@ -81,7 +85,7 @@ def _program_checks(program: Program, on: date) -> tuple[list[Check], ProgramRul
     if refusal is not None:
         return [Check("program_in_force", False, str(refusal))], None
     version = program_version_in_force(program, on)
-    if version is None:  # pragma: no cover - a non-draft program always has a published version
+    if version is None:  # a program marked published without a published version (never through the services)
         return [Check("program_in_force", False, _("The program has no published rules."))], None
     return [Check("program_in_force", True, _("The program is published and in force."))], version.parsed()
 

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
 
-from voucher_service.programs.rules import Combination, Payer, add_months, condition_met_by_records
-from voucher_service.programs.rules_parser import parse_rules
+from voucher_service.programs.rules import (
+    Combination,
+    Payer,
+    ValidityMode,
+    VoucherValidity,
+    add_months,
+    condition_met_by_records,
+)
+from voucher_service.programs.rules_parser import parse_rules, rules_from_document
 
 BASE = {"annual_cap": "10000000.00", "eligible_categories": ["tech_sme"]}
 TWO_RATES = {
@@ -366,3 +374,121 @@ def test_a_rate_rules_period_says_what_its_cap_counts_over_and_round_trips():
     assert rules.fraud_bar_months is None
     assert parse_rules(rules.to_document(), money="fen") == rules
     assert parse_rules(rules.to_api(), money="yuan") == rules
+
+
+CAPPED = {**BASE, "rate_rules": [{"code": "model", "description": "d", "rate": "0.30", "cap": "5000000.00"}]}
+
+
+@pytest.mark.parametrize("received", [500_000_000, 500_000_001, 900_000_000])
+def test_a_rate_rule_whose_cap_is_used_up_pays_nothing(received):
+    # given a 30 % rule capped at 5,000,000 元, of which the entity received all (or more, after a cap was lowered)
+    rules = parse_rules(CAPPED, money="yuan")
+    # when it buys again
+    # then the rule gives not a fen more
+    assert rules.rate_award(100_000_000, ["model"], {"model": received}) == 0
+
+
+def test_a_used_up_rule_leaves_the_others_to_stack():
+    # given two stacking rules, one of whose caps is used up
+    rules = parse_rules(
+        {
+            **CAPPED,
+            "combination": "stack",
+            "rate_rules": [*CAPPED["rate_rules"], {"code": "local", "description": "d", "rate": "0.10"}],
+        },
+        money="yuan",
+    )
+    # when both conditions hold
+    # then only the other rule pays
+    assert rules.rate_award(100_000, ["model", "local"], {"model": 500_000_000}) == 10_000
+
+
+@pytest.mark.parametrize("received", [None, {}, {"other_rule": 400_000_000}])
+def test_a_capped_rule_nothing_was_received_under_pays_up_to_its_whole_cap(received):
+    # given a 30 % rule capped at 5,000,000 元, and nothing received under it
+    rules = parse_rules(CAPPED, money="yuan")
+    # when a purchase's 30 % is above the cap, or one fen below it
+    # then the whole cap, or the 30 %
+    assert rules.rate_award(2_000_000_000, ["model"], received) == 500_000_000
+    assert rules.rate_award(1_666_666_663, ["model"], received) == 499_999_998
+    assert rules.rate_award(1_666_666_667, ["model"], received) == 500_000_000
+
+
+def test_a_program_without_rate_rules_reimburses_the_full_cost_whatever_the_conditions():
+    rules = parse_rules(BASE, money="yuan")
+    assert rules.rate_award(12_345, []) == 12_345
+    assert rules.rate_award(12_345, ["anything"], {"full_cost": 10**9}) == 12_345
+
+
+def test_an_unlisted_administration_type_is_split_as_other():
+    # given a program that splits city/district projects and others differently
+    rules = parse_rules(
+        {
+            **BASE,
+            "funding_split": {
+                "city_district": [{"payer": "city", "share": "0.5"}, {"payer": "district", "share": "0.5"}],
+                "other": [{"payer": "province", "share": "0.3"}, {"payer": "county", "share": "0.7"}],
+            },
+        },
+        money="yuan",
+    )
+    # when a project is in a province-administered county (not listed)
+    # then the "other" split applies, the first payer taking the leftover fen
+    assert rules.split_amount(1001, "province_county") == [(Payer.PROVINCE, 301), (Payer.COUNTY, 700)]
+    assert rules.split_amount(1001, "city_district") == [(Payer.CITY, 501), (Payer.DISTRICT, 500)]
+    assert rules.split_amount(0, "other") == [(Payer.PROVINCE, 0), (Payer.COUNTY, 0)]
+
+
+@pytest.mark.parametrize(
+    ("day", "months", "last_day"),
+    [
+        (date(2026, 1, 15), 12, date(2027, 1, 14)),
+        (date(2026, 1, 1), 11, date(2026, 11, 30)),
+        (date(2026, 12, 1), 1, date(2026, 12, 31)),
+        (date(2026, 12, 31), 1, date(2027, 1, 30)),
+        (date(2026, 11, 30), 2, date(2027, 1, 29)),
+        (date(2026, 1, 31), 13, date(2027, 2, 27)),
+        (date(2024, 2, 29), 12, date(2025, 2, 27)),
+        (date(2026, 3, 4), 120, date(2036, 3, 3)),
+    ],
+)
+def test_months_from_issue_end_the_day_before_the_same_day_months_later(day, months, last_day):
+    assert add_months(day, months) == last_day
+
+
+def test_months_from_issue_without_months_falls_back_to_the_end_of_the_fiscal_year():
+    # given rules built in code (the parser refuses this document) with months from issue but no months
+    rules = replace(
+        parse_rules(BASE, money="yuan"), voucher_validity=VoucherValidity(ValidityMode.MONTHS_FROM_ISSUE, None)
+    )
+    # when / then
+    assert rules.voucher_expires_on(date(2026, 3, 4), 2026) == date(2026, 12, 31)
+
+
+def test_every_cap_is_rendered_in_fen_when_stored_and_in_yuan_for_the_api():
+    # given rules with a rule cap and a per-entity cap, and a rule without a cap
+    rules = parse_rules(
+        {
+            **CAPPED,
+            "per_entity_annual_cap": "1000000.50",
+            "rate_rules": [*CAPPED["rate_rules"], {"code": "local", "description": "d", "rate": "0.10"}],
+        },
+        money="yuan",
+    )
+    # when rendered
+    stored, api = rules.to_document(), rules.to_api()
+    # then
+    assert [r["cap"] for r in stored["rate_rules"]] == [500_000_000, None]
+    assert [r["cap"] for r in api["rate_rules"]] == ["5000000.00", None]
+    assert (stored["per_entity_annual_cap"], api["per_entity_annual_cap"]) == (100_000_050, "1000000.50")
+    assert rules_from_document(stored) == rules
+
+
+def test_a_stored_document_is_read_with_money_in_fen():
+    # given a stored document: money in integer fen
+    # when read
+    rules = rules_from_document({**BASE, "annual_cap": 100, "per_entity_annual_cap": 99})
+    # then 100 fen is 1 元, and a yuan string is not stored money
+    assert (rules.annual_cap, rules.per_entity_annual_cap) == (100, 99)
+    with pytest.raises(ValidationError):
+        rules_from_document(BASE)
