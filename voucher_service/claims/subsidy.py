@@ -1,6 +1,6 @@
 """The subsidy on a claim: a pure function of the rules, the eligible cost and the remainders read under locks.
 
-The subsidy is the **minimum** of four terms (POLICIES.md, "where the policies are silent"):
+The subsidy is the **minimum** of four terms (docs/POLICIES.md, "where the policies are silent"):
 
 * ``rate``: the rate rules on the eligible cost. Each applicable rule gives ``rate × cost`` rounded down to the
   fen (``ledger.money.apply_rate_round_down``, the one rounding function), limited by what is left of its own
