@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import subprocess
 import time
 
 import pytest
 
-from tests.embedded import ROOT, EmbeddedRun, port_is_free
+from tests.embedded import ROOT, EmbeddedRun, embedded_environment, port_is_free
 
 STOP_WITHIN = 10  # seconds, from the first signal to the last process gone
 
@@ -134,7 +133,7 @@ def test_the_readme_claim_walk_through_runs_as_pasted(embedded):
         text=True,
         timeout=180,
         cwd=ROOT,
-        env={**os.environ, "DATA_DIR": str(embedded.data_dir)},
+        env=embedded_environment(embedded.data_dir),  # as in a shell of its own: never the test run's database
     )
     # then the claim was evaluated at 200,000 yuan, decided three times, noticed, paid half by the city and half by
     # the district, and the voucher is exhausted
