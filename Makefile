@@ -55,7 +55,7 @@ format: $(DEV_STAMP) ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff format .
 
 typecheck: $(DEV_STAMP) ## mypy with django-stubs
-	$(WITH_KEY) $(VENV)/bin/mypy accounts ledger voucher_service $(wildcard bench)
+	$(WITH_KEY) $(VENV)/bin/mypy core accounts ledger voucher_service $(wildcard bench)
 
 migrations-check: $(DEV_STAMP) ## Fail if models and migrations disagree
 	$(WITH_KEY) $(PY) manage.py makemigrations --check --dry-run
@@ -69,10 +69,10 @@ mutation: $(DEV_STAMP) ## Mutation testing of the money modules against their te
 	$(WITH_KEY) $(PY) scripts/mutation.py $(MUTATION_ARGS)
 
 bench-ledger: $(DEV_STAMP) ## Ledger throughput vs pgbench TPC-B (needs PostgreSQL: DATABASE_URL)
-	$(WITH_KEY) $(PY) bench/ledger_bench.py
+	$(WITH_KEY) $(PY) -m bench.ledger
 
 bench-issuance: $(DEV_STAMP) ## Bulk issuance of 10,000 rows and HTTP approvals at 1/16 clients (needs PostgreSQL: DATABASE_URL)
-	$(WITH_KEY) $(PY) bench/issuance_bench.py
+	$(WITH_KEY) $(PY) -m bench.issuance
 
 ci: ## What CI runs: make test against PostgreSQL and Redis (starts them if needed)
 	bash .ci/run

@@ -23,7 +23,7 @@ from django.http import HttpRequest, HttpResponse
 from accounts.audit import audit_record, snapshot
 from accounts.errors import AccountsError
 from accounts.models import ApiToken, AuditEvent, Jurisdiction, Membership, Organization, User
-from accounts.services import USER_AUDIT_FIELDS, _membership_grant, _membership_revoke, _user_save
+from accounts.services import USER_AUDIT_FIELDS, membership_grant, membership_revoke, user_save
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -59,7 +59,7 @@ class MembershipInline(admin.TabularInline):
 class UserAdmin(DjangoUserAdmin):
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         before = snapshot(User.objects.get(pk=obj.pk), USER_AUDIT_FIELDS) if change else None
-        _user_save(actor=request.user, user=obj, before=before)
+        user_save(actor=request.user, user=obj, before=before)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # users are deactivated (active: off), never deleted: the audit trail refers to them
@@ -103,15 +103,15 @@ class MembershipAdmin(admin.ModelAdmin):
         return obj is None  # the list and the add form; an existing membership is revoked, never edited
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        granted = _membership_grant(actor=request.user, user=obj.user, organization=obj.organization, role=obj.role)
+        granted = membership_grant(actor=request.user, user=obj.user, organization=obj.organization, role=obj.role)
         obj.pk = granted.pk
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        _membership_revoke(actor=request.user, membership=obj)
+        membership_revoke(actor=request.user, membership=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
         for membership in queryset.select_related("organization"):
-            _membership_revoke(actor=request.user, membership=membership)
+            membership_revoke(actor=request.user, membership=membership)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:

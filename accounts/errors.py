@@ -1,19 +1,13 @@
-"""Typed errors of the accounts domain. The API maps ``code`` and ``http_status`` (see voucher_service.api.errors)."""
+"""Typed refusals of the accounts domain: ``AccountsError`` with an ``AccountsErrorCode`` (``core.errors``)."""
 
 from __future__ import annotations
 
-from enum import StrEnum
+from core.errors import ErrorCode, ServiceError
 
 
-class AccountsErrorCode(StrEnum):
-    PERMISSION_DENIED = "permission_denied"
+class AccountsErrorCode(ErrorCode):
+    PERMISSION_DENIED = "permission_denied", 403
 
 
-HTTP_STATUS = {AccountsErrorCode.PERMISSION_DENIED: 403}
-
-
-class AccountsError(Exception):
-    def __init__(self, code: AccountsErrorCode, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.http_status = HTTP_STATUS[code]
+class AccountsError(ServiceError):
+    code: AccountsErrorCode

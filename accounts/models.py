@@ -108,7 +108,7 @@ class OrganizationKind(models.TextChoices):
 
 
 class EntityCategory(models.TextChoices):
-    """The holder categories named by the policies (see shared/POLICIES.md)."""
+    """The holder categories named by the policies (docs/POLICIES.md)."""
 
     UNIVERSITY = "university", _("University (高校)")
     RESEARCH_INSTITUTE = "research_institute", _("Research institute (科研机构)")

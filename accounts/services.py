@@ -1,6 +1,8 @@
 """Writes about who: organisations, users and memberships.
 
-Every function here is one durable transaction, takes ``actor=`` and writes an audit event in that transaction.
+Every public function here is a ``service_write`` (``core.transactions``): one durable transaction when called
+alone, part of the caller's when there is one (the Django admin saves inside its own), retried on deadlock. Each
+takes ``actor=`` and writes an audit event in that transaction.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from accounts.validators import (
     personal_id_hint,
     validate_personal_id,
 )
+from core.transactions import service_write
 
 ORGANIZATION_AUDIT_FIELDS = [
     "name",
@@ -91,7 +94,7 @@ def _certifier(actor: Any) -> User | None:
     return actor if isinstance(actor, User) else None
 
 
-@transaction.atomic(durable=True)
+@service_write
 def organization_create(
     *,
     actor: Any,
@@ -128,7 +131,7 @@ def organization_create(
     return organization
 
 
-@transaction.atomic(durable=True)
+@service_write
 def organization_update(*, actor: Any, organization: Organization, **changes: Any) -> Organization:
     unknown = set(changes) - ORGANIZATION_EDITABLE_FIELDS - {"personal_id"}
     if unknown:
@@ -167,7 +170,9 @@ def organization_update(*, actor: Any, organization: Organization, **changes: An
 USER_AUDIT_FIELDS = ["username", "email", "first_name", "last_name", "is_active", "is_staff", "is_superuser"]
 
 
-def _user_create(*, actor: Any, username: str, password: str | None, email: str = "", **extra: Any) -> User:
+@service_write
+def user_create(*, actor: Any, username: str, password: str | None, email: str = "", **extra: Any) -> User:
+    """Create a user; a password must pass the validators (AUTH_PASSWORD_VALIDATORS)."""
     user = User(username=username, email=email, **extra)
     user.full_clean(exclude=["password"])
     if password:
@@ -184,12 +189,9 @@ def _user_create(*, actor: Any, username: str, password: str | None, email: str 
     return user
 
 
-# Create a user; a password must pass the validators (AUTH_PASSWORD_VALIDATORS).
-user_create = transaction.atomic(durable=True)(_user_create)
-
-
-def _user_save(*, actor: Any, user: User, before: dict[str, Any] | None) -> User:
-    """Save a user changed by staff (the Django admin) and audit what changed, in the caller's transaction.
+@service_write
+def user_save(*, actor: Any, user: User, before: dict[str, Any] | None) -> User:
+    """Save a user changed by staff (the Django admin) and audit what changed.
 
     ``before`` is the snapshot of the stored row (None for a new user). A changed password is audited without
     its value, and revokes the user's tokens (``User.save``).
@@ -211,8 +213,9 @@ def _user_save(*, actor: Any, user: User, before: dict[str, Any] | None) -> User
     return user
 
 
-def _membership_grant(*, actor: Any, user: User, organization: Organization, role: str) -> Membership:
-    """Give ``user`` a role in ``organization``, inside the caller's transaction. Granting a role the user
+@service_write
+def membership_grant(*, actor: Any, user: User, organization: Organization, role: str) -> Membership:
+    """Give ``user`` a role in ``organization``. Granting a role the user
     already has is a no-op. Nobody grants a role to themselves, staff included (one person never gives
     themselves the power to move money)."""
     if actor is not SYSTEM and getattr(actor, "pk", None) == user.pk:
@@ -235,11 +238,9 @@ def _membership_grant(*, actor: Any, user: User, organization: Organization, rol
     return membership
 
 
-membership_grant = transaction.atomic(durable=True)(_membership_grant)
-
-
-def _membership_revoke(*, actor: Any, membership: Membership) -> None:
-    """Take a role away, inside the caller's transaction, with an audit event that keeps who held what."""
+@service_write
+def membership_revoke(*, actor: Any, membership: Membership) -> None:
+    """Take a role away, with an audit event that keeps who held what."""
     organization = membership.organization
     if not getattr(actor, "is_staff", False):
         _require_manager(actor, organization.kind, organization.jurisdiction)
@@ -251,6 +252,3 @@ def _membership_revoke(*, actor: Any, membership: Membership) -> None:
         before={"user": membership.user_id, "role": membership.role},
     )
     membership.delete()
-
-
-membership_revoke = transaction.atomic(durable=True)(_membership_revoke)

@@ -12,11 +12,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import ApiToken
+from core.transactions import service_write
 
 TOKEN_PREFIX = "vs_"  # noqa: S105 (a label, not a secret)
 PREFIX_CHARS = 8  # of the random part, kept in clear to tell tokens apart
@@ -28,7 +28,7 @@ def token_digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-@transaction.atomic(durable=True)
+@service_write
 def token_issue(*, actor: Any, user: Any, name: str = "", ttl: timedelta | None = None) -> tuple[ApiToken, str]:
     """Create a token for ``user``. Returns the row and the secret, which is never retrievable again."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -73,7 +73,7 @@ def tokens_revoke_for_user(user: Any, *, reason: str, actor: Any = None) -> int:
     return len(live)
 
 
-@transaction.atomic(durable=True)
+@service_write
 def token_revoke(*, actor: Any, token: ApiToken) -> ApiToken:
     """Revoke a token. Revoking an already revoked token changes nothing and succeeds."""
     locked = ApiToken.objects.select_for_update().get(pk=token.pk)

@@ -16,6 +16,18 @@ def normalize_uscc(value: str) -> str:
     return uscc.compact(value or "")
 
 
+def uscc_with_check_character(first_17: str) -> str:
+    """The 18-character code that starts with these 17 characters, ending in its check character (GB 32100)."""
+    return first_17 + uscc.calc_check_digit(first_17)
+
+
+def uscc_numbered(number: int, *, division: str = "640100") -> str:
+    """A valid code for enterprise number ``number`` registered in ``division`` (registration authority 9,
+    industry and commerce; type 1, enterprise): the one generator of made-up codes for tests, benchmarks and
+    the demo."""
+    return uscc_with_check_character(f"91{division}{number:09d}")
+
+
 def validate_uscc(value: str) -> None:
     """统一社会信用代码 (GB 32100-2015): 18 characters with a check character."""
     try:

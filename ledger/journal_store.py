@@ -23,8 +23,8 @@ import psycopg
 from django.db import connection
 from psycopg.types.json import Jsonb
 
+from core.transactions import lock_in_pk_order
 from ledger import errors
-from ledger.concurrency import lock_in_pk_order
 from ledger.hashing import entry_body_digest, entry_document_parts
 from ledger.models import Account, JournalEntry, Posting, UnsealedEntry
 from ledger.validation import EntryDraft

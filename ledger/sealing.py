@@ -29,10 +29,9 @@ import threading
 import time
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
-from ledger.concurrency import retry_on_db_conflict, without_before_commit_hooks
+from core.transactions import enqueue_on_commit, service_write, without_before_commit_hooks
 from ledger.hashing import chain_hash
 from ledger.models import ChainHead, ChainLink, ChainSeal, JournalEntry, UnsealedEntry
 from ledger.signing import current_key, seal_is_valid, verification_keys
@@ -63,7 +62,7 @@ def seal_pending(*, full: bool = False, batch_size: int = BATCH_SIZE) -> int:
     return sealed
 
 
-@retry_on_db_conflict
+@service_write
 def _seal_batch(*, from_queue: bool, batch_size: int) -> tuple[int, int]:
     """Seal one batch: (entries linked, queue rows or entries taken)."""
     head = ChainHead.objects.select_for_update().filter(pk=ChainHead.SINGLETON_ID).first()
@@ -137,10 +136,9 @@ def _require_signed_head(head: ChainHead) -> None:
 
 def request_seal() -> None:
     """Ask for a seal once the current transaction commits (cheap; see the module docstring)."""
-    if getattr(settings, "LEDGER_SEAL_ON_COMMIT", True):
-        # robust: the entry is committed by then; a broker hiccup must not turn a success into an error
-        # (beat and verification seal anyway).
-        transaction.on_commit(enqueue_seal, robust=True)
+    if settings.LEDGER_SEAL_ON_COMMIT:
+        # Beat and verification seal anyway, should this message be lost.
+        enqueue_on_commit(enqueue_seal)
 
 
 def enqueue_seal() -> None:

@@ -1,10 +1,15 @@
 """Ledger writes: accounts, journal entries, holds, reversals, hold expiry.
 
-Every public operation is a ``ledger_operation`` (see ``concurrency``): its own durable transaction with
-retries when called alone, a savepoint inside the caller's transaction otherwise (``entry_post`` on PostgreSQL
-is one database call: alone, an autocommit statement; inside a transaction, without a savepoint). Each one
-validates the request in memory, locks the touched balance rows in primary-key order, checks idempotency and
-limits, and only then writes, so a refusal (a ``LedgerError``) leaves no trace.
+Every operation on money (``entry_post``, ``entry_reverse``, ``hold_create``, ``hold_post``, ``hold_void``,
+``hold_expire``) is a ``service_write`` (``core.transactions``): its own durable transaction with retries when
+called alone, a savepoint inside the caller's transaction otherwise (``entry_post`` on PostgreSQL is one database
+call: alone, an autocommit statement; inside a transaction, without a savepoint). Each one validates the request
+in memory, locks the touched balance rows in primary-key order, checks idempotency and limits, and only then
+writes, so a refusal (a ``LedgerError``) leaves no trace. ``holds_expire_due`` runs one ``hold_expire`` per hold.
+
+The account writes (``account_create``, ``accounts_create_many``, ``account_get_or_create``) are single inserts
+made inside the domain's own service write (a budget opening, an issuance); the ledger is generic, so its
+writes take an ``actor`` only where the journal records one.
 
 Lock order, the same everywhere: hold row → balance rows (ascending pk). Posting takes no global lock: the
 hash chain is appended afterwards by the sealer (``ledger.sealing``), which locks only the chain-head row.
@@ -20,8 +25,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from core.transactions import can_run_alone, run_alone_with_retries, service_write
 from ledger import errors
-from ledger.concurrency import can_run_alone, ledger_operation, run_alone_with_retries
+from ledger.errors import LedgerError, LedgerErrorCode
 from ledger.hashing import iso_utc
 from ledger.journal_store import (
     BALANCE_FIELDS,
@@ -73,7 +79,7 @@ def _account_build(
     credits_must_not_exceed_debits: bool,
 ) -> Account:
     if debits_must_not_exceed_credits and credits_must_not_exceed_debits:
-        raise errors.InvalidEntry("An account can carry at most one limit flag.")
+        raise errors.invalid_entry("An account can carry at most one limit flag.")
     return Account(
         code=code,
         name=name,
@@ -180,9 +186,14 @@ def entry_post(
 ) -> JournalEntry:
     """Post a balanced entry. Replays the original entry for a repeated key with the same request.
 
-    A ledger operation: its own durable transaction when alone, part of the caller's transaction otherwise. On
+    A service write: its own durable transaction when alone, part of the caller's transaction otherwise. On
     PostgreSQL it is one call of ``ledger_post_entry``: alone, a single autocommit statement that is its own
-    transaction (``concurrency``); inside the caller's transaction, no savepoint around it (see below).
+    transaction (``core.transactions.run_alone_with_retries``); inside the caller's transaction, no savepoint
+    around it: the function refuses by returning an outcome, never by a database error, so a refusal (a
+    ``LedgerError``) leaves the caller's transaction usable. Two consequences for callers: an unexpected database
+    error in the posting (a lock or statement timeout, say) aborts the caller's transaction, as any failed
+    statement does; and the balance rows a refused posting locked stay locked until the caller's transaction ends
+    (wrap the call in ``atomic()`` to get a savepoint if that matters).
     """
     draft = draft_entry(
         idempotency_key=idempotency_key,
@@ -203,12 +214,12 @@ def entry_post(
     return _post_in_transaction(draft)
 
 
-@ledger_operation
+@service_write
 def _post_in_transaction(draft: EntryDraft) -> JournalEntry:
     return _post_draft(draft)
 
 
-@ledger_operation
+@service_write
 def entry_reverse(
     entry: JournalEntry,
     *,
@@ -240,7 +251,7 @@ def entry_reverse(
 # --- Holds -------------------------------------------------------------------------------------------------
 
 
-@ledger_operation
+@service_write
 def hold_create(
     *,
     actor: Any,
@@ -260,10 +271,10 @@ def hold_create(
     debit_id, credit_id = account_pk(debit_account), account_pk(credit_account)
     check_amount(amount)
     if debit_id == credit_id:
-        raise errors.InvalidEntry("A hold needs two different accounts.")
+        raise errors.invalid_entry("A hold needs two different accounts.")
     check_aware(expires_at, "A hold's expiry")
     if expires_at <= now:
-        raise errors.InvalidEntry("A hold's expiry must be an aware datetime in the future.")
+        raise errors.invalid_entry("A hold's expiry must be an aware datetime in the future.")
     metadata = checked_metadata(metadata)
     memo = checked_memo(memo)
     fingerprint = request_fingerprint(
@@ -308,7 +319,7 @@ def hold_create(
     return hold
 
 
-@ledger_operation
+@service_write
 def hold_post(
     hold: Hold,
     *,
@@ -324,7 +335,9 @@ def hold_post(
     amount = locked.amount if amount is None else amount
     check_amount(amount)
     if amount > locked.amount:
-        raise errors.InvalidAmount(f"Cannot post {amount} from a hold of {locked.amount}.", hold=locked.pk)
+        raise LedgerError(
+            LedgerErrorCode.INVALID_AMOUNT, f"Cannot post {amount} from a hold of {locked.amount}.", hold=locked.pk
+        )
     draft = draft_entry(
         idempotency_key=f"ledger:hold:{locked.pk}:post",
         lines=[
@@ -348,7 +361,7 @@ def hold_post(
     return entry
 
 
-@ledger_operation
+@service_write
 def hold_void(hold: Hold, *, actor: Any = None, now: datetime | None = None) -> Hold:
     """Release an open hold in full. An expired hold is left to the expiry task (refused here)."""
     now = now or timezone.now()
@@ -356,7 +369,7 @@ def hold_void(hold: Hold, *, actor: Any = None, now: datetime | None = None) -> 
     return _release_hold(locked, HoldStatus.VOIDED, now)
 
 
-@ledger_operation
+@service_write
 def hold_expire(hold_id: int, *, now: datetime | None = None) -> bool:
     """Release one hold if it is still pending and past its expiry. Returns whether it did anything."""
     now = now or timezone.now()
@@ -517,9 +530,13 @@ def _insert_hold_or_replay(hold: Hold) -> Hold | None:
 def _lock_open_hold(hold: Hold, now: datetime) -> Hold:
     locked = Hold.objects.select_for_update().get(pk=hold.pk)
     if locked.status != HoldStatus.PENDING:
-        raise errors.HoldAlreadyResolved(f"Hold #{locked.pk} is already {locked.status}.", hold=locked.pk)
+        raise LedgerError(
+            LedgerErrorCode.HOLD_ALREADY_RESOLVED, f"Hold #{locked.pk} is already {locked.status}.", hold=locked.pk
+        )
     if locked.expires_at <= now:
-        raise errors.HoldExpired(f"Hold #{locked.pk} expired at {locked.expires_at:%Y-%m-%d %H:%M:%S}.")
+        raise LedgerError(
+            LedgerErrorCode.HOLD_EXPIRED, f"Hold #{locked.pk} expired at {locked.expires_at:%Y-%m-%d %H:%M:%S}."
+        )
     return locked
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from django.utils import timezone
 
 from ledger import errors
+from ledger.errors import LedgerError, LedgerErrorCode
 from ledger.hashing import canonical_json, iso_utc, sha256_hex
 from ledger.models import Account, Direction
 from ledger.money import MAX_FEN
@@ -62,7 +63,7 @@ def account_pk(account: Account | int) -> int:
     """The id of a saved account, or an account id (an int within bigint: a larger one is unknown anyway)."""
     pk = account.pk if isinstance(account, Account) else account
     if isinstance(pk, bool) or not isinstance(pk, int) or not 0 < pk <= BIGINT_MAX:
-        raise errors.InvalidEntry(f"An account is a saved Account or a positive account id, got {account!r}.")
+        raise errors.invalid_entry(f"An account is a saved Account or a positive account id, got {account!r}.")
     return pk
 
 
@@ -70,18 +71,18 @@ def check_text(value: str, what: str) -> None:
     """PostgreSQL stores neither a NUL character nor a lone surrogate (text that is not UTF-8), in a text column
     or in jsonb; SQLite would store both. Refused on both, before anything is written."""
     if "\x00" in value:
-        raise errors.InvalidEntry(f"{what} may not contain NUL characters.")
+        raise errors.invalid_entry(f"{what} may not contain NUL characters.")
     try:
         value.encode()
     except UnicodeEncodeError:
-        raise errors.InvalidEntry(f"{what} must be valid Unicode text (it contains a lone surrogate).") from None
+        raise errors.invalid_entry(f"{what} must be valid Unicode text (it contains a lone surrogate).") from None
 
 
 def check_idempotency_key(key: Any) -> str:
     if not isinstance(key, str) or not key:
-        raise errors.InvalidEntry("An idempotency key is required.")
+        raise errors.invalid_entry("An idempotency key is required.")
     if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
-        raise errors.InvalidEntry(
+        raise errors.invalid_entry(
             f"An idempotency key has at most {IDEMPOTENCY_KEY_MAX_LENGTH} characters, got {len(key)}."
         )
     check_text(key, "An idempotency key")
@@ -96,48 +97,52 @@ def checked_memo(memo: Any) -> str:
 
 def check_aware(moment: Any, what: str) -> None:
     if not isinstance(moment, datetime) or timezone.is_naive(moment):
-        raise errors.InvalidEntry(f"{what} must be a timezone-aware datetime.")
+        raise errors.invalid_entry(f"{what} must be a timezone-aware datetime.")
 
 
 def check_amount(amount: Any) -> None:
     if isinstance(amount, bool) or not isinstance(amount, int):
-        raise errors.InvalidAmount(f"Amounts are integer fen, got {type(amount).__name__}.")
+        raise LedgerError(LedgerErrorCode.INVALID_AMOUNT, f"Amounts are integer fen, got {type(amount).__name__}.")
     if amount <= 0:
-        raise errors.InvalidAmount(f"Amounts must be positive, got {amount}.", amount=amount)
+        raise LedgerError(LedgerErrorCode.INVALID_AMOUNT, f"Amounts must be positive, got {amount}.", amount=amount)
     if amount > MAX_FEN:
         # Keeps every sum far inside PostgreSQL's bigint, so an overflow can never surface as a database error.
-        raise errors.InvalidAmount(f"Amounts are at most {MAX_FEN} fen, got {amount}.", amount=amount)
+        raise LedgerError(
+            LedgerErrorCode.INVALID_AMOUNT, f"Amounts are at most {MAX_FEN} fen, got {amount}.", amount=amount
+        )
 
 
 def normalise_lines(lines: Sequence[LineInput]) -> list[Line]:
     if not isinstance(lines, (list, tuple)):
-        raise errors.InvalidEntry(f"Lines are a list of (account, direction, amount), not {type(lines).__name__}.")
+        raise errors.invalid_entry(f"Lines are a list of (account, direction, amount), not {type(lines).__name__}.")
     if len(lines) < 2:
-        raise errors.InvalidEntry("An entry needs at least two lines.")
+        raise errors.invalid_entry("An entry needs at least two lines.")
     normalised = []
     for line in lines:
         if not isinstance(line, (list, tuple)) or len(line) != 3:
-            raise errors.InvalidEntry(f"A line is (account, direction, amount), got {line!r}.")
+            raise errors.invalid_entry(f"A line is (account, direction, amount), got {line!r}.")
         account, direction, amount = line
         if direction not in Direction.values:
-            raise errors.InvalidEntry(f"Unknown direction {direction!r}.")
+            raise errors.invalid_entry(f"Unknown direction {direction!r}.")
         check_amount(amount)
         normalised.append(Line(account_pk(account), Direction(direction), amount))
     account_ids = [line.account_id for line in normalised]
     if len(set(account_ids)) != len(account_ids):
         # One posting per account per entry keeps "the account's version after this posting" unambiguous.
-        raise errors.InvalidEntry("An account may appear only once in an entry.")
+        raise errors.invalid_entry("An account may appear only once in an entry.")
     debits = sum(line.amount for line in normalised if line.direction == Direction.DEBIT)
     credits = sum(line.amount for line in normalised if line.direction == Direction.CREDIT)
     if debits != credits:
-        raise errors.UnbalancedEntry(f"Debits {debits} ≠ credits {credits}.", debits=debits, credits=credits)
+        raise LedgerError(
+            LedgerErrorCode.UNBALANCED_ENTRY, f"Debits {debits} ≠ credits {credits}.", debits=debits, credits=credits
+        )
     return sorted(normalised, key=lambda line: line.account_id)
 
 
 def checked_metadata(metadata: dict[str, Any] | None) -> dict[str, Any]:
     metadata = {} if metadata is None else metadata
     if not isinstance(metadata, dict):
-        raise errors.InvalidEntry("Metadata must be a JSON object.")
+        raise errors.invalid_entry("Metadata must be a JSON object.")
     check_json_value(metadata)
     return metadata
 
@@ -147,23 +152,23 @@ def check_json_value(value: Any) -> None:
     integers within 64 bits, booleans, null, lists and objects with string keys. A float would not (and so would
     break the hash chain); a Decimal or a date would not serialise at all."""
     if isinstance(value, float):
-        raise errors.InvalidEntry("Metadata may not contain floats; use strings or integer fen.")
+        raise errors.invalid_entry("Metadata may not contain floats; use strings or integer fen.")
     if isinstance(value, int):  # and so bool
         if abs(value) > BIGINT_MAX:
-            raise errors.InvalidEntry(f"Metadata integers fit in 64 bits, got {value}.")
+            raise errors.invalid_entry(f"Metadata integers fit in 64 bits, got {value}.")
     elif isinstance(value, str):
         check_text(value, "Metadata")
     elif isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
-                raise errors.InvalidEntry("Metadata keys must be strings.")
+                raise errors.invalid_entry("Metadata keys must be strings.")
             check_text(key, "A metadata key")
             check_json_value(item)
     elif isinstance(value, (list, tuple)):
         for item in value:
             check_json_value(item)
     elif value is not None:
-        raise errors.InvalidEntry(
+        raise errors.invalid_entry(
             f"Metadata holds strings, integers, booleans, null, lists and objects, not {type(value).__name__}."
         )
 

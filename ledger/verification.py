@@ -44,6 +44,7 @@ from ledger.models import (
     Posting,
     VerificationRun,
 )
+from ledger.sealing import UnsignedChainHead, seal_pending
 from ledger.signing import SigningKey, seal_is_valid, verification_keys
 
 MAX_PROBLEMS_PER_CHECK = 50
@@ -147,8 +148,6 @@ def verify_ledger(*, seal: bool = True, pins: list[Pin] | None = None) -> Verifi
     ``pins``: chain heads recorded earlier that must still be in the chain, unchanged."""
     report = VerificationReport()
     if seal:
-        from ledger.sealing import UnsignedChainHead, seal_pending  # sealing imports concurrency: import late
-
         try:
             seal_pending(full=True)
         except UnsignedChainHead as exc:

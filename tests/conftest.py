@@ -14,6 +14,8 @@ import pytest
 from django.db import connection
 from hypothesis import settings as hypothesis_settings
 
+from accounts.models import OrganizationKind, Role
+from tests.factories import make_org, make_user
 from voucher_service.celery import app as celery_app
 
 REQUIRE_ALL_BACKENDS = os.environ.get("REQUIRE_ALL_BACKENDS") == "1"
@@ -79,6 +81,24 @@ def _plain_http_test_client(settings):
 
 
 @pytest.fixture
+def behind_tls_proxy(settings):
+    """Live-server tests: production runs behind a TLS-terminating proxy (NUM_PROXIES=1), which says so in
+    X-Forwarded-Proto. The live server speaks plain HTTP and was started before any per-test settings (its
+    middleware keeps production's HTTPS redirect), so its requests carry that header and are trusted as here."""
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+
+@pytest.fixture
+def openapi_document(client, settings):
+    """The OpenAPI document as /api/schema/ serves it. Production serves it to logged-in users only
+    (test_http_security pins who may read it); these tests read what it says, whoever asks."""
+    settings.API_SCHEMA_PUBLIC = True
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200, response.content[:300]
+    return response.json()
+
+
+@pytest.fixture
 def plain_static_storage(settings):
     """For tests that render pages (admin, API docs): production settings name whitenoise's manifest storage,
     which needs the manifest collectstatic writes (the image build runs it; tests do not)."""
@@ -110,75 +130,75 @@ def _celery_eager():
 # --- Personas ---------------------------------------------------------------------------------------------
 # One regional agency (Ningxia, 640000) with a user per agency role; two entities in Yinchuan (640100) inside
 # its jurisdiction; and, outside it, a Baoding (130600) agency and entity. Tests say "owner", "member",
-# "outsider" in these terms.
+# "outsider" in these terms: "outsider" is an applicant of another entity in the same jurisdiction,
+# "foreign_admin" a program administrator of an agency elsewhere. Each is a plain fixture, so grep finds it.
 
 
 @pytest.fixture
 def ningxia_agency(db):
-    from accounts.models import OrganizationKind
-    from tests.factories import make_org
-
     return make_org(OrganizationKind.AGENCY, jurisdiction="640000", name="宁夏回族自治区发展和改革委员会")
 
 
 @pytest.fixture
 def baoding_agency(db):
-    from accounts.models import OrganizationKind
-    from tests.factories import make_org
-
     return make_org(OrganizationKind.AGENCY, jurisdiction="130600", name="保定市发展和改革委员会")
 
 
 @pytest.fixture
 def entity(db):
-    from tests.factories import make_org
-
     return make_org(jurisdiction="640104", name="银川智算科技有限公司")
 
 
 @pytest.fixture
 def other_entity(db):
-    from tests.factories import make_org
-
     return make_org(jurisdiction="640106", name="金凤模型实验室有限公司")
 
 
 @pytest.fixture
 def baoding_entity(db):
-    from tests.factories import make_org
-
     return make_org(jurisdiction="130602", name="保定算力应用有限公司")
 
 
-# persona fixture name -> (organisation fixture, role, username). Read: "outsider" is an applicant of another
-# entity in the same jurisdiction; "foreign_admin" a program administrator of an agency elsewhere.
-PERSONAS = {
-    "program_admin": ("ningxia_agency", "program_admin", "nx_admin"),
-    "reviewer": ("ningxia_agency", "reviewer", "nx_reviewer"),
-    "second_reviewer": ("ningxia_agency", "reviewer", "nx_reviewer2"),
-    "finance": ("ningxia_agency", "finance", "nx_finance"),
-    "auditor": ("ningxia_agency", "auditor", "nx_auditor"),
-    "applicant": ("entity", "applicant", "yc_applicant"),
-    "outsider": ("other_entity", "applicant", "jf_applicant"),
-    "foreign_admin": ("baoding_agency", "program_admin", "bd_admin"),
-}
+@pytest.fixture
+def program_admin(ningxia_agency):
+    return make_user(ningxia_agency, Role.PROGRAM_ADMIN, username="nx_admin")
 
 
-def _persona_fixture(organization_fixture: str, role: str, username: str):
-    def persona(request):
-        from tests.factories import make_user
-
-        return make_user(request.getfixturevalue(organization_fixture), role, username=username)
-
-    return persona
+@pytest.fixture
+def reviewer(ningxia_agency):
+    return make_user(ningxia_agency, Role.REVIEWER, username="nx_reviewer")
 
 
-for _name, _spec in PERSONAS.items():
-    globals()[_name] = pytest.fixture(name=_name)(_persona_fixture(*_spec))
+@pytest.fixture
+def second_reviewer(ningxia_agency):
+    return make_user(ningxia_agency, Role.REVIEWER, username="nx_reviewer2")
+
+
+@pytest.fixture
+def finance(ningxia_agency):
+    return make_user(ningxia_agency, Role.FINANCE, username="nx_finance")
+
+
+@pytest.fixture
+def auditor(ningxia_agency):
+    return make_user(ningxia_agency, Role.AUDITOR, username="nx_auditor")
+
+
+@pytest.fixture
+def applicant(entity):
+    return make_user(entity, Role.APPLICANT, username="yc_applicant")
+
+
+@pytest.fixture
+def outsider(other_entity):
+    return make_user(other_entity, Role.APPLICANT, username="jf_applicant")
+
+
+@pytest.fixture
+def foreign_admin(baoding_agency):
+    return make_user(baoding_agency, Role.PROGRAM_ADMIN, username="bd_admin")
 
 
 @pytest.fixture
 def staff(db):
-    from tests.factories import make_user
-
     return make_user(None, username="platform_staff", is_staff=True)

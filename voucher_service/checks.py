@@ -23,10 +23,6 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection
 
 
-def _local_mode() -> bool:
-    return bool(settings.DEBUG or settings.EMBEDDED)
-
-
 def _exposed_hosts() -> list[str]:
     from voucher_service.demo import non_local_hosts
 
@@ -55,7 +51,7 @@ def check_demo_users(app_configs: Any = None, databases: Any = None, **kwargs: A
     if not databases:
         return []
     demo_users = active_demo_users()
-    if not demo_users or (settings.DEMO_ENABLED and not _exposed_hosts()):
+    if not demo_users or (settings.LOCAL and not _exposed_hosts()):
         return []
     return [
         checks.Error(
@@ -68,7 +64,7 @@ def check_demo_users(app_configs: Any = None, databases: Any = None, **kwargs: A
 
 def check_local_mode_is_local(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     exposed = _exposed_hosts()
-    if not _local_mode() or not exposed:
+    if not settings.LOCAL or not exposed:
         return []
     return [
         checks.Error(

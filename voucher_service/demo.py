@@ -13,12 +13,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
 
 from accounts.audit import SYSTEM, audit_record
 from accounts.models import Jurisdiction, Membership, Organization, OrganizationKind, User
 from accounts.services import membership_grant, organization_create, user_create
 from accounts.tokens import tokens_revoke_for_user
+from accounts.validators import uscc_with_check_character
+from core.transactions import service_write
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 (documented demo password; demo users exist only locally)
 
@@ -84,11 +85,7 @@ DEMO_USERNAMES = frozenset({*(user.username for user in DEMO_USERS), DEMO_STAFF}
 
 def _checked_uscc(code: str | None) -> str | None:
     """Demo codes are made valid here so a typo above can't break `make run`."""
-    if code is None:
-        return None
-    from stdnum.cn import uscc
-
-    return code[:17] + uscc.calc_check_digit(code[:17])
+    return None if code is None else uscc_with_check_character(code[:17])
 
 
 def _ensure_org(spec: DemoOrg) -> Organization:
@@ -139,7 +136,7 @@ def non_local_hosts(allowed_hosts: Iterable[str]) -> list[str]:
 
 def demo_load() -> list[DemoUser]:
     """Create (or find) every demo organisation and user. Each write is its own audited service call."""
-    if not settings.DEMO_ENABLED:
+    if not settings.LOCAL:
         raise ImproperlyConfigured("Demo users have a published password: they are only for DEBUG or embedded mode.")
     # Embedded mode says nothing about who can connect: `make run` binds 127.0.0.1, but the same settings serve
     # `runserver 0.0.0.0:8000` or a gunicorn on a public address, where a superuser with the password printed in
@@ -162,7 +159,7 @@ def demo_load() -> list[DemoUser]:
     return DEMO_USERS
 
 
-@transaction.atomic(durable=True)
+@service_write
 def demo_disable(*, actor: Any) -> list[str]:
     """Make every demo user unable to log in (inactive, no usable password, tokens revoked), audited; the rows
     stay, because the audit trail refers to them. Returns the usernames it disabled."""

@@ -26,16 +26,32 @@ from django.utils.translation import gettext_lazy as _
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
 def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
+    """A yes/no variable: unset or empty is ``default``; anything but 1/0, true/false, yes/no, on/off is refused
+    (a typo must not silently turn a security setting off)."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    if value in TRUE_WORDS:
+        return True
+    if value in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(f"{name}={os.environ[name]!r} is not a yes/no value: use 1 or 0 (or true/false).")
 
 
 def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "")
-    return int(value) if value.strip() else default
+    """A whole-number variable: unset or empty is ``default``; anything else that is not a whole number is refused."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={os.environ[name]!r} is not a whole number.") from None
 
 
 def env_list(name: str, default: str = "") -> list[str]:
@@ -43,23 +59,24 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
-# Embedded mode is simply "no database server was named": the laptop / demo default.
+# Embedded mode is simply "no database server was named": the laptop / demo default (SQLite, filesystem broker).
 EMBEDDED = not DATABASE_URL
 DEBUG = env_bool("DEBUG", default=False)
+# The one "local mode" flag: embedded or DEBUG. Local mode has development keys when none are set, demo users,
+# a browsable and public API schema, no HTTPS redirect, no Secure cookies and no HSTS; everything else is strict.
+LOCAL = EMBEDDED or DEBUG
 DATA_DIR = Path(os.environ.get("DATA_DIR", str(BASE_DIR / "var")))
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
-    if EMBEDDED or DEBUG:
+    if LOCAL:
         # A fixed development key is fine for a local SQLite demo: it never signs anything that leaves it.
         SECRET_KEY = "embedded-insecure-development-key-do-not-use-in-production-0123456789"  # noqa: S105
     else:
         raise ImproperlyConfigured("SECRET_KEY must be set when DATABASE_URL is set (production).")
 
-# Demo users with a known password exist only where nobody real can reach them.
-DEMO_ENABLED = DEBUG or EMBEDDED
-
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if (DEBUG or EMBEDDED) else "")
+# Demo users with a known password exist only in local mode, where nobody real can reach them (voucher_service.demo).
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if LOCAL else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
@@ -127,7 +144,6 @@ TEMPLATES = [
 
 def _database_config() -> dict[str, Any]:
     if EMBEDDED:
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("SQLITE_PATH", str(DATA_DIR / "voucher_service.sqlite3")),
@@ -176,26 +192,25 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if (DEBUG or EMBEDDED)
+            if LOCAL
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
 }
 
 # --- Security: strict unless running locally -------------------------------------------------------------
-_LOCAL = DEBUG or EMBEDDED
 # How many reverse proxies in front of the web service append to X-Forwarded-For (see .env.example). Headers a
 # proxy sets are believed only when there is one: with gunicorn facing clients, anyone can write them.
 NUM_PROXIES = env_int("NUM_PROXIES", 0)
 # Behind a proxy that terminates TLS, X-Forwarded-Proto says whether the client used HTTPS. Without one it is
 # whatever the client made up, and believing it would make plain HTTP look secure (no redirect, Secure cookies).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if NUM_PROXIES > 0 else None
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not _LOCAL)
-SESSION_COOKIE_SECURE = not _LOCAL
-CSRF_COOKIE_SECURE = not _LOCAL
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if _LOCAL else 31_536_000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not _LOCAL
-SECURE_HSTS_PRELOAD = not _LOCAL
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not LOCAL)
+SESSION_COOKIE_SECURE = not LOCAL
+CSRF_COOKIE_SECURE = not LOCAL
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if LOCAL else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not LOCAL
+SECURE_HSTS_PRELOAD = not LOCAL
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 # /healthz is probed by load balancers over plain HTTP inside the network.
@@ -238,7 +253,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "voucher_service.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
-    + (["rest_framework.renderers.BrowsableAPIRenderer"] if _LOCAL else []),
+    + (["rest_framework.renderers.BrowsableAPIRenderer"] if LOCAL else []),
     "COERCE_DECIMAL_TO_STRING": True,
     # The API takes JSON (multipart only where a file is uploaded, which says so): so does the test client.
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -260,7 +275,7 @@ REST_FRAMEWORK = {
 
 # The OpenAPI schema and its docs pages: public on a laptop, for authenticated users in production (the
 # schema maps every endpoint and field, which is nobody else's business). See voucher_service.api.permissions.
-API_SCHEMA_PUBLIC = env_bool("API_SCHEMA_PUBLIC", default=_LOCAL)
+API_SCHEMA_PUBLIC = env_bool("API_SCHEMA_PUBLIC", default=LOCAL)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "voucher_service API",
@@ -304,12 +319,10 @@ IDEMPOTENCY_KEY_RETENTION_HOURS = env_int("IDEMPOTENCY_KEY_RETENTION_HOURS", 24)
 
 # --- Celery ------------------------------------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+_celery_dir = DATA_DIR / "celery"
 if not CELERY_BROKER_URL:
     # Embedded: a broker on the local filesystem. The worker and beat started by `make run` are real Celery
     # processes reading these folders, so the same task code and the same schedule run without Redis.
-    _celery_dir = DATA_DIR / "celery"
-    for sub in ("queue", "processed", "results", "control"):
-        (_celery_dir / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_celery_dir / "queue"),
@@ -353,7 +366,7 @@ LOGGING = {
 # silently break duplicate-maker detection, so production must name the key itself.
 PERSONAL_ID_HMAC_KEY = os.environ.get("PERSONAL_ID_HMAC_KEY", "")
 if not PERSONAL_ID_HMAC_KEY:
-    if EMBEDDED or DEBUG:
+    if LOCAL:
         PERSONAL_ID_HMAC_KEY = SECRET_KEY
     else:
         raise ImproperlyConfigured(
@@ -369,8 +382,11 @@ if not PERSONAL_ID_HMAC_KEY:
 LEDGER_SIGNING_KEY = os.environ.get("LEDGER_SIGNING_KEY", "")
 LEDGER_SIGNING_KEYS_RETIRED = env_list("LEDGER_SIGNING_KEYS_RETIRED")
 LEDGER_SIGNING_KEY_FILE = DATA_DIR / "ledger-signing.key"
-if not LEDGER_SIGNING_KEY and not (EMBEDDED or DEBUG):
+if not LEDGER_SIGNING_KEY and not LOCAL:
     raise ImproperlyConfigured("LEDGER_SIGNING_KEY must be set when DATABASE_URL is set (production).")
+# Each commit that posts an entry sends a (debounced) ``ledger.seal`` task. Off only where another process seals
+# (the ledger benchmark's sealer); beat and verify_ledger seal whatever is left either way.
+LEDGER_SEAL_ON_COMMIT = env_bool("LEDGER_SEAL_ON_COMMIT", default=True)
 
 # --- Database roles -----------------------------------------------------------------------------------------
 # DATABASE_URL is the application's role, which owns no table (it cannot disable a trigger, truncate or alter);
@@ -402,3 +418,12 @@ else:
             "LOCATION": str(DATA_DIR / "cache"),
         }
     }
+
+# --- Directories ---------------------------------------------------------------------------------------------
+# Created when Django starts (``voucher_service.apps``), not when this module is imported: a settings import
+# (mypy, makemigrations --check, a test collecting) writes nothing.
+LOCAL_DIRECTORIES = (
+    [DATA_DIR, *(_celery_dir / sub for sub in ("queue", "processed", "results", "control"))]
+    if CELERY_BROKER_URL == "filesystem://"
+    else ([DATA_DIR] if EMBEDDED else [])
+)

@@ -11,6 +11,8 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+from core.migration_operations import PostgreSQLOnlyRunSQL
+
 AUDIT_TRIGGER_SQL = r"""
 CREATE OR REPLACE FUNCTION accounts_refuse_audit_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -28,18 +30,6 @@ DROP_AUDIT_TRIGGER_SQL = r"""
 DROP TRIGGER IF EXISTS accounts_auditevent_append_only ON accounts_auditevent;
 DROP FUNCTION IF EXISTS accounts_refuse_audit_change();
 """
-
-
-class PostgreSQLOnlyRunSQL(migrations.RunSQL):
-    """RunSQL that does nothing on other backends (SQLite relies on the ORM guard of ``AuditEvent``)."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
 def backfill_certifiers(apps, schema_editor):

@@ -11,6 +11,8 @@ the same rules, and the CHECK constraints of the models apply on both backends.
 
 from django.db import migrations
 
+from core.migration_operations import PostgreSQLOnlyRunSQL
+
 FORWARD_SQL = r"""
 CREATE OR REPLACE FUNCTION ledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -82,18 +84,6 @@ DROP TRIGGER IF EXISTS ledger_posting_append_only ON ledger_posting;
 DROP TRIGGER IF EXISTS ledger_journalentry_append_only ON ledger_journalentry;
 DROP FUNCTION IF EXISTS ledger_refuse_change();
 """
-
-
-class PostgreSQLOnlyRunSQL(migrations.RunSQL):
-    """RunSQL that does nothing on other backends, so the same migrations run on SQLite."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
 def create_chain_head(apps, schema_editor):

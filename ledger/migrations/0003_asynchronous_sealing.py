@@ -11,13 +11,13 @@ Backfilling ``body_digest`` updates entries, which the append-only trigger refus
 for that one statement per row and back on (ALTER TABLE is transactional on PostgreSQL).
 """
 
-import importlib
 from collections import defaultdict
 
 import django.db.models.deletion
 from django.db import migrations, models
 
-PostgreSQLOnlyRunSQL = importlib.import_module("ledger.migrations.0002_database_invariants").PostgreSQLOnlyRunSQL
+from core.migration_operations import PostgreSQLOnlyRunSQL
+
 
 LINK_TRIGGER_SQL = """
 CREATE TRIGGER ledger_chainlink_append_only

@@ -25,11 +25,10 @@ times, and the postings with their versions and balances after), and the functio
 the two agree for every kind of entry. The invariant triggers of 0002 still check what this function writes.
 """
 
-import importlib
-
 from django.db import migrations
 
-PostgreSQLOnlyRunSQL = importlib.import_module("ledger.migrations.0002_database_invariants").PostgreSQLOnlyRunSQL
+from core.migration_operations import PostgreSQLOnlyRunSQL
+
 
 FORWARD_SQL = r"""
 CREATE OR REPLACE FUNCTION ledger_post_entry(

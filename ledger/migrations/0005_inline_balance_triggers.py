@@ -6,11 +6,9 @@ of the backend's CPU per posted entry. Now each trigger runs the aggregate itsel
 words the error) only when the entry does not balance. The invariant is unchanged.
 """
 
-import importlib
-
 from django.db import migrations
 
-PostgreSQLOnlyRunSQL = importlib.import_module("ledger.migrations.0002_database_invariants").PostgreSQLOnlyRunSQL
+from core.migration_operations import PostgreSQLOnlyRunSQL
 
 
 def _trigger_function(name: str, entry_id: str) -> str:

@@ -1,4 +1,6 @@
-"""Fixtures for the ledger tests: accounts with and without limits, a user, a snapshot of all ledger rows."""
+"""Fixtures for the ledger tests: accounts with and without limits, a user, funded accounts, both posting paths.
+
+The snapshot of all ledger rows a refusal must leave untouched is ``tests.snapshots.ledger_snapshot``."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from ledger import services
-from ledger.models import Account, Hold, JournalEntry, Posting
+from ledger.models import Account
 
 _codes = itertools.count(1)
 
@@ -54,17 +56,3 @@ def funded(make_account) -> Callable[..., tuple[Account, Account]]:
         return source, wallet
 
     return fund
-
-
-def ledger_snapshot() -> dict[str, Any]:
-    """Every ledger row that a refused operation must leave untouched."""
-    return {
-        "entries": list(JournalEntry.objects.values_list("pk", flat=True)),
-        "postings": list(Posting.objects.values_list("pk", flat=True)),
-        "holds": list(Hold.objects.values()),
-        "accounts": list(
-            Account.objects.values(
-                "pk", "posted_debits", "posted_credits", "pending_debits", "pending_credits", "version"
-            )
-        ),
-    }

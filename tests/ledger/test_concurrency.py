@@ -10,10 +10,12 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from ledger import errors, selectors, services
+from ledger import selectors, services
+from ledger.errors import LedgerErrorCode
 from ledger.models import Account, Hold, HoldStatus, JournalEntry
 from ledger.verification import verify_ledger
 from tests.race_condition import race, run_in_thread, wait_for_lock_waiters
+from tests.refusals import is_refusal
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -32,7 +34,7 @@ def test_32_threads_cannot_overdraw_a_limited_account(funded, make_account):
     outcomes = race([transfer(wallet, shop, 1_000, f"spend-{n}") for n, shop in enumerate(shops)])
     # then
     assert sum(o.ok for o in outcomes) == 10
-    assert all(isinstance(o.error, errors.LimitExceeded) for o in outcomes if not o.ok)
+    assert all(is_refusal(o.error, LedgerErrorCode.LIMIT_EXCEEDED) for o in outcomes if not o.ok)
     wallet.refresh_from_db()
     assert (wallet.posted_debits, wallet.posted_credits, wallet.posted_balance) == (10_000, 10_000, 0)
     assert verify_ledger().ok
@@ -79,7 +81,7 @@ def test_one_key_with_different_requests_makes_one_entry_and_conflicts(make_acco
     winners = [o for o in outcomes if o.ok]
     assert {o.value.pk for o in winners} == {entry.pk}
     assert len(winners) == 20
-    assert all(isinstance(o.error, errors.IdempotencyConflict) for o in outcomes if not o.ok)
+    assert all(is_refusal(o.error, LedgerErrorCode.IDEMPOTENCY_CONFLICT) for o in outcomes if not o.ok)
 
 
 def test_concurrent_hold_creation_with_one_key_makes_one_hold(funded, make_account):
@@ -134,7 +136,7 @@ def test_a_hold_posted_and_voided_at_once_resolves_exactly_once(open_holds):
         post, void = outcomes[2 * n], outcomes[2 * n + 1]
         assert post.ok != void.ok
         loser = void if post.ok else post
-        assert isinstance(loser.error, errors.HoldAlreadyResolved)
+        assert is_refusal(loser.error, LedgerErrorCode.HOLD_ALREADY_RESOLVED)
         hold.refresh_from_db()
         assert hold.status == (HoldStatus.POSTED if post.ok else HoldStatus.VOIDED)
     assert selectors.account_balance(wallet).pending_debits == 0
@@ -163,7 +165,7 @@ def test_void_waiting_behind_a_post_sees_the_hold_resolved(open_holds):
     voider.join(30)
     # then
     assert posted.ok, posted.error
-    assert isinstance(voided.error, errors.HoldAlreadyResolved)
+    assert is_refusal(voided.error, LedgerErrorCode.HOLD_ALREADY_RESOLVED)
     hold.refresh_from_db()
     assert hold.status == HoldStatus.POSTED
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from ledger import errors, selectors, services
+from ledger import selectors, services
+from ledger.errors import LedgerErrorCode
 from ledger.hashing import chain_hash, entry_body_digest
 from ledger.models import Account, Direction, JournalEntry, Posting
 from ledger.sealing import seal_pending
-from tests.ledger.conftest import ledger_snapshot
+from tests.refusals import refused
+from tests.snapshots import ledger_snapshot
 
 # Every test runs on both posting paths (see the fixture).
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("posting_path")]
@@ -163,22 +165,28 @@ def test_credit_limit_flag(make_account):
     other = make_account()
     services.entry_post(actor=None, idempotency_key="in", lines=[(capped, "debit", 50), (other, "credit", 50)])
     # when / then
-    with pytest.raises(errors.LimitExceeded):
+    with refused(LedgerErrorCode.LIMIT_EXCEEDED):
         services.entry_post(actor=None, idempotency_key="out", lines=[(other, "debit", 51), (capped, "credit", 51)])
 
 
 REFUSALS = [
-    pytest.param(lambda w, s: [(w, "debit", 10_001), (s, "credit", 10_001)], errors.LimitExceeded, id="limit"),
-    pytest.param(lambda w, s: [(w, "debit", 10), (s, "credit", 9)], errors.UnbalancedEntry, id="unbalanced"),
-    pytest.param(lambda w, s: [(w, "debit", 0), (s, "credit", 0)], errors.InvalidAmount, id="zero"),
-    pytest.param(lambda w, s: [(w, "debit", -5), (s, "credit", -5)], errors.InvalidAmount, id="negative"),
-    pytest.param(lambda w, s: [(w, "debit", 1.5), (s, "credit", 1.5)], errors.InvalidAmount, id="float"),
-    pytest.param(lambda w, s: [(w, "debit", 5)], errors.InvalidEntry, id="one-line"),
-    pytest.param(lambda w, s: [(w, "debit", 5), (w, "credit", 5)], errors.InvalidEntry, id="same-account"),
-    pytest.param(lambda w, s: [(w, "sideways", 5), (s, "credit", 5)], errors.InvalidEntry, id="direction"),
-    pytest.param(lambda w, s: [(w, "debit", 5), (999_999, "credit", 5)], errors.InvalidEntry, id="unknown-account"),
     pytest.param(
-        lambda w, s: [(w, "debit", 10**15 + 1), (s, "credit", 10**15 + 1)], errors.InvalidAmount, id="above-max"
+        lambda w, s: [(w, "debit", 10_001), (s, "credit", 10_001)], LedgerErrorCode.LIMIT_EXCEEDED, id="limit"
+    ),
+    pytest.param(lambda w, s: [(w, "debit", 10), (s, "credit", 9)], LedgerErrorCode.UNBALANCED_ENTRY, id="unbalanced"),
+    pytest.param(lambda w, s: [(w, "debit", 0), (s, "credit", 0)], LedgerErrorCode.INVALID_AMOUNT, id="zero"),
+    pytest.param(lambda w, s: [(w, "debit", -5), (s, "credit", -5)], LedgerErrorCode.INVALID_AMOUNT, id="negative"),
+    pytest.param(lambda w, s: [(w, "debit", 1.5), (s, "credit", 1.5)], LedgerErrorCode.INVALID_AMOUNT, id="float"),
+    pytest.param(lambda w, s: [(w, "debit", 5)], LedgerErrorCode.INVALID_ENTRY, id="one-line"),
+    pytest.param(lambda w, s: [(w, "debit", 5), (w, "credit", 5)], LedgerErrorCode.INVALID_ENTRY, id="same-account"),
+    pytest.param(lambda w, s: [(w, "sideways", 5), (s, "credit", 5)], LedgerErrorCode.INVALID_ENTRY, id="direction"),
+    pytest.param(
+        lambda w, s: [(w, "debit", 5), (999_999, "credit", 5)], LedgerErrorCode.INVALID_ENTRY, id="unknown-account"
+    ),
+    pytest.param(
+        lambda w, s: [(w, "debit", 10**15 + 1), (s, "credit", 10**15 + 1)],
+        LedgerErrorCode.INVALID_AMOUNT,
+        id="above-max",
     ),
 ]
 
@@ -190,11 +198,11 @@ def test_refusals_leave_no_trace(funded, make_account, make_lines, error):
     shop = make_account()
     before = ledger_snapshot()
     # when
-    with pytest.raises(error) as raised:
+    with refused(error) as raised:
         services.entry_post(actor=None, idempotency_key="bad", lines=make_lines(wallet, shop))
     # then
     assert ledger_snapshot() == before
-    assert raised.value.code == error.code
+    assert raised.value.code == error
     assert raised.value.http_status in {409, 422}
 
 
@@ -203,7 +211,7 @@ def test_currency_mismatch_is_refused_without_trace(make_account):
     cny, usd = make_account(), make_account(currency="USD")
     before = ledger_snapshot()
     # when
-    with pytest.raises(errors.CurrencyMismatch):
+    with refused(LedgerErrorCode.CURRENCY_MISMATCH):
         services.entry_post(actor=None, idempotency_key="fx", lines=[(cny, "debit", 1), (usd, "credit", 1)])
     # then
     assert ledger_snapshot() == before
@@ -213,7 +221,7 @@ def test_float_metadata_is_refused(make_account):
     # given
     a, b = make_account(), make_account()
     # when / then
-    with pytest.raises(errors.InvalidEntry):
+    with refused(LedgerErrorCode.INVALID_ENTRY):
         services.entry_post(
             actor=None, idempotency_key="m", lines=[(a, "debit", 1), (b, "credit", 1)], metadata={"rate": 0.1}
         )
@@ -224,7 +232,7 @@ def test_naive_effective_at_is_refused(make_account):
     import datetime as dt
 
     a, b = make_account(), make_account()
-    with pytest.raises(errors.InvalidEntry):
+    with refused(LedgerErrorCode.INVALID_ENTRY):
         services.entry_post(
             actor=None,
             idempotency_key="naive",
@@ -234,7 +242,7 @@ def test_naive_effective_at_is_refused(make_account):
 
 
 def test_account_with_both_limit_flags_is_refused():
-    with pytest.raises(errors.InvalidEntry):
+    with refused(LedgerErrorCode.INVALID_ENTRY):
         services.account_create(
             code="both", name="x", debits_must_not_exceed_credits=True, credits_must_not_exceed_debits=True
         )
@@ -324,43 +332,43 @@ def refusal_cases(funded, make_account):
     return {
         "debits-limit": (
             {"lines": [(wallet, "debit", 101), (shop, "credit", 101)]},
-            errors.LimitExceeded,
+            LedgerErrorCode.LIMIT_EXCEEDED,
             f"Account {wallet.code}: debits would exceed credits.",
             {"account": wallet.code},
         ),
         "credits-limit": (
             {"lines": [(shop, "debit", 1), (capped, "credit", 1)]},
-            errors.LimitExceeded,
+            LedgerErrorCode.LIMIT_EXCEEDED,
             f"Account {capped.code}: credits would exceed debits.",
             {"account": capped.code},
         ),
         "currency": (
             {"lines": [(dollars, "debit", 1), (shop, "credit", 1)]},
-            errors.CurrencyMismatch,
+            LedgerErrorCode.CURRENCY_MISMATCH,
             f"Account {dollars.code} is in USD, the request in CNY.",
             {"account": dollars.code},
         ),
         "unknown-accounts": (
             {"lines": [(999_998, "debit", 2), (shop, "credit", 1), (999_999, "credit", 1)]},
-            errors.InvalidEntry,
+            LedgerErrorCode.INVALID_ENTRY,
             "Unknown account(s): [999998, 999999].",
             {},
         ),
         "unknown-before-currency": (
             {"lines": [(dollars, "debit", 1), (999_999, "credit", 1)]},
-            errors.InvalidEntry,
+            LedgerErrorCode.INVALID_ENTRY,
             "Unknown account(s): [999999].",
             {},
         ),
         "conflict": (
             {"lines": [(source, "debit", 2), (shop, "credit", 2)], "idempotency_key": "taken"},
-            errors.IdempotencyConflict,
+            LedgerErrorCode.IDEMPOTENCY_CONFLICT,
             "Idempotency key 'taken' was already used for a different request.",
             {"idempotency_key": "taken"},
         ),
         "conflict-before-limit": (
             {"lines": [(wallet, "debit", 101), (shop, "credit", 101)], "idempotency_key": "taken"},
-            errors.IdempotencyConflict,
+            LedgerErrorCode.IDEMPOTENCY_CONFLICT,
             "Idempotency key 'taken' was already used for a different request.",
             {"idempotency_key": "taken"},
         ),
@@ -384,9 +392,9 @@ def test_each_refusal_is_worded_the_same_on_both_paths(refusal_cases, case):
     request, error, message, details = refusal_cases[case]
     before = ledger_snapshot()
     # when
-    with pytest.raises(error) as refused:
+    with refused(error) as refusal:
         services.entry_post(actor=None, idempotency_key=request.get("idempotency_key", "fresh"), lines=request["lines"])
     # then: the same words, details and (first) reason, and nothing written
-    assert str(refused.value) == message
-    assert refused.value.details == details
+    assert str(refusal.value) == message
+    assert refusal.value.details == details
     assert ledger_snapshot() == before

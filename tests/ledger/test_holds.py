@@ -7,9 +7,11 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from ledger import errors, selectors, services
+from ledger import selectors, services
+from ledger.errors import LedgerErrorCode
 from ledger.models import Hold, HoldStatus, JournalEntry
-from tests.ledger.conftest import ledger_snapshot
+from tests.refusals import refused
+from tests.snapshots import ledger_snapshot
 
 # Every test runs on both posting paths (see the fixture).
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("posting_path")]
@@ -57,7 +59,7 @@ def test_hold_beyond_available_is_refused_without_trace(hold_setup):
     make_hold(6_000, key="first")
     before = ledger_snapshot()
     # when
-    with pytest.raises(errors.LimitExceeded):
+    with refused(LedgerErrorCode.LIMIT_EXCEEDED):
         make_hold(4_001, key="second")
     # then
     assert ledger_snapshot() == before
@@ -111,7 +113,7 @@ def test_a_resolved_hold_is_refused_without_trace(hold_setup, first, second):
     getattr(services, f"hold_{first}")(hold)
     before = ledger_snapshot()
     # when
-    with pytest.raises(errors.HoldAlreadyResolved) as raised:
+    with refused(LedgerErrorCode.HOLD_ALREADY_RESOLVED) as raised:
         getattr(services, f"hold_{second}")(hold)
     # then
     assert raised.value.http_status == 409
@@ -125,7 +127,7 @@ def test_an_expired_hold_is_refused_without_trace(hold_setup, operation):
     hold = make_hold(minutes=1)
     before = ledger_snapshot()
     # when
-    with pytest.raises(errors.HoldExpired):
+    with refused(LedgerErrorCode.HOLD_EXPIRED):
         getattr(services, f"hold_{operation}")(hold, now=in_minutes(2))
     # then
     assert ledger_snapshot() == before
@@ -138,7 +140,7 @@ def test_post_amount_out_of_range_is_refused(hold_setup, amount):
     hold = make_hold(4_000)
     before = ledger_snapshot()
     # when
-    with pytest.raises(errors.InvalidAmount):
+    with refused(LedgerErrorCode.INVALID_AMOUNT):
         services.hold_post(hold, amount=amount)
     # then
     assert ledger_snapshot() == before
@@ -151,13 +153,13 @@ def test_hold_refusals_on_create(hold_setup, make_account):
     before = ledger_snapshot()
     kwargs = {"actor": None, "idempotency_key": "bad", "expires_at": in_minutes(5)}
     # when / then
-    with pytest.raises(errors.InvalidAmount):
+    with refused(LedgerErrorCode.INVALID_AMOUNT):
         services.hold_create(debit_account=wallet, credit_account=shop, amount=0, **kwargs)
-    with pytest.raises(errors.InvalidEntry):
+    with refused(LedgerErrorCode.INVALID_ENTRY):
         services.hold_create(debit_account=wallet, credit_account=wallet, amount=1, **kwargs)
-    with pytest.raises(errors.CurrencyMismatch):
+    with refused(LedgerErrorCode.CURRENCY_MISMATCH):
         services.hold_create(debit_account=wallet, credit_account=usd, amount=1, **kwargs)
-    with pytest.raises(errors.InvalidEntry):
+    with refused(LedgerErrorCode.INVALID_ENTRY):
         services.hold_create(
             debit_account=wallet, credit_account=shop, amount=1, **{**kwargs, "expires_at": in_minutes(-1)}
         )
@@ -173,7 +175,7 @@ def test_hold_create_is_idempotent(hold_setup):
     # then
     assert again.pk == first.pk
     assert Hold.objects.count() == 1
-    with pytest.raises(errors.IdempotencyConflict):
+    with refused(LedgerErrorCode.IDEMPOTENCY_CONFLICT):
         make_hold(3_000, key="same")
 
 

@@ -8,9 +8,11 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ledger import errors, services
+from ledger import services
+from ledger.errors import LedgerErrorCode
 from ledger.models import JournalEntry
-from tests.ledger.conftest import ledger_snapshot
+from tests.refusals import refused
+from tests.snapshots import ledger_snapshot
 
 # Every test runs on both posting paths (see the fixture).
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("posting_path")]
@@ -71,7 +73,7 @@ def test_same_key_different_request_is_a_conflict(make_account, change):
     post(a, b)
     before = ledger_snapshot()
     # when
-    with pytest.raises(errors.IdempotencyConflict) as raised:
+    with refused(LedgerErrorCode.IDEMPOTENCY_CONFLICT) as raised:
         post(a, b, **change)
     # then
     assert raised.value.http_status == 409
@@ -84,7 +86,7 @@ def test_same_key_on_other_accounts_is_a_conflict(make_account):
     a, b, c = make_account(), make_account(), make_account()
     post(a, b)
     # when / then
-    with pytest.raises(errors.IdempotencyConflict):
+    with refused(LedgerErrorCode.IDEMPOTENCY_CONFLICT):
         post(a, c)
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from ledger import errors, selectors, services
-from tests.ledger.conftest import ledger_snapshot
+from ledger import selectors, services
+from ledger.errors import LedgerErrorCode
+from tests.refusals import refused
+from tests.snapshots import ledger_snapshot
 
 # Every test runs on both posting paths (see the fixture).
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("posting_path")]
@@ -37,7 +39,7 @@ def test_a_second_reversal_is_refused(funded, make_account):
     services.entry_reverse(sale, actor=None, idempotency_key="undo-1")
     before = ledger_snapshot()
     # when
-    with pytest.raises(errors.AlreadyReversed):
+    with refused(LedgerErrorCode.ALREADY_REVERSED):
         services.entry_reverse(sale, actor=None, idempotency_key="undo-2")
     # then
     assert ledger_snapshot() == before
@@ -66,7 +68,7 @@ def test_reversal_that_would_break_a_limit_is_refused(funded, make_account):
     services.entry_post(actor=None, idempotency_key="spend", lines=[(wallet, "debit", 600), (shop, "credit", 600)])
     before = ledger_snapshot()
     # when
-    with pytest.raises(errors.LimitExceeded):
+    with refused(LedgerErrorCode.LIMIT_EXCEEDED):
         services.entry_reverse(funding, actor=None, idempotency_key="claw-back")
     # then
     assert ledger_snapshot() == before

@@ -16,9 +16,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from ledger import errors, services
+from ledger import services
+from ledger.errors import LedgerErrorCode
 from ledger.models import Account, Hold, JournalEntry
 from ledger.verification import verify_ledger
+from tests.refusals import refused
 
 # source: no limit; two wallets that may not go below zero; a capped account that may not be credited
 # beyond its debits.
@@ -108,25 +110,25 @@ class LedgerMachine(RuleBasedStateMachine):
             transaction.set_rollback(True)
             self.atomic.__exit__(None, None, None)
 
-    def expect(self, expected_error: type[errors.LedgerError] | None, call):
+    def expect(self, expected_error: LedgerErrorCode | None, call):
         if expected_error is None:
             return call()
-        with pytest.raises(expected_error):
+        with refused(expected_error):
             call()
         return None
 
     @rule(debit=accounts_idx, credit=accounts_idx, amount=amounts, key=st.integers(0, 5))
     def post(self, debit: int, credit: int, amount: int, key: int) -> None:
         key_text, request = f"e{key}", (debit, credit, amount)
-        expected: type[errors.LedgerError] | None
+        expected: LedgerErrorCode | None
         if amount <= 0:
-            expected = errors.InvalidAmount
+            expected = LedgerErrorCode.INVALID_AMOUNT
         elif debit == credit:
-            expected = errors.InvalidEntry
+            expected = LedgerErrorCode.INVALID_ENTRY
         elif key_text in self.model.entry_requests:
-            expected = None if self.model.entry_requests[key_text] == request else errors.IdempotencyConflict
+            expected = None if self.model.entry_requests[key_text] == request else LedgerErrorCode.IDEMPOTENCY_CONFLICT
         elif not self.model.try_move([(debit, "posted_debits", amount), (credit, "posted_credits", amount)]):
-            expected = errors.LimitExceeded
+            expected = LedgerErrorCode.LIMIT_EXCEEDED
         else:
             expected = None
             self.model.entry_requests[key_text] = request
@@ -148,13 +150,13 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         pk, debit, credit, amount = data.draw(st.sampled_from(self.model.entries))
         key = f"rev-{pk}-{attempt}"
-        expected: type[errors.LedgerError] | None
+        expected: LedgerErrorCode | None
         if key in self.model.entry_requests:
             expected = None
         elif pk in self.model.reversed_entries:
-            expected = errors.AlreadyReversed
+            expected = LedgerErrorCode.ALREADY_REVERSED
         elif not self.model.try_move([(credit, "posted_debits", amount), (debit, "posted_credits", amount)]):
-            expected = errors.LimitExceeded
+            expected = LedgerErrorCode.LIMIT_EXCEEDED
         else:
             expected = None
             self.model.entry_requests[key] = ("reverse", pk)
@@ -167,15 +169,15 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(debit=accounts_idx, credit=accounts_idx, amount=amounts, key=st.integers(0, 4))
     def hold(self, debit: int, credit: int, amount: int, key: int) -> None:
         key_text, request = f"h{key}", (debit, credit, amount)
-        expected: type[errors.LedgerError] | None
+        expected: LedgerErrorCode | None
         if amount <= 0:
-            expected = errors.InvalidAmount
+            expected = LedgerErrorCode.INVALID_AMOUNT
         elif debit == credit:
-            expected = errors.InvalidEntry
+            expected = LedgerErrorCode.INVALID_ENTRY
         elif key_text in self.model.hold_requests:
-            expected = None if self.model.hold_requests[key_text] == request else errors.IdempotencyConflict
+            expected = None if self.model.hold_requests[key_text] == request else LedgerErrorCode.IDEMPOTENCY_CONFLICT
         elif not self.model.try_move([(debit, "pending_debits", amount), (credit, "pending_credits", amount)]):
-            expected = errors.LimitExceeded
+            expected = LedgerErrorCode.LIMIT_EXCEEDED
         else:
             expected = None
             self.model.hold_requests[key_text] = request
@@ -199,11 +201,11 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         hold = data.draw(st.sampled_from(self.model.holds))
         amount = None if fraction is None else hold.amount * fraction // 2  # 0, half, all, too much
-        expected: type[errors.LedgerError] | None = None
+        expected: LedgerErrorCode | None = None
         if not hold.open:
-            expected = errors.HoldAlreadyResolved
+            expected = LedgerErrorCode.HOLD_ALREADY_RESOLVED
         elif not void and amount is not None and not 0 < amount <= hold.amount:
-            expected = errors.InvalidAmount
+            expected = LedgerErrorCode.INVALID_AMOUNT
         else:
             posted = 0 if void else (hold.amount if amount is None else amount)
             changes = [

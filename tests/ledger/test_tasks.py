@@ -8,9 +8,11 @@ import pytest
 from django.utils import timezone
 
 from ledger import selectors, services, tasks
+from ledger.errors import LedgerErrorCode
 from ledger.models import HoldStatus
 from ledger.schedule import BEAT_SCHEDULE
-from tests.ledger.conftest import ledger_snapshot
+from tests.refusals import refused
+from tests.snapshots import ledger_snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -77,11 +79,10 @@ def test_expire_task_accepts_hold_ids(holds):
 
 
 def test_an_expired_hold_can_no_longer_be_posted_after_expiry_ran(holds):
-    from ledger import errors
 
     _, expired, _ = holds
     tasks.expire_holds.delay()
-    with pytest.raises(errors.HoldAlreadyResolved):
+    with refused(LedgerErrorCode.HOLD_ALREADY_RESOLVED):
         services.hold_post(expired[0])
 
 

@@ -6,9 +6,12 @@ import pytest
 from django.db import OperationalError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from ledger import concurrency, errors, services
-from ledger.concurrency import lock_in_pk_order, retry_on_db_conflict
+from core import transactions
+from core.transactions import lock_in_pk_order, service_write
+from ledger import services
+from ledger.errors import LedgerErrorCode
 from ledger.models import Account, JournalEntry
+from tests.refusals import is_refusal, refused
 
 
 class FakeSqlError(Exception):
@@ -25,7 +28,7 @@ def db_conflict(sqlstate: str) -> OperationalError:
 
 @pytest.fixture
 def no_backoff(monkeypatch):
-    monkeypatch.setattr(concurrency, "_backoff", lambda attempt: None)
+    monkeypatch.setattr(transactions, "_backoff", lambda attempt: None)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -34,7 +37,7 @@ def test_conflicts_are_retried_in_a_fresh_durable_transaction(no_backoff, sqlsta
     # given: a unit of work that hits a deadlock twice
     attempts = []
 
-    @retry_on_db_conflict
+    @service_write
     def work() -> str:
         attempts.append(connection.in_atomic_block)
         if len(attempts) < 3:
@@ -52,7 +55,7 @@ def test_conflicts_are_retried_in_a_fresh_durable_transaction(no_backoff, sqlsta
 def test_other_errors_are_not_retried(no_backoff):
     calls = []
 
-    @retry_on_db_conflict
+    @service_write
     def work() -> None:
         calls.append(1)
         raise db_conflict("23505")
@@ -66,7 +69,7 @@ def test_other_errors_are_not_retried(no_backoff):
 def test_retries_give_up_after_max_attempts(no_backoff):
     calls = []
 
-    @retry_on_db_conflict(max_attempts=3)
+    @service_write(max_attempts=3)
     def work() -> None:
         calls.append(1)
         raise db_conflict("40P01")
@@ -81,7 +84,7 @@ def test_inside_a_caller_transaction_there_is_no_retry(no_backoff):
     # given
     calls = []
 
-    @retry_on_db_conflict
+    @service_write
     def work() -> None:
         calls.append(1)
         raise db_conflict("40P01")
@@ -131,7 +134,7 @@ def test_a_refusal_inside_the_callers_transaction_keeps_the_callers_work(make_ac
     # when
     with transaction.atomic(durable=True):
         services.entry_post(actor=None, idempotency_key="ok", lines=[(a, "debit", 5), (b, "credit", 5)])
-        with pytest.raises(errors.LimitExceeded):
+        with refused(LedgerErrorCode.LIMIT_EXCEEDED):
             services.entry_post(actor=None, idempotency_key="too-much", lines=[(b, "debit", 6), (a, "credit", 6)])
         services.entry_post(actor=None, idempotency_key="ok-2", lines=[(b, "debit", 5), (a, "credit", 5)])
     # then
@@ -271,7 +274,7 @@ def test_a_post_with_a_before_commit_hook_runs_in_a_durable_transaction(make_acc
     seen: list[bool] = []
     a, b = make_account(), make_account()
     # when
-    with concurrency.before_commit(lambda: seen.append(connection.in_atomic_block)):
+    with transactions.before_commit(lambda: seen.append(connection.in_atomic_block)):
         services.entry_post(actor=None, idempotency_key="fenced", lines=[(a, "debit", 4), (b, "credit", 4)])
     # then: the hook ran once, inside the post's transaction
     assert seen == [True]
@@ -332,7 +335,7 @@ def test_a_twin_on_other_accounts_committing_the_key_mid_post_is_a_conflict(make
         release.wait(10)
 
     def first() -> JournalEntry:
-        with concurrency.before_commit(hold_the_commit):
+        with transactions.before_commit(hold_the_commit):
             return services.entry_post(actor=None, idempotency_key="twin", lines=[(a, "debit", 5), (b, "credit", 5)])
 
     def second() -> JournalEntry:
@@ -348,7 +351,7 @@ def test_a_twin_on_other_accounts_committing_the_key_mid_post_is_a_conflict(make
     second_thread.join(10)
     # then: the second wrote nothing and is told the key is taken by another request
     assert first_outcome.ok
-    assert isinstance(second_outcome.error, errors.IdempotencyConflict)
+    assert is_refusal(second_outcome.error, LedgerErrorCode.IDEMPOTENCY_CONFLICT)
     assert list(JournalEntry.objects.values_list("pk", flat=True)) == [first_outcome.value.pk]
     assert list(Account.objects.filter(pk__in=[c.pk, d.pk]).values_list("version", flat=True)) == [0, 0]
 
@@ -360,7 +363,7 @@ def test_a_database_refusal_in_the_append_rolls_back_cleanly(funded, make_accoun
     from django.db import IntegrityError
 
     from ledger import services as ledger_services
-    from tests.ledger.conftest import ledger_snapshot
+    from tests.snapshots import ledger_snapshot
 
     _, wallet = funded(100)
     shop = make_account()
@@ -390,7 +393,7 @@ def test_sealing_from_an_on_commit_callback_does_not_run_the_callers_before_comm
 
     calls: list[str] = []
     a, b = make_account(), make_account()
-    with concurrency.before_commit(lambda: calls.append("hook")):
+    with transactions.before_commit(lambda: calls.append("hook")):
         services.entry_post(actor=None, idempotency_key="hooked", lines=[(a, "debit", 1), (b, "credit", 1)])
         # when
         sealed = seal_pending()

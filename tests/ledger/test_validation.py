@@ -21,7 +21,7 @@ from ledger.hashing import canonical_json, iso_utc, sha256_hex
 from ledger.models import Account, Direction, Hold, JournalEntry
 from ledger.money import MAX_FEN
 from ledger.validation import Line
-from tests.ledger.conftest import ledger_snapshot
+from tests.snapshots import ledger_snapshot
 
 INVALID_ENTRY = "ledger_invalid_entry"
 INVALID_AMOUNT = "ledger_invalid_amount"

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.test import Client as DjangoClient
+from django.test import override_settings
 
 from tests.embedded import PY
 
@@ -32,7 +33,7 @@ PASSWORD = "demo-pass-2026"
 
 @pytest.fixture
 def demo_world(settings):
-    settings.DEMO_ENABLED = True
+    settings.LOCAL = True
     hosts = settings.ALLOWED_HOSTS
     settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1"]
     call_command("load_policies", verbosity=0)
@@ -49,7 +50,8 @@ def generated(tmp_path_factory):
     """
     tmp_path = tmp_path_factory.mktemp("generated-client")
     schema = tmp_path / "schema.json"
-    answer = DjangoClient().get("/api/schema/?format=json", secure=True)
+    with override_settings(API_SCHEMA_PUBLIC=True):  # module scope: no user to log in yet; tests read the document
+        answer = DjangoClient().get("/api/schema/?format=json", secure=True)
     assert answer.status_code == 200, answer.content[:500]
     schema.write_bytes(answer.content)
     config = tmp_path / "config.yaml"
@@ -81,7 +83,7 @@ def _api(name: str):
     return importlib.import_module(f"{PACKAGE}.api.{tag}.{operation}")
 
 
-def test_the_readme_first_session_through_the_generated_client(live_server, demo_world, generated):
+def test_the_readme_first_session_through_the_generated_client(live_server, behind_tls_proxy, demo_world, generated):
     models = importlib.import_module(f"{PACKAGE}.models")
     anonymous = generated.Client(base_url=live_server.url, headers=PROXY_HEADERS, raise_on_unexpected_status=True)
 

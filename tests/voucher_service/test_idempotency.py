@@ -89,10 +89,10 @@ def test_a_stale_in_progress_claim_can_be_taken_over(accounts, applicant):
     from voucher_service.api.idempotency import request_fingerprint  # noqa: F401  (documents the mechanism)
     from voucher_service.models import IdempotencyRecord
 
-    # given a claim left behind by a request that died 10 minutes ago
+    # given a claim left behind by a request that died 10 minutes ago, before its operation committed
     post(applicant, key="crashed")
     IdempotencyRecord.objects.filter(key="crashed").update(
-        status="in_progress", created_at=timezone.now() - timedelta(minutes=10)
+        status="in_progress", executed=False, created_at=timezone.now() - timedelta(minutes=10)
     )
     # when
     retried = post(applicant, key="crashed")
@@ -105,8 +105,9 @@ def test_a_stale_in_progress_claim_can_be_taken_over(accounts, applicant):
 def test_a_fresh_in_progress_claim_answers_409_retry_later(accounts, applicant):
     from voucher_service.models import IdempotencyRecord
 
+    # given a request with this key still running: claimed, its operation not committed yet
     post(applicant, key="busy")
-    IdempotencyRecord.objects.filter(key="busy").update(status="in_progress")
+    IdempotencyRecord.objects.filter(key="busy").update(status="in_progress", executed=False)
     response = post(applicant, key="busy")
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "idempotency_request_in_progress"

@@ -15,10 +15,9 @@ from django.db import connection
 from ledger import services
 from ledger.models import Account
 from ledger.verification import verify_ledger
-from tests.factories import client_for
-from tests.voucher_service.vouchers.conftest import make_program
-from voucher_service.programs.budgets import budget_accounts, current_fiscal_year
+from tests.factories import client_for, make_program
 from voucher_service.programs.models import FiscalYearBudget
+from voucher_service.programs.selectors import budget_accounts, current_fiscal_year
 from voucher_service.vouchers.models import Voucher
 
 pytestmark = pytest.mark.django_db

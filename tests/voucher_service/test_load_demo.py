@@ -14,7 +14,7 @@ LOCAL_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
 @pytest.fixture
 def demo_enabled(settings):
     """Embedded or DEBUG mode, serving only this machine (the test run adds "testserver" to ALLOWED_HOSTS)."""
-    settings.DEMO_ENABLED = True
+    settings.LOCAL = True
     settings.ALLOWED_HOSTS = LOCAL_HOSTS
     return settings
 
@@ -35,7 +35,7 @@ def test_load_demo_is_idempotent_and_covers_every_role(demo_enabled, capsys):
 
 @pytest.mark.django_db
 def test_load_demo_refuses_in_production(settings):
-    settings.DEMO_ENABLED = False
+    settings.LOCAL = False
     settings.ALLOWED_HOSTS = LOCAL_HOSTS
     with pytest.raises(ImproperlyConfigured):
         call_command("load_demo")

@@ -20,7 +20,7 @@ LOCAL = ["localhost", "127.0.0.1", "[::1]"]
 
 @pytest.fixture
 def demo_loaded(settings):
-    settings.DEMO_ENABLED, settings.EMBEDDED, settings.ALLOWED_HOSTS = True, True, LOCAL
+    settings.LOCAL, settings.ALLOWED_HOSTS = True, LOCAL
     call_command("load_demo")
     return settings
 
@@ -50,7 +50,7 @@ def test_demo_users_refuse_a_public_restart(demo_loaded):
 @pytest.mark.django_db
 def test_demo_users_refuse_production_settings(demo_loaded):
     # given the same database served with the production settings (no embedded mode, no DEBUG)
-    demo_loaded.DEMO_ENABLED, demo_loaded.EMBEDDED, demo_loaded.DEBUG = False, False, False
+    demo_loaded.LOCAL = False
     demo_loaded.ALLOWED_HOSTS = ["vouchers.example.gov.cn"]
     assert ids(checks.check_demo_users(databases=["default"])) == ["voucher_service.E001"]
     assert checks.check_local_mode_is_local() == []  # production mode is meant to be public
@@ -59,7 +59,7 @@ def test_demo_users_refuse_production_settings(demo_loaded):
 @pytest.mark.django_db
 def test_disable_demo_clears_the_refusal(demo_loaded):
     # given
-    demo_loaded.DEMO_ENABLED, demo_loaded.EMBEDDED = False, False
+    demo_loaded.LOCAL = False
     # when
     call_command("disable_demo")
     # then the demo users cannot log in, and the service may start

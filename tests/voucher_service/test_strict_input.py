@@ -13,9 +13,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import AuditEvent, OrganizationKind
-from tests.factories import client_for, make_org
-from tests.voucher_service.vouchers.conftest import apply, make_program
-from voucher_service.programs.providers import provider_list
+from tests.factories import apply, client_for, make_org, make_program
+from voucher_service.programs.providers import provider_register
 from voucher_service.vouchers.services import application_approve, issuance_execute
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +30,7 @@ def world(program_admin, reviewer, applicant, entity, ningxia_agency, django_cap
     issuance = application_approve(actor=reviewer, application=VoucherApplication.objects.get(pk=second))
     voucher = issuance_execute(issuance_id=issuance.pk).voucher
     provider = make_org(OrganizationKind.PROVIDER, jurisdiction="640104")
-    listing = provider_list(
+    listing = provider_register(
         actor=program_admin, organization=provider, service_types=["gpu"], valid_from=date(2024, 1, 1)
     )
     return {

@@ -6,9 +6,9 @@ Every error response has this shape::
                "fields": {"uscc": [{"code": "invalid_checksum", "message": "…"}]}}}
 
 ``fields`` is present only for validation errors; nested errors are flattened to dotted paths
-(``rows.3.amount``). Service-layer errors from any package are mapped by duck typing: an exception with
-``code`` and ``http_status`` attributes is rendered with them, so ``accounts`` and ``ledger`` need not import
-this module.
+(``rows.3.amount``). Service-layer refusals of every package are ``core.errors.ServiceError``: the handler renders
+``code``, ``code.http_status``, the message, ``fields`` and ``details``, and knows no domain. The API's own codes
+(idempotency) are ``ApiErrorCode``, with their statuses, like every domain's.
 """
 
 from __future__ import annotations
@@ -28,7 +28,22 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.errors import ErrorCode, ServiceError
+
 NON_FIELD = "non_field_errors"
+
+
+class ApiErrorCode(ErrorCode):
+    """Refusals of the API layer itself: ``Idempotency-Key`` (``voucher_service.api.idempotency``)."""
+
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused", 409
+    IDEMPOTENCY_REQUEST_EXECUTED = "idempotency_request_executed", 409
+    IDEMPOTENCY_REQUEST_IN_PROGRESS = "idempotency_request_in_progress", 409
+    IDEMPOTENCY_REQUEST_SUPERSEDED = "idempotency_request_superseded", 409
+
+
+class ApiError(ServiceError):
+    code: ApiErrorCode
 
 
 def _flatten(detail: Any, prefix: str = "") -> dict[str, list[dict[str, str]]]:
@@ -99,13 +114,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
 
-    if hasattr(exc, "http_status") and hasattr(exc, "code") and not isinstance(exc, exceptions.APIException):
-        # A typed service error (accounts, ledger or the voucher domain).
-        extra = getattr(exc, "extra", None) or {}
-        fields = getattr(exc, "fields", None)
+    if isinstance(exc, ServiceError):
+        # A typed refusal of any package (accounts, ledger, programs, vouchers, the API's own).
         return Response(
-            error_body(int(exc.http_status), str(exc.code), force_str(exc), fields, **extra),
-            status=int(exc.http_status),
+            error_body(exc.http_status, str(exc.code), force_str(exc.message), exc.fields, **exc.details),
+            status=exc.http_status,
         )
 
     response = drf_exception_handler(exc, context)
@@ -123,9 +136,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
-def api_error_response(http_status: int, code: str, message: str, **extra: Any) -> Response:
+def api_error_response(code: ErrorCode, message: str, **details: Any) -> Response:
     """For the rare view that must answer an error without raising (for example an idempotency replay)."""
-    return Response(error_body(http_status, code, message, **extra), status=http_status)
+    return Response(error_body(code.http_status, str(code), message, **details), status=code.http_status)
 
 
 # --- Errors raised outside any API view --------------------------------------------------------------------
@@ -177,6 +190,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 
 __all__ = [
+    "ApiError",
+    "ApiErrorCode",
     "api_error_response",
     "bad_request",
     "error_body",

@@ -8,7 +8,7 @@
   the client may fix the body and retry with the same key.
 
 Exactly-once, even across crashes: the key is claimed first, in its own short transaction, with a fencing token
-(``attempt``). The operation's own transaction then marks the record ``executed`` (``ledger.concurrency.
+(``attempt``). The operation's own transaction then marks the record ``executed`` (``core.transactions.
 before_commit``), but only while it still holds that token, so the mark commits or rolls back with the money.
 A claim left by a request that died before committing goes stale after ``STALE_AFTER`` and may be taken over
 under a new token; if the original request was only slow, its transaction loses the token and rolls back.
@@ -37,8 +37,8 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ledger.concurrency import before_commit
-from voucher_service.api.errors import api_error_response
+from core.transactions import before_commit, service_write
+from voucher_service.api.errors import ApiError, ApiErrorCode, api_error_response
 from voucher_service.models import IdempotencyRecord, IdempotencyStatus
 
 HEADER = "Idempotency-Key"
@@ -125,20 +125,14 @@ def _take_over_if_stale(record: IdempotencyRecord) -> bool:
     return taken == 1
 
 
-class IdempotencyFenced(Exception):
-    """Our claim was taken over while the operation ran: roll it back, the other request owns the key now."""
-
-    code = "idempotency_request_superseded"
-    http_status = 409
-
-    def __init__(self) -> None:
-        super().__init__(_("A newer request with this Idempotency-Key took over; this one was not applied."))
-
-
 def _mark_executed(record: IdempotencyRecord) -> None:
-    """Runs inside the operation's transaction, just before it commits."""
+    """Runs inside the operation's transaction, just before it commits. Our claim was taken over while the
+    operation ran: refuse, so the operation rolls back (the other request owns the key now)."""
     if not IdempotencyRecord.objects.filter(pk=record.pk, attempt=record.attempt).update(executed=True):
-        raise IdempotencyFenced()
+        raise ApiError(
+            ApiErrorCode.IDEMPOTENCY_REQUEST_SUPERSEDED,
+            _("A newer request with this Idempotency-Key took over; this one was not applied."),
+        )
 
 
 def _release(record: IdempotencyRecord) -> None:
@@ -158,20 +152,19 @@ def _existing_response(record: IdempotencyRecord, fingerprint: str) -> Response 
     """What to answer for a key that is already taken; None when the caller should run the operation."""
     if record.fingerprint != fingerprint:
         return api_error_response(
-            409, "idempotency_key_reused", _("This Idempotency-Key was already used with a different request.")
+            ApiErrorCode.IDEMPOTENCY_KEY_REUSED, _("This Idempotency-Key was already used with a different request.")
         )
     if record.status == IdempotencyStatus.COMPLETED:
         return _replay(record)
     if record.executed:
         return api_error_response(
-            409,
-            "idempotency_request_executed",
+            ApiErrorCode.IDEMPOTENCY_REQUEST_EXECUTED,
             _("The request with this Idempotency-Key was carried out but its answer was lost; read the resource."),
         )
     if _take_over_if_stale(record):
         return None
     response = api_error_response(
-        409, "idempotency_request_in_progress", _("A request with this Idempotency-Key is still being processed.")
+        ApiErrorCode.IDEMPOTENCY_REQUEST_IN_PROGRESS, _("A request with this Idempotency-Key is still being processed.")
     )
     response["Retry-After"] = "1"
     return response
@@ -202,16 +195,20 @@ def idempotency_records_purge(*, now: Any = None) -> int:
     Plumbing, not a domain record, so no audit event: what the requests did is audited by their own services."""
     cutoff = (now or timezone.now()) - timedelta(hours=settings.IDEMPOTENCY_KEY_RETENTION_HOURS)
     purged = 0
-    while True:
-        with transaction.atomic(durable=True):
-            batch = list(
-                IdempotencyRecord.objects.filter(created_at__lt=cutoff)
-                .order_by("pk")
-                .values_list("pk", flat=True)[:PURGE_BATCH]
-            )
-            if not batch:
-                return purged
-            purged += IdempotencyRecord.objects.filter(pk__in=batch).delete()[0]
+    while batch := _purge_batch(cutoff):
+        purged += batch
+    return purged
+
+
+@service_write
+def _purge_batch(cutoff: Any) -> int:
+    """One batch of ``idempotency_records_purge``, in its own transaction: how many records it deleted."""
+    batch = list(
+        IdempotencyRecord.objects.filter(created_at__lt=cutoff)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:PURGE_BATCH]
+    )
+    return IdempotencyRecord.objects.filter(pk__in=batch).delete()[0] if batch else 0
 
 
 def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:

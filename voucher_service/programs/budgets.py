@@ -30,12 +30,16 @@ Because ``budget`` may never have more debits (posted + pending) than credits,
 **the ledger itself refuses** an issuance (entry or hold) that would take the year over its cap, and a cap cut
 below what is already issued.
 
-For the issuance issue: ``budget_accounts(program, year)`` returns these accounts; issue with
+Issuance takes these accounts from ``budget_require_open(program, year)``; issue with
 ``entry_post(lines=[(accounts.budget_account, "debit", fen), (voucher_account, "credit", fen)], …)`` or a hold
 between the same accounts; return unused amounts to ``accounts.budget_account`` or lapse them to
 ``accounts.lapsed`` as ``rules.unused_amounts`` says; pay a redemption from the voucher account to
 ``accounts.funding[payer]`` for each ``(payer, fen)`` of ``rules.split_amount(fen, project_jurisdiction.admin_type)``.
-``budget_ensure_open`` opens a year inside the caller's transaction if the daily job has not yet.
+``budget_open`` opens a year (inside the caller's transaction when there is one) if the daily job has not yet;
+``budget_require_open`` is the accounts of an open year, or the refusal ``budget_not_open``.
+
+The reads are in ``selectors.py``: ``budget_for``, ``budget_accounts`` (None for a year not open),
+``budget_figures``, ``program_budget_figures``, ``current_fiscal_year``, ``budget_skip_reason``.
 
 Reported figures (``budget_figures``), all read from the ledger's balance rows (A = appropriation, B = budget):
 
@@ -54,12 +58,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.audit import audit_record
-from ledger.concurrency import lock_in_pk_order
+from core.errors import field_error
+from core.transactions import lock_in_pk_order, service_write
 from ledger.models import Account
 from ledger.money import fen_to_yuan
 from ledger.services import account_get_or_create, entry_post
@@ -68,15 +71,22 @@ from voucher_service.programs.models import (
     BudgetFundingSource,
     FiscalYearBudget,
     Program,
-    ProgramStatus,
     ProgramVersion,
     actor_user,
 )
 from voucher_service.programs.rules import ProgramRules
-from voucher_service.programs.selectors import program_version_in_force, program_window_touches_year
+from voucher_service.programs.selectors import (
+    OPENABLE_STATUSES,
+    BudgetAccounts,
+    budget_accounts,
+    budget_figures,
+    budget_skip_reason,
+    current_fiscal_year,
+    program_version_in_force,
+    program_window_touches_year,
+)
 
 logger = logging.getLogger(__name__)
-OPENABLE_STATUSES = (ProgramStatus.PUBLISHED, ProgramStatus.SUSPENDED)
 FIRST_YEAR, LAST_YEAR = 2000, 2200  # FiscalYearBudget's budget_year_range constraint
 
 
@@ -91,8 +101,12 @@ def opening_idempotency_key(program_id: int, year: int) -> str:
 # --- Writes -------------------------------------------------------------------------------------------------
 
 
-def budget_ensure_open(*, actor: Any, program: Program, year: int) -> FiscalYearBudget:
-    """``budget_open`` inside the caller's transaction (issuance may open the year lazily). Idempotent."""
+@service_write
+def budget_open(*, actor: Any, program: Program, year: int) -> FiscalYearBudget:
+    """Open ``year`` for ``program``: create its accounts and fund the budget with the annual cap. Idempotent.
+
+    Publishing and extending a program open this year inside their own transaction (``services._open_this_year``).
+    """
     locked = Program.objects.select_for_update().get(pk=program.pk)  # serialises concurrent openings
     existing = FiscalYearBudget.objects.filter(program=locked, year=year).first()
     if existing is not None:
@@ -192,12 +206,6 @@ def _ensure_funding_sources(budget: FiscalYearBudget, rules: ProgramRules) -> li
     return added
 
 
-@transaction.atomic(durable=True)
-def budget_open(*, actor: Any, program: Program, year: int) -> FiscalYearBudget:
-    """Open ``year`` for ``program``: create its accounts and fund the budget with the annual cap. Idempotent."""
-    return budget_ensure_open(actor=actor, program=program, year=year)
-
-
 def budget_sync_cap(*, actor: Any, program: Program, version: ProgramVersion) -> list[FiscalYearBudget]:
     """After a published rules change, bring the open budgets of this year and later years (the years the new
     version governs) in line with it: move them to the new cap, and add a funding-source account for any payer
@@ -269,7 +277,7 @@ def _refuse_cut_below_committed(budget: FiscalYearBudget, new_cap: int) -> None:
     raise ProgramError(
         ProgramErrorCode.CAP_BELOW_COMMITTED,
         message,
-        fields={"rules.annual_cap": [{"code": "below_committed", "message": message}]},
+        fields=field_error("rules.annual_cap", "below_committed", message),
         year=budget.year,
         cap=fen_to_yuan(figures.cap),
         committed=fen_to_yuan(committed),
@@ -286,20 +294,6 @@ class YearOpening:
     skipped: dict[str, str] = field(default_factory=dict)  # program code -> why it has no budget that year
 
 
-def why_no_budget(program: Program, year: int) -> str | None:
-    """Why ``program`` has no budget to open in ``year`` (a draft, a window that misses the year, expired), or
-    None when it should have one."""
-    if program.status == ProgramStatus.DRAFT:
-        return _("a draft: it has no budget until it is published")
-    if program.valid_from is not None and program.valid_from > date(year, 12, 31):
-        return _("its window starts on %(day)s, after %(year)d") % {"day": program.valid_from, "year": year}
-    if program.valid_until is not None and program.valid_until < date(year, 1, 1):
-        return _("its window ended on %(day)s, before %(year)d") % {"day": program.valid_until, "year": year}
-    if program.status not in OPENABLE_STATUSES:
-        return _("it has expired (its window ended on %(day)s)") % {"day": program.valid_until}
-    return None
-
-
 def budgets_open_year(*, actor: Any, year: int) -> YearOpening:
     """Open ``year`` for every published (or suspended) program in force that year; one transaction each.
 
@@ -310,7 +304,7 @@ def budgets_open_year(*, actor: Any, year: int) -> YearOpening:
     _check_year(year)
     result = YearOpening(year)
     for program in Program.objects.order_by("pk"):
-        reason = why_no_budget(program, year)
+        reason = budget_skip_reason(program, year)
         if reason is not None:
             result.skipped[program.code] = reason
             continue
@@ -322,74 +316,12 @@ def budgets_open_year(*, actor: Any, year: int) -> YearOpening:
     return result
 
 
-def current_fiscal_year() -> int:
-    return timezone.localdate().year
-
-
-# --- Reads --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BudgetAccounts:
-    budget: FiscalYearBudget
-    appropriation: Account
-    budget_account: Account
-    lapsed: Account
-    funding: dict[str, Account]
-
-
-@dataclass(frozen=True)
-class BudgetFigures:
-    year: int
-    cap: int
-    issued: int
-    held: int
-    spent: int
-    returned: int
-    lapsed: int
-    remaining: int
-
-
-def budget_for(program: Program, year: int) -> FiscalYearBudget | None:
-    return FiscalYearBudget.objects.filter(program=program, year=year).first()
-
-
-def budget_accounts(program: Program, year: int) -> BudgetAccounts:
-    """The ledger accounts of ``program``'s ``year``; raises ``ProgramError(budget_not_open)`` if not opened."""
-    budget = (
-        FiscalYearBudget.objects.select_related("appropriation_account", "budget_account", "lapsed_account")
-        .filter(program=program, year=year)
-        .first()
-    )
-    if budget is None:
+def budget_require_open(program: Program, year: int) -> BudgetAccounts:
+    """The ledger accounts of ``program``'s ``year`` for a write that moves its money; refused with
+    ``budget_not_open`` when that year has not been opened."""
+    accounts = budget_accounts(program, year)
+    if accounts is None:
         raise ProgramError(
             ProgramErrorCode.BUDGET_NOT_OPEN, _("Fiscal year %(year)d is not open for this program.") % {"year": year}
         )
-    return BudgetAccounts(
-        budget=budget,
-        appropriation=budget.appropriation_account,
-        budget_account=budget.budget_account,
-        lapsed=budget.lapsed_account,
-        funding={source.payer: source.account for source in budget.funding_sources.select_related("account")},
-    )
-
-
-def budget_figures(budget: FiscalYearBudget) -> BudgetFigures:
-    ids = [budget.appropriation_account_id, budget.budget_account_id, budget.lapsed_account_id]
-    funding_ids = list(budget.funding_sources.values_list("account_id", flat=True))
-    rows = {account.pk: account for account in Account.objects.filter(pk__in=ids + funding_ids)}
-    appropriation, main, lapsed = (rows[pk] for pk in ids)
-    return BudgetFigures(
-        year=budget.year,
-        cap=appropriation.posted_debits - appropriation.posted_credits,
-        issued=main.posted_debits - appropriation.posted_credits,
-        held=main.pending_debits,
-        spent=sum(rows[pk].posted_credits for pk in funding_ids),
-        returned=main.posted_credits - appropriation.posted_debits,
-        lapsed=lapsed.posted_credits,
-        remaining=main.posted_credits - main.posted_debits - main.pending_debits,
-    )
-
-
-def program_budget_figures(program: Program) -> list[BudgetFigures]:
-    return [budget_figures(budget) for budget in program.budgets.order_by("year")]
+    return accounts

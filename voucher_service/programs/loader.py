@@ -1,12 +1,12 @@
 """Loading the policy fixture (``fixtures/policies.yaml``): the seed programs as data.
 
-One durable transaction for the file, with a savepoint per program: organisations load first (a bad one stops
-everything), then each program loads or fails on its own. A program the services or the ledger refuse
-(``ValidationError``, ``DomainError``, ``LedgerError``) is rolled back and reported in ``LoadReport.failed``; the
-others still load, and ``load_policies`` exits non-zero.
+One durable transaction for the file (a ``service_write``), with a savepoint per program: organisations load
+first (a bad one stops everything), then each program loads or fails on its own. The program services it calls
+join that transaction. A program the services or the ledger refuse (``ValidationError``, a ``ServiceError``) is
+rolled back and reported in ``LoadReport.failed``; the others still load, and ``load_policies`` exits non-zero.
 
 Idempotent: organisations are matched by (kind, name, jurisdiction) and programs by ``code``; a second run with
-the same file writes nothing, and a changed ``rules`` block adds exactly one version (``services._program_update``).
+the same file writes nothing, and a changed ``rules`` block adds exactly one version (``services.program_update``).
 A changed ``rules`` block is *not* applied when the program's newest version was made by an agency through the
 API: the loader warns and leaves the agency's rules in force rather than silently reverting them.
 """
@@ -26,8 +26,9 @@ from django.db import transaction
 
 from accounts.audit import audit_record, snapshot
 from accounts.models import Jurisdiction, Organization
+from core.errors import ServiceError
+from core.transactions import service_write
 from ledger.errors import LedgerError
-from voucher_service.errors import DomainError
 from voucher_service.programs import services
 from voucher_service.programs.models import Program, ProgramExtension, ProgramStatus, VersionSource
 
@@ -74,7 +75,7 @@ def read_fixture(path: Path = DEFAULT_FIXTURE) -> dict[str, Any]:
     return document
 
 
-@transaction.atomic(durable=True)
+@service_write
 def policies_load(*, actor: Any, document: Mapping[str, Any]) -> LoadReport:
     report = LoadReport()
     organizations = {
@@ -90,7 +91,7 @@ def policies_load(*, actor: Any, document: Mapping[str, Any]) -> LoadReport:
             report.failed[code] = _describe(exc)
         except LedgerError as exc:
             report.failed[code] = f"the ledger refused it ({exc.code}): {exc}"
-        except DomainError as exc:
+        except ServiceError as exc:
             report.failed[code] = f"{exc.code}: {exc}"
         else:
             report.merge(program_report)
@@ -144,7 +145,7 @@ def _load_program(
     rules = _rules_with_ids(item["rules"], organizations)
     program = Program.objects.filter(code=code).first()
     if program is None:
-        program = services._program_create(
+        program = services.program_create(
             actor=actor,
             code=code,
             jurisdiction=Jurisdiction.objects.get(code=str(item["jurisdiction"])),
@@ -163,7 +164,7 @@ def _load_program(
     _apply_extensions(actor, program, item.get("extensions") or [], report)
     if item.get("status") == ProgramStatus.PUBLISHED and program.status == ProgramStatus.DRAFT:
         # The fixture records a policy published in the past; its window may have ended since.
-        services._program_publish(actor=actor, program=program, historical=True)
+        services.program_publish(actor=actor, program=program, historical=True)
         report.published.append(code)
 
 
@@ -199,7 +200,7 @@ def _update_program(
             changes |= {"rules": rules, "note": "load_policies"}
             report.versions_added.append(program.code)
     if changes:
-        services._program_update(actor=actor, program=program, changes=changes, source=VersionSource.FIXTURE)
+        services.program_update(actor=actor, program=program, source=VersionSource.FIXTURE, **changes)
         report.programs_changed.append(program.code)
 
 
@@ -222,12 +223,13 @@ def _apply_extensions(actor: Any, program: Program, extensions: list[Mapping[str
         reference = extension.get("legal_reference") or ""
         if ProgramExtension.objects.filter(program=program, new_end=new_end, legal_reference=reference).exists():
             continue
-        services._program_extend(
+        services.program_extend(
             actor=actor,
             program=program,
             new_end=new_end,
             reason=extension["reason"],
             legal_reference=reference,
             decided_on=extension.get("decided_on"),
+            open_this_year=False,
         )
         report.extensions_added.append(f"{program.code} -> {new_end or 'open-ended'}")

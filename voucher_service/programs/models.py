@@ -18,7 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Jurisdiction, Organization
-from voucher_service.programs.rules import ProgramRules, rules_from_document
+from voucher_service.programs.rules import ProgramRules
+from voucher_service.programs.rules_parser import rules_from_document
 
 
 def actor_user(actor: Any) -> Any:

@@ -1,4 +1,5 @@
-"""Writes about the compute-provider registry: list a provider or platform, edit its listing, change its status.
+"""Writes about the compute-provider registry: register a provider or platform (list it), edit its listing,
+change its status. Each is a ``service_write`` (``core.transactions``) taking ``actor=``.
 
 Who may write: staff, or a program administrator of an agency whose jurisdiction covers both the organisation's
 own jurisdiction and the listing's (an agency lists only providers of its own jurisdiction, wherever their
@@ -14,12 +15,12 @@ from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.audit import SYSTEM, audit_record, snapshot
 from accounts.models import Jurisdiction, Organization, OrganizationKind
 from accounts.selectors import can_manage_organizations_in
+from core.transactions import service_write
 from voucher_service.programs.errors import ProgramError, ProgramErrorCode
 from voucher_service.programs.models import (
     ListingStatus,
@@ -89,8 +90,8 @@ def _audit(actor: Any, action: str, listing: ProviderListing, before: Any, after
     )
 
 
-@transaction.atomic(durable=True)
-def provider_list(
+@service_write
+def provider_register(
     *,
     actor: Any,
     organization: Organization,
@@ -131,7 +132,7 @@ def provider_list(
     return listing
 
 
-@transaction.atomic(durable=True)
+@service_write
 def provider_update(*, actor: Any, listing: ProviderListing, **changes: Any) -> ProviderListing:
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
@@ -160,7 +161,7 @@ def provider_update(*, actor: Any, listing: ProviderListing, **changes: Any) -> 
     return locked
 
 
-@transaction.atomic(durable=True)
+@service_write
 def provider_set_status(*, actor: Any, listing: ProviderListing, status: str, reason: str) -> ProviderListing:
     """Suspend, delist or re-list a provider; the reason is required and kept in the status history."""
     locked = ProviderListing.objects.select_for_update().select_related("organization").get(pk=listing.pk)

@@ -35,7 +35,7 @@ rendered with exactly 4 (``"0.3000"``). Document shape (api rendering)::
 
 ``annual_cap`` may be null only while the program is a draft (the services refuse it otherwise); when it is set,
 no per-entity cap, rate-rule cap or fixed award may exceed it. Every key but ``eligible_categories`` has the
-default POLICIES.md prescribes where a policy is silent. Validation errors are a ``ValidationError`` keyed by
+default docs/POLICIES.md prescribes where a policy is silent. Validation errors are a ``ValidationError`` keyed by
 dotted paths (``rate_rules.0.rate``), which the API renders as per-field errors.
 """
 
@@ -152,7 +152,7 @@ class VoucherValidity:
     months: int | None = None
 
 
-# The rule a program without any rate rule applies: 100 % of the eligible paid cost (POLICIES.md defaults).
+# The rule a program without any rate rule applies: 100 % of the eligible paid cost (docs/POLICIES.md, defaults).
 FULL_COST = RateRule(condition=Condition("full_cost", "100 % of the eligible paid cost"), rate=ONE)
 DEFAULT_FUNDING_SPLIT = {AdministrationType.OTHER.value: (PayerShare(Payer.PROGRAM, ONE),)}
 DEFAULT_REVIEW_STAGES = (
@@ -302,18 +302,3 @@ def _render(rules: ProgramRules, money: Callable[[int], Any]) -> dict[str, Any]:
         },
         "review_stages": [{"name": s.name, "role": s.role} for s in rules.review_stages],
     }
-
-
-# --- Parsing (rules_parser.py) ----------------------------------------------------------------------------
-
-
-def parse_rules(data: Any, *, money: MoneyForm) -> ProgramRules:
-    """Validate a rules document and return its typed form, or raise ValidationError keyed by dotted paths."""
-    from voucher_service.programs.rules_parser import parse_rules_document  # the parser imports this module
-
-    return parse_rules_document(data, money=money)
-
-
-def rules_from_document(document: Mapping[str, Any]) -> ProgramRules:
-    """Read a stored rules document (money in fen)."""
-    return parse_rules(document, money="fen")

@@ -1,7 +1,9 @@
 """Parsing a rules document (stored or API rendering) into ``rules.ProgramRules``, field by field.
 
 Every problem is collected under its dotted path (``rate_rules.0.rate``) and raised together as one
-``ValidationError``, which the API renders as per-field errors. ``rules.parse_rules`` is the public entry point.
+``ValidationError``, which the API renders as per-field errors. ``parse_rules`` (any rendering) and
+``rules_from_document`` (a stored document) are the entry points; ``rules.py`` holds the types and imports nothing
+from here.
 """
 
 from __future__ import annotations
@@ -306,7 +308,7 @@ TOP_LEVEL_KEYS = {
 }
 
 
-def parse_rules_document(data: Any, *, money: MoneyForm) -> ProgramRules:
+def parse_rules(data: Any, *, money: MoneyForm) -> ProgramRules:
     """Validate a rules document and return its typed form, or raise ValidationError keyed by dotted paths."""
     parser = _Parser(money)
     if not isinstance(data, Mapping):
@@ -355,3 +357,8 @@ def _check_against_each_other(rules: ProgramRules, errors: _Errors) -> None:
                     _("The program does not accept this category (see eligible_categories)."),
                     "not_eligible",
                 )
+
+
+def rules_from_document(document: Mapping[str, Any]) -> ProgramRules:
+    """Read a stored rules document (money in fen)."""
+    return parse_rules(document, money="fen")

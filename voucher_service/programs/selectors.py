@@ -7,16 +7,20 @@ Visibility (anything outside it is absent, so the API answers 404):
   agency's jurisdiction or below it (drafts included);
 * members of any other organisation (entities, providers, platforms) see programs that are not drafts.
 
-Budgets (``user_can_read_budgets``) are narrower: staff and members of the issuing agency, a responsible agency
-or an agency whose jurisdiction covers the program's; an entity that can see a program gets 403 on its budgets.
+Budgets are read from the ledger's balance rows (``budget_accounts``, ``budget_figures``; the account layout is
+described in ``budgets.py``, which holds the writes). Who may read them (``user_can_read_budgets``) is narrower:
+staff and members of the issuing agency, a responsible agency or an agency whose jurisdiction covers the
+program's; an entity that can see a program gets 403 on its budgets.
 
 What the voucher and claim code calls:
 
 * ``program_version_in_force(program, at)`` / ``program_current_version(program)`` — the version to evaluate a
   claim under (record ``version.pk`` on the claim), and ``version.parsed()`` for its typed rules;
-* ``program_ensure_can_issue(program, on)`` — raises ``ProgramNotIssuable`` unless the program may issue that day;
-* ``provider_in_scope(version, provider, on_date)`` — whether a provider may be paid under these rules that day;
-* ``entity_eligibility(version, organization)`` — whether an entity's category may hold vouchers.
+* ``program_issuance_refusal(program, on)`` — why the program may not issue that day (a ``ProgramError`` to
+  raise), or None; ``program_can_issue`` the same as a yes or no;
+* ``provider_in_scope(version, provider, on_date)`` — whether a provider may be paid under these rules that day.
+
+Whether an entity may hold vouchers is ``voucher_service.vouchers.eligibility`` (``entity_category_ok``).
 """
 
 from __future__ import annotations
@@ -37,8 +41,10 @@ from accounts.selectors import (
     user_has_role,
     user_memberships,
 )
-from voucher_service.programs.errors import ProgramErrorCode, ProgramNotIssuable
+from ledger.models import Account
+from voucher_service.programs.errors import ProgramError, ProgramErrorCode
 from voucher_service.programs.models import (
+    FiscalYearBudget,
     ListingStatus,
     Program,
     ProgramStatus,
@@ -128,20 +134,20 @@ def program_rules(program: Program, at: datetime | date | None = None) -> Progra
 # --- May it issue? ------------------------------------------------------------------------------------------
 
 
-def program_issuance_refusal(program: Program, on: date) -> ProgramNotIssuable | None:
+def program_issuance_refusal(program: Program, on: date) -> ProgramError | None:
     """Why ``program`` cannot issue vouchers on ``on``, or None if it can.
 
     The window is checked as well as the status, so a program whose end has passed refuses even before the
     expiry task has marked it expired.
     """
     if program.status == ProgramStatus.DRAFT:
-        return ProgramNotIssuable(ProgramErrorCode.PROGRAM_DRAFT, _("The program is a draft: it issues nothing."))
+        return ProgramError(ProgramErrorCode.PROGRAM_DRAFT, _("The program is a draft: it issues nothing."))
     if program.status == ProgramStatus.SUSPENDED:
-        return ProgramNotIssuable(ProgramErrorCode.PROGRAM_SUSPENDED, _("The program is suspended."))
+        return ProgramError(ProgramErrorCode.PROGRAM_SUSPENDED, _("The program is suspended."))
     if program.status == ProgramStatus.EXPIRED or (program.valid_until is not None and on > program.valid_until):
-        return ProgramNotIssuable(ProgramErrorCode.PROGRAM_EXPIRED, _("The program has expired."))
+        return ProgramError(ProgramErrorCode.PROGRAM_EXPIRED, _("The program has expired."))
     if not program.window_covers(on):
-        return ProgramNotIssuable(
+        return ProgramError(
             ProgramErrorCode.PROGRAM_NOT_IN_FORCE, _("The program is not in force on %(day)s.") % {"day": on}
         )
     return None
@@ -149,16 +155,6 @@ def program_issuance_refusal(program: Program, on: date) -> ProgramNotIssuable |
 
 def program_can_issue(program: Program, on: date) -> bool:
     return program_issuance_refusal(program, on) is None
-
-
-def program_ensure_can_issue(program: Program, on: date) -> ProgramVersion:
-    """Raise ``ProgramNotIssuable`` unless the program may issue on ``on``; return the version in force."""
-    refusal = program_issuance_refusal(program, on)
-    if refusal is not None:
-        raise refusal
-    version = program_version_in_force(program, on)
-    assert version is not None  # a non-draft program has been published at least once  # noqa: S101
-    return version
 
 
 def program_window_touches_year(program: Program, year: int) -> bool:
@@ -234,15 +230,6 @@ class Decision:
         return self.in_scope
 
 
-def entity_eligibility(program_version: ProgramVersion, organization: Organization) -> Decision:
-    """May ``organization`` hold vouchers under these rules? (An active entity of an eligible category.)"""
-    if organization.kind != OrganizationKind.ENTITY or not organization.is_active:
-        return Decision(False, str(_("Only active entities hold vouchers.")))
-    if not program_version.parsed().category_eligible(organization.category):
-        return Decision(False, str(_("The entity's category is not eligible under this program.")))
-    return Decision(True)
-
-
 def provider_in_scope(program_version: ProgramVersion, provider: Organization, on_date: date) -> Decision:
     """May compute bought from ``provider`` on ``on_date`` be subsidised under ``program_version``'s rules?
 
@@ -275,3 +262,93 @@ def _matches_scope(program_version: ProgramVersion, listing: ProviderListing) ->
 
 def provider_status_history(listing: ProviderListing) -> QuerySet[ProviderStatusChange]:
     return listing.status_changes.select_related("changed_by").order_by("changed_at", "id")
+
+
+# --- Budgets --------------------------------------------------------------------------------------------------
+
+
+OPENABLE_STATUSES = (ProgramStatus.PUBLISHED, ProgramStatus.SUSPENDED)
+
+
+def current_fiscal_year() -> int:
+    """The fiscal year is the calendar year, in local time (Asia/Shanghai)."""
+    return timezone.localdate().year
+
+
+def budget_skip_reason(program: Program, year: int) -> str | None:
+    """Why ``program`` has no budget to open in ``year`` (a draft, a window that misses the year, expired), or
+    None when it should have one."""
+    if program.status == ProgramStatus.DRAFT:
+        return str(_("a draft: it has no budget until it is published"))
+    if program.valid_from is not None and program.valid_from > date(year, 12, 31):
+        return _("its window starts on %(day)s, after %(year)d") % {"day": program.valid_from, "year": year}
+    if program.valid_until is not None and program.valid_until < date(year, 1, 1):
+        return _("its window ended on %(day)s, before %(year)d") % {"day": program.valid_until, "year": year}
+    if program.status not in OPENABLE_STATUSES:
+        return _("it has expired (its window ended on %(day)s)") % {"day": program.valid_until}
+    return None
+
+
+@dataclass(frozen=True)
+class BudgetAccounts:
+    budget: FiscalYearBudget
+    appropriation: Account
+    budget_account: Account
+    lapsed: Account
+    funding: dict[str, Account]
+
+
+@dataclass(frozen=True)
+class BudgetFigures:
+    year: int
+    cap: int
+    issued: int
+    held: int
+    spent: int
+    returned: int
+    lapsed: int
+    remaining: int
+
+
+def budget_for(program: Program, year: int) -> FiscalYearBudget | None:
+    return FiscalYearBudget.objects.filter(program=program, year=year).first()
+
+
+def budget_accounts(program: Program, year: int) -> BudgetAccounts | None:
+    """The ledger accounts of ``program``'s ``year``; None if that year is not open (a write that needs them
+    refuses with ``budgets.budget_require_open``)."""
+    budget = (
+        FiscalYearBudget.objects.select_related("appropriation_account", "budget_account", "lapsed_account")
+        .filter(program=program, year=year)
+        .first()
+    )
+    if budget is None:
+        return None
+    return BudgetAccounts(
+        budget=budget,
+        appropriation=budget.appropriation_account,
+        budget_account=budget.budget_account,
+        lapsed=budget.lapsed_account,
+        funding={source.payer: source.account for source in budget.funding_sources.select_related("account")},
+    )
+
+
+def budget_figures(budget: FiscalYearBudget) -> BudgetFigures:
+    ids = [budget.appropriation_account_id, budget.budget_account_id, budget.lapsed_account_id]
+    funding_ids = list(budget.funding_sources.values_list("account_id", flat=True))
+    rows = {account.pk: account for account in Account.objects.filter(pk__in=ids + funding_ids)}
+    appropriation, main, lapsed = (rows[pk] for pk in ids)
+    return BudgetFigures(
+        year=budget.year,
+        cap=appropriation.posted_debits - appropriation.posted_credits,
+        issued=main.posted_debits - appropriation.posted_credits,
+        held=main.pending_debits,
+        spent=sum(rows[pk].posted_credits for pk in funding_ids),
+        returned=main.posted_credits - appropriation.posted_debits,
+        lapsed=lapsed.posted_credits,
+        remaining=main.posted_credits - main.posted_debits - main.pending_debits,
+    )
+
+
+def program_budget_figures(program: Program) -> list[BudgetFigures]:
+    return [budget_figures(budget) for budget in program.budgets.order_by("year")]

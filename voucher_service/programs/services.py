@@ -1,9 +1,10 @@
 """Writes about programs: create, edit (a rules change is a new version), publish, suspend, extend, expire.
 
-Every public function is one durable transaction, takes ``actor=`` and writes an audit event with the before and
-after values. ``actor=accounts.audit.SYSTEM`` is the system itself (a management command or a scheduled task),
-fully authorised; the API always passes the authenticated user. The ``_``-prefixed variants do the same work
-inside a caller's transaction: the policy loader (``loader.py``) uses them to load a whole fixture atomically.
+Every public function is a ``service_write`` (``core.transactions``): one durable transaction, retried on deadlock,
+when called alone; part of the caller's transaction when there is one (the policy loader, ``loader.py``, loads a
+whole fixture in one). Each takes ``actor=`` and writes an audit event with the before and after values.
+``actor=accounts.audit.SYSTEM`` is the system itself (a management command or a scheduled task), fully
+authorised; the API always passes the authenticated user.
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.audit import SYSTEM, audit_record, snapshot
 from accounts.models import Jurisdiction, Organization, OrganizationKind
-from voucher_service.programs.budgets import OPENABLE_STATUSES, budget_ensure_open, budget_sync_cap
+from core.transactions import service_write
+from voucher_service.programs.budgets import budget_open, budget_sync_cap
 from voucher_service.programs.errors import ProgramError, ProgramErrorCode
 from voucher_service.programs.models import (
     Program,
@@ -30,8 +31,10 @@ from voucher_service.programs.models import (
     VersionSource,
     actor_user,
 )
-from voucher_service.programs.rules import ProgramRules, parse_rules
+from voucher_service.programs.rules import ProgramRules
+from voucher_service.programs.rules_parser import parse_rules
 from voucher_service.programs.selectors import (
+    OPENABLE_STATUSES,
     program_latest_version,
     program_window_touches_year,
     programs_due_to_expire,
@@ -169,7 +172,8 @@ def _audit(actor: Any, action: str, program: Program, before: Any, after: Any, *
 # --- Create and edit ----------------------------------------------------------------------------------------
 
 
-def _program_create(
+@service_write
+def program_create(
     *,
     actor: Any,
     code: str,
@@ -187,6 +191,7 @@ def _program_create(
     note: str = "",
     source: str = VersionSource.API,
 ) -> Program:
+    """Create a draft program with an unpublished version 1 of its rules (api form: money in yuan)."""
     program = Program(
         code=code,
         name=name,
@@ -219,14 +224,11 @@ def _program_create(
     return program
 
 
-# Create a draft program with an unpublished version 1 of its rules (api form: money in yuan).
-program_create = transaction.atomic(durable=True)(_program_create)
+@service_write
+def program_update(*, actor: Any, program: Program, source: str = VersionSource.API, **changes: Any) -> Program:
+    """Edit a program. Rules changes (api form, top-level keys merged) add a version; nothing else does.
 
-
-def _program_update(
-    *, actor: Any, program: Program, changes: dict[str, Any], source: str = VersionSource.API
-) -> Program:
-    changes = dict(changes)
+    ``source`` records who wrote a new version: the API, or the policy fixture (``loader.py``)."""
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
         raise ValidationError({name: _("This field cannot be changed.") for name in sorted(unknown)})
@@ -286,12 +288,6 @@ def _merged_rules(latest: ProgramVersion | None, changes: Mapping[str, Any] | No
     return parse_rules_field({**current, **changes})
 
 
-@transaction.atomic(durable=True)
-def program_update(*, actor: Any, program: Program, **changes: Any) -> Program:
-    """Edit a program. Rules changes (api form, top-level keys merged) add a version; nothing else does."""
-    return _program_update(actor=actor, program=program, changes=changes)
-
-
 # --- Status -------------------------------------------------------------------------------------------------
 
 
@@ -308,9 +304,15 @@ def _transition_error(program: Program, action: str) -> ProgramError:
     )
 
 
-def _program_publish(*, actor: Any, program: Program, historical: bool = False) -> Program:
-    """``historical``: the policy fixture records a policy that was published in the past (its window may have
-    ended since); an agency publishing now through the API never passes it."""
+@service_write
+def program_publish(*, actor: Any, program: Program, historical: bool = False) -> Program:
+    """Put a draft in force (its newest version is published), or resume a suspended program; this year's budget
+    is opened with it (``_open_this_year``).
+
+    ``historical``: the policy fixture records a policy that was published in the past (its window may have ended
+    since). Recording it opens no budget: ``open_fiscal_year`` opens the years of every program, and follows
+    ``load_policies`` wherever the service starts. An agency publishing now through the API never passes it.
+    """
     locked = _lock_for_transition(program)
     _require_admin(actor, locked)
     if locked.status not in (ProgramStatus.DRAFT, ProgramStatus.SUSPENDED):
@@ -335,16 +337,9 @@ def _program_publish(*, actor: Any, program: Program, historical: bool = False) 
     locked.status = ProgramStatus.PUBLISHED
     locked.save(update_fields=["status", "updated_at"])
     _audit(actor, "program.publish", locked, before, program_snapshot(locked), version=latest and latest.number)
+    if not historical:
+        _open_this_year(actor=actor, program=locked)
     return locked
-
-
-@transaction.atomic(durable=True)
-def program_publish(*, actor: Any, program: Program) -> Program:
-    """Put a draft in force (its newest version is published), or resume a suspended program; this year's budget
-    is opened with it (``_open_this_year``)."""
-    published = _program_publish(actor=actor, program=program)
-    _open_this_year(actor=actor, program=published)
-    return published
 
 
 def _open_this_year(*, actor: Any, program: Program) -> None:
@@ -353,10 +348,10 @@ def _open_this_year(*, actor: Any, program: Program) -> None:
     after the daily job at 00:05. Idempotent: an open year is left as it is."""
     year = timezone.localdate().year
     if program.status in OPENABLE_STATUSES and program_window_touches_year(program, year):
-        budget_ensure_open(actor=actor, program=program, year=year)
+        budget_open(actor=actor, program=program, year=year)
 
 
-@transaction.atomic(durable=True)
+@service_write
 def program_suspend(*, actor: Any, program: Program, reason: str) -> Program:
     locked = _lock_for_transition(program)
     _require_admin(actor, locked)
@@ -371,7 +366,8 @@ def program_suspend(*, actor: Any, program: Program, reason: str) -> Program:
     return locked
 
 
-def _program_extend(
+@service_write
+def program_extend(
     *,
     actor: Any,
     program: Program,
@@ -379,7 +375,14 @@ def _program_extend(
     reason: str,
     legal_reference: str = "",
     decided_on: date | None = None,
+    open_this_year: bool = True,
 ) -> ProgramExtension:
+    """Move a program's end date later (``None``: no end date), recorded with its reason and legal reference.
+
+    An extension that brings the program into this year opens this year's budget, as publishing does, unless
+    ``open_this_year`` is False: the policy loader records the fixture's extensions and leaves the budgets to
+    ``open_fiscal_year``, as it does for publications.
+    """
     locked = _lock_for_transition(program)
     _require_admin(actor, locked)
     if locked.status == ProgramStatus.DRAFT:
@@ -422,36 +425,12 @@ def _program_extend(
         reason=reason,
         legal_reference=legal_reference,
     )
+    if open_this_year:
+        _open_this_year(actor=actor, program=locked)
     return extension
 
 
-@transaction.atomic(durable=True)
-def program_extend(
-    *,
-    actor: Any,
-    program: Program,
-    new_end: date | None,
-    reason: str,
-    legal_reference: str = "",
-    decided_on: date | None = None,
-) -> ProgramExtension:
-    """Move a program's end date later (``None``: no end date), recorded with its reason and legal reference.
-
-    An extension that brings the program into this year opens this year's budget, as publishing does.
-    """
-    extension = _program_extend(
-        actor=actor,
-        program=program,
-        new_end=new_end,
-        reason=reason,
-        legal_reference=legal_reference,
-        decided_on=decided_on,
-    )
-    _open_this_year(actor=actor, program=extension.program)
-    return extension
-
-
-@transaction.atomic(durable=True)
+@service_write
 def programs_expire_due(*, actor: Any = SYSTEM, today: date | None = None) -> list[int]:
     """Mark expired every published or suspended program whose end date has passed. Idempotent."""
     today = today or timezone.localdate()

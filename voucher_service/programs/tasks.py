@@ -7,8 +7,9 @@ from typing import Any
 from celery import shared_task
 
 from accounts.audit import SYSTEM
-from voucher_service.programs.budgets import budget_open, budgets_open_year, current_fiscal_year
+from voucher_service.programs.budgets import budget_open, budgets_open_year
 from voucher_service.programs.models import Program
+from voucher_service.programs.selectors import current_fiscal_year
 from voucher_service.programs.services import programs_expire_due
 
 

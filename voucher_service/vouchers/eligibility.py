@@ -13,10 +13,14 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organization, OrganizationKind
 from ledger.money import fen_to_yuan
-from voucher_service.programs.budgets import budget_figures, budget_for
 from voucher_service.programs.models import Program
 from voucher_service.programs.rules import ConditionCheck, FixedAward, ProgramRules, condition_met_by_records
-from voucher_service.programs.selectors import program_issuance_refusal, program_version_in_force
+from voucher_service.programs.selectors import (
+    budget_figures,
+    budget_for,
+    program_issuance_refusal,
+    program_version_in_force,
+)
 from voucher_service.vouchers.models import EntityYearTotal, Issuance, IssuanceStatus, OneTimeAward
 
 

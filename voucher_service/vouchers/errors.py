@@ -1,36 +1,21 @@
-"""Typed refusals of the voucher domain. The API maps ``code`` and ``http_status`` (voucher_service.api.errors)."""
+"""Typed refusals of the voucher domain: ``VoucherError`` with a ``VoucherErrorCode`` (``core.errors``)."""
 
 from __future__ import annotations
 
-from enum import StrEnum
-
-from voucher_service.errors import DomainError
+from core.errors import ErrorCode, ServiceError
 
 
-class VoucherErrorCode(StrEnum):
-    INVALID = "invalid"  # bad input: the same code as any validation error, with per-field messages
-    PERMISSION_DENIED = "permission_denied"
-    NOT_ELIGIBLE = "not_eligible"
-    INVALID_STATE = "invalid_state"
-    PROGRAM_BUDGET_EXCEEDED = "program_budget_exceeded"
-    ENTITY_CAP_EXCEEDED = "entity_cap_exceeded"
-    AWARD_ALREADY_GRANTED = "award_already_granted"
-    DUPLICATE_FILE = "duplicate_file"
-    SEPARATION_OF_DUTIES = "separation_of_duties"
+class VoucherErrorCode(ErrorCode):
+    INVALID = "invalid", 400  # bad input: the same code as any validation error, with per-field messages
+    PERMISSION_DENIED = "permission_denied", 403
+    NOT_ELIGIBLE = "not_eligible", 400
+    INVALID_STATE = "invalid_state", 409
+    PROGRAM_BUDGET_EXCEEDED = "program_budget_exceeded", 409
+    ENTITY_CAP_EXCEEDED = "entity_cap_exceeded", 409
+    AWARD_ALREADY_GRANTED = "award_already_granted", 409
+    DUPLICATE_FILE = "duplicate_file", 409
+    SEPARATION_OF_DUTIES = "separation_of_duties", 403
 
 
-HTTP_STATUS = {
-    VoucherErrorCode.INVALID: 400,
-    VoucherErrorCode.PERMISSION_DENIED: 403,
-    VoucherErrorCode.NOT_ELIGIBLE: 400,
-    VoucherErrorCode.INVALID_STATE: 409,
-    VoucherErrorCode.PROGRAM_BUDGET_EXCEEDED: 409,
-    VoucherErrorCode.ENTITY_CAP_EXCEEDED: 409,
-    VoucherErrorCode.AWARD_ALREADY_GRANTED: 409,
-    VoucherErrorCode.DUPLICATE_FILE: 409,
-    VoucherErrorCode.SEPARATION_OF_DUTIES: 403,
-}
-
-
-class VoucherError(DomainError):
-    http_statuses = HTTP_STATUS
+class VoucherError(ServiceError):
+    code: VoucherErrorCode

@@ -32,16 +32,21 @@ from django.utils.translation import gettext as _
 
 from accounts.audit import audit_record_many
 from accounts.models import Organization
-from ledger.concurrency import lock_in_pk_order
+from core.transactions import lock_in_pk_order
 from ledger.errors import LedgerError
 from ledger.models import Account
 from ledger.services import accounts_create_many, entry_post
 from voucher_service.db import set_column_by_pk
-from voucher_service.programs.budgets import BudgetAccounts, budget_accounts, current_fiscal_year
+from voucher_service.programs.budgets import budget_require_open
 from voucher_service.programs.errors import ProgramError
 from voucher_service.programs.models import Program, ProgramVersion
 from voucher_service.programs.rules import ConditionCheck, ProgramRules, condition_met_by_records
-from voucher_service.programs.selectors import program_ensure_can_issue
+from voucher_service.programs.selectors import (
+    BudgetAccounts,
+    current_fiscal_year,
+    program_issuance_refusal,
+    program_version_in_force,
+)
 from voucher_service.vouchers.eligibility import entity_category_ok, entity_place_ok, fixed_award
 from voucher_service.vouchers.errors import VoucherErrorCode
 from voucher_service.vouchers.models import (
@@ -79,6 +84,16 @@ class RunningLimits:
         if total.cap is None:
             return None
         return total.cap + total.returned - total.issued - self.used_now[entity_id]
+
+
+def _version_to_issue_under(program: Program, on: date) -> ProgramVersion:
+    """The version in force on ``on``; refused (``ProgramError``) unless the program may issue that day."""
+    refusal = program_issuance_refusal(program, on)
+    if refusal is not None:
+        raise refusal
+    version = program_version_in_force(program, on)
+    assert version is not None  # a non-draft program has been published at least once  # noqa: S101
+    return version
 
 
 def _hold_program_steady(program: Program) -> Program:
@@ -287,7 +302,7 @@ def _fail_all(issuances: list[Issuance], code: str, message: str) -> int:
     return 0
 
 
-def issue_batch(
+def issuances_issue(
     issuances: list[Issuance], *, actor: Any, all_or_nothing: bool, progress: Callable[[int], None] | None = None
 ) -> int:
     """Decide and issue pending ``issuances`` of one program and year. Returns how many vouchers were issued.
@@ -305,8 +320,8 @@ def issue_batch(
     for issuance in issuances:
         issuance.fiscal_year = year
     try:
-        version = program_ensure_can_issue(program, timezone.localdate())
-        accounts = budget_accounts(program, year)
+        version = _version_to_issue_under(program, timezone.localdate())
+        accounts = budget_require_open(program, year)
     except ProgramError as exc:
         return _fail_all(issuances, str(exc.code), str(exc))
     rules = version.parsed()

@@ -1,4 +1,5 @@
-"""Voucher reads, always narrowed to what the user may see.
+"""Voucher reads. What users read is always narrowed to what they may see; the sweeper's ``work_stalled`` and
+the live figures of a bulk upload (``bulk_issuance_progress``) are read here too.
 
 An entity's members see its own applications and vouchers. An agency's members see those of the programs their
 agency issues or is responsible for. Staff see everything. Anything else is absent (the API answers 404).
@@ -6,14 +7,24 @@ agency issues or is responsible for. Staff see everything. Anything else is abse
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from django.core.cache import cache
 from django.db.models import Model, Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import OrganizationKind
 from accounts.selectors import user_memberships
 from ledger.models import Account
-from voucher_service.vouchers.models import BulkIssuance, Issuance, Voucher, VoucherApplication
+from voucher_service.vouchers.models import (
+    BulkIssuance,
+    BulkStatus,
+    Issuance,
+    IssuanceStatus,
+    Voucher,
+    VoucherApplication,
+)
 
 M = TypeVar("M", bound=Model)
 
@@ -64,3 +75,43 @@ def voucher_balance(voucher: Voucher) -> dict[str, int]:
         "held": account.pending_debits,
         "available": account.posted_credits - account.posted_debits - account.pending_debits,
     }
+
+
+# --- Bulk issuance progress -----------------------------------------------------------------------------------
+
+
+def bulk_progress_key(bulk_id: int) -> str:
+    """The cache key under which a running bulk issuance publishes its live figures (``bulk.bulk_issuance_run``)."""
+    return f"bulk-issuance:{bulk_id}:progress"
+
+
+def bulk_issuance_progress(bulk: BulkIssuance) -> dict[str, int]:
+    """Live figures while running (from the cache), else the committed counters."""
+    live = cache.get(bulk_progress_key(bulk.pk)) if bulk.status == BulkStatus.RUNNING else None
+    committed = {"processed_rows": bulk.processed_rows, "succeeded_rows": bulk.succeeded_rows}
+    if live and live["processed_rows"] > committed["processed_rows"]:
+        return live
+    return committed
+
+
+# --- Stalled work ------------------------------------------------------------------------------------------------
+
+ISSUANCE_STALL_AFTER = timedelta(minutes=2)
+BULK_STALL_AFTER = timedelta(minutes=10)
+
+
+def work_stalled(now: datetime | None = None) -> tuple[list[int], list[int]]:
+    """Issuances and bulk uploads whose task never ran or died (broker outage, worker crash): ids to re-send.
+
+    Re-sending is always safe: the tasks are idempotent and a decided row is skipped.
+    """
+    now = now or timezone.now()
+    issuances = Issuance.objects.filter(
+        status=IssuanceStatus.PENDING, bulk__isnull=True, created_at__lt=now - ISSUANCE_STALL_AFTER
+    ).values_list("pk", flat=True)
+    bulks = (
+        BulkIssuance.objects.filter(status__in=[BulkStatus.QUEUED, BulkStatus.RUNNING])
+        .filter(created_at__lt=now - BULK_STALL_AFTER)
+        .values_list("pk", flat=True)
+    )
+    return list(issuances[:1000]), list(bulks[:100])

@@ -1,35 +1,40 @@
 """Voucher writes: applications, approvals, direct awards, issuance, revocation and expiry.
 
-Every public function is one durable transaction (retried on deadlock), takes ``actor=`` and writes an audit event
-in that transaction. Issuance itself runs in a Celery task enqueued with ``transaction.on_commit``.
+Each public function but two is a ``service_write`` (``core.transactions``: one durable transaction, retried on
+deadlock, when called alone) that takes ``actor=`` and writes its audit events in that transaction. The two:
+
+* ``issuance_execute(issuance_id=)`` is the worker's: it takes no actor, because the vouchers it issues are
+  audited under the approval's reviewer (a batch of one) or ``SYSTEM`` (a batch the worker gathered);
+* ``vouchers_expire_due(actor=)`` is not one transaction: it expires each voucher in its own
+  ``voucher_expire``, so one voucher's failure never holds back the rest.
+
+Issuance itself runs in a Celery task, enqueued on commit (``core.transactions.enqueue_on_commit``).
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any
 
-from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.audit import SYSTEM, audit_record
 from accounts.models import Organization, Role
-from ledger.concurrency import lock_in_pk_order, retry_on_db_conflict
+from core.errors import field_error
+from core.transactions import enqueue_on_commit, lock_in_pk_order, service_write
 from ledger.models import Account
 from ledger.services import entry_post
-from voucher_service.programs.budgets import budget_accounts, current_fiscal_year
+from voucher_service.programs.budgets import budget_require_open
 from voucher_service.programs.models import Program
 from voucher_service.programs.rules import UnusedAmounts
-from voucher_service.programs.selectors import program_version_in_force
+from voucher_service.programs.selectors import current_fiscal_year, program_version_in_force
 from voucher_service.vouchers.eligibility import eligibility_check, fixed_award
 from voucher_service.vouchers.errors import VoucherError, VoucherErrorCode
-from voucher_service.vouchers.issuance import issue_batch
+from voucher_service.vouchers.issuance import issuances_issue
 from voucher_service.vouchers.models import (
     ApplicationStatus,
-    BulkIssuance,
-    BulkStatus,
     EntityYearTotal,
     Issuance,
     IssuanceKind,
@@ -66,16 +71,15 @@ def _require_eligible(program: Program, entity: Organization, amount: int, year:
 
 
 def _enqueue_issuance(issuance: Issuance) -> None:
-    from voucher_service.vouchers.tasks import issue_voucher
+    from voucher_service.vouchers.tasks import issue_voucher  # the tasks module imports this one
 
-    # robust: a broker outage must not turn the committed approval into a 500; the sweeper re-sends it.
-    transaction.on_commit(lambda: issue_voucher.delay(issuance.pk), robust=True)
+    enqueue_on_commit(issue_voucher, issuance.pk)  # a lost message is re-sent by requeue_stalled
 
 
 # --- Applications (申领) -------------------------------------------------------------------------------------
 
 
-@retry_on_db_conflict
+@service_write
 def application_submit(
     *, actor: Any, program: Program, entity: Organization, amount: int, purpose: str, award_code: str = ""
 ) -> VoucherApplication:
@@ -127,7 +131,7 @@ def _require_decider(actor: Any, application: VoucherApplication) -> None:
     require_independent_of(actor, application.entity)
 
 
-@retry_on_db_conflict
+@service_write
 def application_approve(*, actor: Any, application: VoucherApplication, amount: int | None = None) -> Issuance:
     """Approve (for at most the requested amount) and enqueue issuance. Returns the pending issuance."""
     locked = _lock_for_decision(actor, application)
@@ -136,7 +140,7 @@ def application_approve(*, actor: Any, application: VoucherApplication, amount: 
         raise VoucherError(
             VoucherErrorCode.INVALID,
             _("The approved amount cannot be larger than the requested amount."),
-            fields={"amount": [{"code": "max_value", "message": _("At most the requested amount.")}]},
+            fields=field_error("amount", "max_value", _("At most the requested amount.")),
         )
     _require_eligible(locked.program, locked.entity, amount, locked.fiscal_year, locked.award_code)
     locked.status, locked.approved_amount = ApplicationStatus.APPROVED, amount
@@ -164,7 +168,7 @@ def application_approve(*, actor: Any, application: VoucherApplication, amount: 
     return issuance
 
 
-@retry_on_db_conflict
+@service_write
 def application_reject(*, actor: Any, application: VoucherApplication, reason: str) -> VoucherApplication:
     locked = _lock_for_decision(actor, application)
     locked.status, locked.rejection_reason = ApplicationStatus.REJECTED, reason
@@ -184,7 +188,7 @@ def application_reject(*, actor: Any, application: VoucherApplication, reason: s
 # --- Direct one-time awards ----------------------------------------------------------------------------------
 
 
-@retry_on_db_conflict
+@service_write
 def award_grant(*, actor: Any, program: Program, entity: Organization, award_code: str, memo: str = "") -> Issuance:
     """An agency grants a fixed one-time award (e.g. a settling-in voucher) directly. Issued asynchronously."""
     require_role(
@@ -198,7 +202,7 @@ def award_grant(*, actor: Any, program: Program, entity: Organization, award_cod
         raise VoucherError(
             VoucherErrorCode.INVALID,
             _("This program has no award %(code)s.") % {"code": award_code},
-            fields={"award_code": [{"code": "invalid_choice", "message": _("Unknown award.")}]},
+            fields=field_error("award_code", "invalid_choice", _("Unknown award.")),
         )
     year = current_fiscal_year()
     _require_eligible(program, entity, award.amount, year, award_code)
@@ -226,7 +230,7 @@ def award_grant(*, actor: Any, program: Program, entity: Organization, award_cod
 # --- Issuance (run by the Celery task) -------------------------------------------------------------------------
 
 
-@retry_on_db_conflict
+@service_write
 def issuance_execute(*, issuance_id: int) -> Issuance:
     """Issue one pending issuance, together with other pending ones of the same program that no other worker holds.
 
@@ -247,7 +251,7 @@ def issuance_execute(*, issuance_id: int) -> Issuance:
     batch = [issuance, *companions]
     # A batch is the worker's doing; each approval's own audit event already names its reviewer.
     actor = issuance.requested_by if not companions else SYSTEM
-    issue_batch(batch, actor=actor, all_or_nothing=False)
+    issuances_issue(batch, actor=actor, all_or_nothing=False)
     issuance.refresh_from_db()
     return issuance
 
@@ -263,7 +267,7 @@ def _close(voucher: Voucher, *, actor: Any, status: VoucherStatus, reason: str) 
     ).first()
     if total is not None:
         lock_in_pk_order(EntityYearTotal, [total.pk])
-    accounts = budget_accounts(voucher.program, voucher.fiscal_year)
+    accounts = budget_require_open(voucher.program, voucher.fiscal_year)
     returned = rules.unused_amounts == UnusedAmounts.RETURN_TO_BUDGET
     target = accounts.budget_account if returned else accounts.lapsed
     # Both accounts at once, in pk order: the global lock order (see issuance.py), whichever pk is lower.
@@ -312,7 +316,7 @@ def _lock_active(voucher_id: int) -> Voucher:
     return voucher
 
 
-@retry_on_db_conflict
+@service_write
 def voucher_revoke(*, actor: Any, voucher: Voucher, reason: str) -> Voucher:
     require_role(
         actor,
@@ -324,12 +328,12 @@ def voucher_revoke(*, actor: Any, voucher: Voucher, reason: str) -> Voucher:
         raise VoucherError(
             VoucherErrorCode.INVALID,
             _("A revocation needs a reason."),
-            fields={"reason": [{"code": "required", "message": _("A revocation needs a reason.")}]},
+            fields=field_error("reason", "required", _("A revocation needs a reason.")),
         )
     return _close(_lock_active(voucher.pk), actor=actor, status=VoucherStatus.REVOKED, reason=reason.strip())
 
 
-@retry_on_db_conflict
+@service_write
 def voucher_expire(*, actor: Any, voucher_id: int, today: date) -> bool:
     """Expire one voucher past its validity. False if it was already closed or is still valid (idempotent)."""
     voucher = Voucher.objects.select_for_update().get(pk=voucher_id)
@@ -344,26 +348,3 @@ def vouchers_expire_due(*, actor: Any, today: date | None = None) -> int:
     today = today or timezone.localdate()
     due = Voucher.objects.filter(status=VoucherStatus.ACTIVE, valid_until__lt=today).values_list("pk", flat=True)
     return sum(voucher_expire(actor=actor, voucher_id=pk, today=today) for pk in list(due))
-
-
-# --- Stalled work ------------------------------------------------------------------------------------------------
-
-ISSUANCE_STALL_AFTER = timedelta(minutes=2)
-BULK_STALL_AFTER = timedelta(minutes=10)
-
-
-def stalled_work(now: datetime | None = None) -> tuple[list[int], list[int]]:
-    """Issuances and bulk uploads whose task never ran or died (broker outage, worker crash): ids to re-send.
-
-    Re-sending is always safe: the tasks are idempotent and a decided row is skipped.
-    """
-    now = now or timezone.now()
-    issuances = Issuance.objects.filter(
-        status=IssuanceStatus.PENDING, bulk__isnull=True, created_at__lt=now - ISSUANCE_STALL_AFTER
-    ).values_list("pk", flat=True)
-    bulks = (
-        BulkIssuance.objects.filter(status__in=[BulkStatus.QUEUED, BulkStatus.RUNNING])
-        .filter(created_at__lt=now - BULK_STALL_AFTER)
-        .values_list("pk", flat=True)
-    )
-    return list(issuances[:1000]), list(bulks[:100])

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from accounts.audit import SYSTEM
-from voucher_service.vouchers import bulk, services
+from voucher_service.vouchers import bulk, selectors, services
 
 
 @shared_task(
@@ -35,7 +35,7 @@ def expire_vouchers() -> int:
 @shared_task(name="vouchers.requeue_stalled", acks_late=True)
 def requeue_stalled() -> dict[str, int]:
     """Re-send issuance and bulk tasks that never ran (e.g. the broker was down at commit time)."""
-    issuance_ids, bulk_ids = services.stalled_work()
+    issuance_ids, bulk_ids = selectors.work_stalled()
     for issuance_id in issuance_ids:
         issue_voucher.delay(issuance_id)
     for bulk_id in bulk_ids:

@@ -8,7 +8,8 @@ from accounts.audit import SYSTEM
 from accounts.models import Organization, OrganizationKind
 from ledger.services import account_create, entry_post
 from tests.factories import client_for, make_user
-from voucher_service.programs.budgets import budget_accounts, budgets_open_year
+from voucher_service.programs.budgets import budgets_open_year
+from voucher_service.programs.selectors import budget_accounts
 
 pytestmark = pytest.mark.django_db
 

@@ -6,9 +6,8 @@ import pytest
 
 from accounts.models import AuditEvent
 from tests.factories import client_for
+from tests.snapshots import row_counts
 from voucher_service.programs.models import Program, ProgramStatus
-
-from .conftest import row_counts
 
 pytestmark = pytest.mark.django_db
 

@@ -9,10 +9,9 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from tests.factories import client_for
+from tests.snapshots import row_counts
 from voucher_service.programs.models import Program, ProgramStatus
 from voucher_service.programs.selectors import program_can_issue
-
-from .conftest import row_counts
 
 pytestmark = pytest.mark.django_db
 

@@ -9,12 +9,11 @@ from accounts.audit import SYSTEM
 from accounts.models import AuditEvent
 from ledger.services import account_create, entry_post
 from tests.factories import client_for
+from tests.snapshots import row_counts
 from voucher_service.programs import services
-from voucher_service.programs.budgets import budget_accounts, budget_open
+from voucher_service.programs.budgets import budget_open
 from voucher_service.programs.models import ProgramVersion
-from voucher_service.programs.selectors import program_latest_version
-
-from .conftest import row_counts
+from voucher_service.programs.selectors import budget_accounts, program_latest_version
 
 pytestmark = pytest.mark.django_db
 

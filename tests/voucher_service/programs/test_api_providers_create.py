@@ -102,10 +102,10 @@ def test_another_jurisdictions_provider_cannot_be_listed_under_ones_own(foreign_
     # when (directly through the service, as if the organisation had been a choice)
     from accounts.models import Jurisdiction
     from voucher_service.programs.errors import ProgramError
-    from voucher_service.programs.providers import provider_list
+    from voucher_service.programs.providers import provider_register
 
     with pytest.raises(ProgramError) as refused:
-        provider_list(
+        provider_register(
             actor=foreign_admin,
             organization=provider,
             service_types=["gpu"],

@@ -10,7 +10,7 @@ from django.utils import translation
 from accounts.audit import SYSTEM
 from accounts.models import OrganizationKind
 from tests.factories import client_for, make_org
-from voucher_service.programs.providers import provider_list, provider_set_status
+from voucher_service.programs.providers import provider_register, provider_set_status
 
 pytestmark = pytest.mark.django_db
 
@@ -22,10 +22,10 @@ def listings(db):
     listed = make_org(OrganizationKind.PROVIDER, jurisdiction="640104", name="银川智算中心")
     suspended = make_org(OrganizationKind.PROVIDER, jurisdiction="640106", name="金凤超算")
     with translation.override("en"):  # the default registration reason is stored in the writer's language
-        a = provider_list(
+        a = provider_register(
             actor=SYSTEM, organization=listed, service_types=["gpu", "storage"], valid_from=date(2024, 1, 1)
         )
-        b = provider_list(actor=SYSTEM, organization=suspended, service_types=["cpu"], valid_from=date(2024, 1, 1))
+        b = provider_register(actor=SYSTEM, organization=suspended, service_types=["cpu"], valid_from=date(2024, 1, 1))
     provider_set_status(actor=SYSTEM, listing=b, status="suspended", reason="核查")
     return a, b
 

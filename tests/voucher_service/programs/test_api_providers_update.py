@@ -9,7 +9,7 @@ import pytest
 from accounts.audit import SYSTEM
 from accounts.models import AuditEvent, OrganizationKind
 from tests.factories import client_for, make_org
-from voucher_service.programs.providers import provider_list
+from voucher_service.programs.providers import provider_register
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def listing(db):
     provider = make_org(OrganizationKind.PROVIDER, jurisdiction="640104")
-    return provider_list(actor=SYSTEM, organization=provider, service_types=["gpu"], valid_from=date(2024, 1, 1))
+    return provider_register(actor=SYSTEM, organization=provider, service_types=["gpu"], valid_from=date(2024, 1, 1))
 
 
 def url(listing) -> str:

@@ -14,20 +14,16 @@ from django.utils import timezone
 
 from accounts.audit import SYSTEM
 from accounts.models import AuditEvent, Jurisdiction
-from ledger.errors import LimitExceeded
+from ledger.errors import LedgerErrorCode
 from ledger.models import Account, JournalEntry
 from ledger.selectors import balance
 from ledger.services import account_create, entry_post, hold_create
+from tests.refusals import refused
 from voucher_service.programs import services
-from voucher_service.programs.budgets import (
-    account_code,
-    budget_accounts,
-    budget_figures,
-    budget_open,
-    budgets_open_year,
-)
+from voucher_service.programs.budgets import account_code, budget_open, budget_require_open, budgets_open_year
 from voucher_service.programs.errors import ProgramError, ProgramErrorCode
 from voucher_service.programs.models import FiscalYearBudget
+from voucher_service.programs.selectors import budget_accounts, budget_figures
 
 pytestmark = pytest.mark.django_db
 
@@ -104,13 +100,13 @@ def test_the_ledger_refuses_issuance_over_the_cap(seeds):
         lines=[(accounts.budget_account, "debit", 10_000_000 * YUAN), (voucher, "credit", 10_000_000 * YUAN)],
     )
     # then one more fen, posted or held, is refused by the ledger itself
-    with pytest.raises(LimitExceeded):
+    with refused(LedgerErrorCode.LIMIT_EXCEEDED):
         entry_post(
             actor=SYSTEM,
             idempotency_key="t:issue:2",
             lines=[(accounts.budget_account, "debit", 1), (voucher, "credit", 1)],
         )
-    with pytest.raises(LimitExceeded):
+    with refused(LedgerErrorCode.LIMIT_EXCEEDED):
         hold_create(
             actor=SYSTEM,
             idempotency_key="t:hold:1",
@@ -167,8 +163,9 @@ def test_budget_figures_reconcile_with_the_ledger(seeds):
 
 
 def test_a_year_that_is_not_open_or_a_draft_is_refused(seeds):
+    assert budget_accounts(seeds.baoding, 2025) is None
     with pytest.raises(ProgramError) as not_open:
-        budget_accounts(seeds.baoding, 2025)
+        budget_require_open(seeds.baoding, 2025)
     assert not_open.value.code == ProgramErrorCode.BUDGET_NOT_OPEN
     with pytest.raises(ProgramError):
         budget_open(actor=SYSTEM, program=seeds.yinchuan, year=2025)
@@ -222,7 +219,7 @@ def test_a_cap_cut_below_what_is_issued_is_refused_and_changes_nothing(seeds):
         services.program_update(actor=SYSTEM, program=seeds.hohhot, rules={"annual_cap": "20000000.00"})
     # then it was refused in the program's terms before the ledger saw it, and nothing was written
     assert refused.value.code == ProgramErrorCode.CAP_BELOW_COMMITTED
-    assert refused.value.extra == {"year": year, "cap": "50000000.00", "committed": "30000000.00"}
+    assert refused.value.details == {"year": year, "cap": "50000000.00", "committed": "30000000.00"}
     assert ledger_counts() | {"versions": seeds.hohhot.versions.count()} == before
     assert budget_figures(accounts.budget).cap == 50_000_000 * YUAN
 

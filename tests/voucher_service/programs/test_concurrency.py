@@ -9,8 +9,9 @@ from accounts.models import AuditEvent
 from ledger.models import JournalEntry
 from tests.race_condition import race
 from voucher_service.programs import services
-from voucher_service.programs.budgets import budget_figures, budget_open
+from voucher_service.programs.budgets import budget_open
 from voucher_service.programs.models import FiscalYearBudget
+from voucher_service.programs.selectors import budget_figures
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -12,8 +12,9 @@ from accounts.models import OrganizationKind
 from tests.factories import make_org
 from voucher_service.programs import services
 from voucher_service.programs.models import ImmutableRecordError, ProgramVersion
-from voucher_service.programs.providers import provider_list
-from voucher_service.programs.selectors import entity_eligibility, program_current_version
+from voucher_service.programs.providers import provider_register
+from voucher_service.programs.selectors import program_current_version
+from voucher_service.vouchers.eligibility import entity_category_ok
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +23,7 @@ def test_extension_and_status_rows_are_append_only(seeds, program_admin):
     extension = services.program_extend(
         actor=program_admin, program=seeds.ningxia, new_end=date(2026, 12, 31), reason="延续"
     )
-    listing = provider_list(
+    listing = provider_register(
         actor=SYSTEM,
         organization=make_org(OrganizationKind.PROVIDER, jurisdiction="640104"),
         service_types=["gpu"],
@@ -69,10 +70,10 @@ def test_postgresql_lets_a_draft_version_be_published(seeds, program_admin, ning
     assert program_current_version(program).number == 1
 
 
-def test_entity_eligibility_follows_the_categories(seeds, entity, ningxia_agency):
+def test_entity_category_ok_follows_the_categories(seeds, entity, ningxia_agency):
     # given Ningxia's rules (tech_sme eligible, enterprise not) and a tech SME entity
-    version = program_current_version(seeds.ningxia)
+    rules = program_current_version(seeds.ningxia).parsed()
     enterprise = make_org(jurisdiction="640104", category="enterprise")
-    assert entity_eligibility(version, entity)
-    assert not entity_eligibility(version, enterprise)
-    assert not entity_eligibility(version, ningxia_agency)
+    assert entity_category_ok(rules, entity)
+    assert not entity_category_ok(rules, enterprise)
+    assert not entity_category_ok(rules, ningxia_agency)

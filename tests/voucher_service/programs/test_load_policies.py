@@ -1,4 +1,4 @@
-"""manage.py load_policies: the four seed programs exactly as POLICIES.md states them, loaded idempotently."""
+"""manage.py load_policies: the four seed programs exactly as docs/POLICIES.md states them, loaded idempotently."""
 
 from __future__ import annotations
 
@@ -16,14 +16,14 @@ from django.utils import timezone
 from accounts.audit import SYSTEM
 from accounts.models import AuditEvent, EntityCategory, Jurisdiction, Organization, OrganizationKind
 from ledger.services import account_create, entry_post
+from tests.factories import BAODING, HOHHOT, HORINGER_PLATFORM, NINGXIA, load_policies
+from tests.snapshots import row_counts
 from voucher_service.programs import services
-from voucher_service.programs.budgets import budget_accounts, budget_open
+from voucher_service.programs.budgets import budget_open
 from voucher_service.programs.loader import DEFAULT_FIXTURE
 from voucher_service.programs.models import Program, ProgramStatus, ProgramVersion
 from voucher_service.programs.rules import Payer, ScopeMode
-from voucher_service.programs.selectors import program_current_version, program_latest_version
-
-from .conftest import BAODING, HOHHOT, HORINGER_PLATFORM, NINGXIA, load_policies, row_counts
+from voucher_service.programs.selectors import budget_accounts, program_current_version, program_latest_version
 
 pytestmark = pytest.mark.django_db
 

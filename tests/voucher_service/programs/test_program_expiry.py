@@ -14,8 +14,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.models import AuditEvent
-from tests.factories import client_for
-from tests.voucher_service.vouchers.conftest import apply
+from tests.factories import apply, client_for
 from voucher_service.programs.models import FiscalYearBudget, ProgramStatus
 
 pytestmark = pytest.mark.django_db

@@ -10,12 +10,12 @@ from django.utils import timezone
 from accounts.audit import SYSTEM
 from accounts.models import AuditEvent
 from voucher_service.programs import services
-from voucher_service.programs.errors import ProgramError, ProgramErrorCode, ProgramNotIssuable
+from voucher_service.programs.errors import ProgramError, ProgramErrorCode
 from voucher_service.programs.models import ImmutableRecordError, ProgramStatus, ProgramVersion
 from voucher_service.programs.selectors import (
     program_can_issue,
     program_current_version,
-    program_ensure_can_issue,
+    program_issuance_refusal,
     program_version_in_force,
 )
 from voucher_service.programs.tasks import expire_programs
@@ -24,9 +24,9 @@ pytestmark = pytest.mark.django_db
 
 
 def refusal_code(program, on: date) -> str:
-    with pytest.raises(ProgramNotIssuable) as caught:
-        program_ensure_can_issue(program, on)
-    return caught.value.code
+    refusal = program_issuance_refusal(program, on)
+    assert isinstance(refusal, ProgramError)
+    return refusal.code
 
 
 def test_a_draft_cannot_issue(seeds):
@@ -41,7 +41,8 @@ def test_a_published_program_issues_only_inside_its_window(seeds):
     # given Ningxia, valid 2023-09-15 to 2025-12-31
     program = seeds.ningxia
     # then it can issue inside the window (returning the version in force), and not before or after it
-    assert program_ensure_can_issue(program, date(2025, 6, 1)) == program_current_version(program)
+    assert program_issuance_refusal(program, date(2025, 6, 1)) is None
+    assert program_version_in_force(program, date(2025, 6, 1)) == program_current_version(program)
     assert refusal_code(program, date(2023, 9, 14)) == ProgramErrorCode.PROGRAM_NOT_IN_FORCE
     assert refusal_code(program, date(2026, 1, 1)) == ProgramErrorCode.PROGRAM_EXPIRED
     # and Hohhot, with no end date, can issue years later

@@ -9,12 +9,10 @@ from django.utils import timezone, translation
 
 from accounts.audit import SYSTEM
 from accounts.models import Organization, OrganizationKind
-from tests.factories import make_org
+from tests.factories import HORINGER_PLATFORM, make_org
 from voucher_service.programs.models import ServiceType
-from voucher_service.programs.providers import provider_list, provider_set_status
+from voucher_service.programs.providers import provider_register, provider_set_status
 from voucher_service.programs.selectors import program_current_version, provider_in_scope
-
-from .conftest import HORINGER_PLATFORM
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +21,7 @@ ON = date(2025, 6, 1)
 
 def listed_provider(jurisdiction: str, *, platforms=(), services=(ServiceType.GPU,), valid_from=date(2023, 1, 1)):
     provider = make_org(OrganizationKind.PROVIDER, jurisdiction=jurisdiction)
-    provider_list(
+    provider_register(
         actor=SYSTEM,
         organization=provider,
         service_types=list(services),

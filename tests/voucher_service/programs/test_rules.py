@@ -16,9 +16,8 @@ from voucher_service.programs.rules import (
     VoucherValidity,
     add_months,
     condition_met_by_records,
-    parse_rules,
-    rules_from_document,
 )
+from voucher_service.programs.rules_parser import parse_rules, rules_from_document
 
 BASE = {"annual_cap": "10000000.00", "eligible_categories": ["tech_sme"]}
 TWO_RATES = {
@@ -40,7 +39,7 @@ def test_defaults_follow_the_policies_where_silent():
     # given a document with only the required fields
     # when it is parsed
     rules = parse_rules(BASE, money="yuan")
-    # then POLICIES.md's defaults apply: 100 % rate, highest only, end of fiscal year, unused returns, 3 stages
+    # then docs/POLICIES.md's defaults apply: 100 % rate, highest only, end of fiscal year, unused returns, 3 stages
     assert rules.annual_cap == 1_000_000_000
     assert rules.rate_award(12_345, []) == 12_345
     assert rules.combination == Combination.HIGHEST_ONLY

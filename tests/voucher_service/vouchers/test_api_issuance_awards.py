@@ -59,8 +59,7 @@ def test_a_grant_while_one_is_queued_is_a_409(program, newcomer, reviewer):
 def test_an_application_for_an_award_already_granted_is_a_409(
     program, newcomer, reviewer, django_capture_on_commit_callbacks
 ):
-    from tests.factories import make_user
-    from tests.voucher_service.vouchers.conftest import apply
+    from tests.factories import apply, make_user
 
     with django_capture_on_commit_callbacks(execute=True):
         assert grant(reviewer, program, newcomer).status_code == 202
@@ -119,7 +118,7 @@ def test_only_the_agency_grants(request, program, newcomer, persona, expected):
 @pytest.mark.django_db
 def test_an_award_limited_to_some_categories_refuses_the_others(program_admin, ningxia_agency, newcomer, reviewer):
     # given a settling-in award only for universities, and a newcomer that is a tech SME
-    from tests.voucher_service.vouchers.conftest import make_program
+    from tests.factories import make_program
 
     award = {
         "code": "settling_in",

@@ -2,8 +2,7 @@
 
 import pytest
 
-from tests.factories import client_for
-from tests.voucher_service.vouchers.conftest import apply
+from tests.factories import apply, client_for
 from voucher_service.vouchers.models import Issuance, Voucher, VoucherApplication
 
 

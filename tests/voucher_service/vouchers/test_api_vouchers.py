@@ -2,9 +2,8 @@
 
 import pytest
 
-from tests.factories import client_for
-from tests.voucher_service.vouchers.conftest import apply, make_program
-from voucher_service.programs.budgets import budget_figures, budget_for, current_fiscal_year
+from tests.factories import apply, client_for, make_program
+from voucher_service.programs.selectors import budget_figures, budget_for, current_fiscal_year
 from voucher_service.vouchers.models import EntityYearTotal, Voucher, VoucherApplication
 
 

@@ -7,6 +7,7 @@ from tests.factories import client_for, make_org
 from voucher_service.vouchers import bulk as bulk_module
 from voucher_service.vouchers import issuance as issuance_module
 from voucher_service.vouchers.models import BulkIssuance, BulkStatus
+from voucher_service.vouchers.selectors import bulk_progress_key
 
 
 @pytest.mark.django_db
@@ -22,7 +23,7 @@ def test_the_runner_publishes_progress_chunk_by_chunk(program, program_admin, mo
 
     class SpyCache:
         def set(self, key, value, *args, **kwargs):
-            if key == bulk_module.progress_key(created.pk):
+            if key == bulk_progress_key(created.pk):
                 seen.append(value["processed_rows"])
             return cache.set(key, value, *args, **kwargs)
 
@@ -48,6 +49,6 @@ def test_the_api_shows_live_progress_while_running(program, program_admin):
         status=BulkStatus.RUNNING,
         uploaded_by=program_admin,
     )
-    cache.set(bulk_module.progress_key(bulk.pk), {"processed_rows": 4, "succeeded_rows": 4})
+    cache.set(bulk_progress_key(bulk.pk), {"processed_rows": 4, "succeeded_rows": 4})
     body = client_for(program_admin).get(f"/api/v1/issuances/bulk/{bulk.pk}/").json()
     assert (body["processed_rows"], body["percent"], body["status"]) == (4, 40, "running")

@@ -7,7 +7,7 @@ import pytest
 
 from tests.factories import make_org
 from tests.race_condition import race
-from voucher_service.programs.budgets import budget_figures, budget_for, current_fiscal_year
+from voucher_service.programs.selectors import budget_figures, budget_for, current_fiscal_year
 from voucher_service.vouchers.models import EntityYearTotal, Issuance, IssuanceKind, OneTimeAward, Voucher
 from voucher_service.vouchers.services import issuance_execute
 

@@ -1,8 +1,9 @@
 """The automatic eligibility checks (``vouchers.eligibility``): what each decides, and that its message says so.
 
-The program is the vouchers' test program (conftest): Ningxia, a 1,000 yuan budget, 300 yuan per entity per year
-and a 100 yuan settling-in award, once per entity. Money is set up through the services (issue, revoke, grant),
-so every figure is one the ledger verifies. ``make mutation`` holds ``eligibility.py`` to this file.
+The program is the vouchers' test program (``tests.factories.make_program``): Ningxia, a 1,000 yuan budget,
+300 yuan per entity per year and a 100 yuan settling-in award, once per entity. Money is set up through the
+services (issue, revoke, grant), so every figure is one the ledger verifies. ``make mutation`` holds
+``eligibility.py`` to this file.
 """
 
 from __future__ import annotations
@@ -10,11 +11,10 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from django.utils import translation
+from django.utils import timezone, translation
 
 from accounts.models import EntityCategory, Organization, OrganizationKind
-from tests.factories import make_org
-from tests.voucher_service.vouchers.conftest import TODAY, make_program
+from tests.factories import make_org, make_program
 from voucher_service.programs.models import Program, ProgramStatus
 from voucher_service.programs.services import program_create, program_suspend, program_update
 from voucher_service.vouchers.eligibility import (
@@ -35,6 +35,7 @@ from voucher_service.vouchers.services import (
 
 pytestmark = pytest.mark.django_db
 
+TODAY = timezone.localdate
 YEAR = TODAY().year
 TECH_SME = "Tech-based small or micro enterprise (科技型中小微企业)"
 SETTLING_IN = {

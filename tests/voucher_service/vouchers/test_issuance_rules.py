@@ -3,7 +3,7 @@
 import pytest
 
 from tests.factories import make_org
-from voucher_service.programs.budgets import current_fiscal_year
+from voucher_service.programs.selectors import current_fiscal_year
 from voucher_service.programs.services import program_suspend, program_update
 from voucher_service.vouchers.models import EntityYearTotal, Issuance, IssuanceKind, Voucher
 from voucher_service.vouchers.services import issuance_execute

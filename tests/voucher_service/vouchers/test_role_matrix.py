@@ -12,8 +12,7 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from tests.factories import client_for, make_org
-from tests.voucher_service.vouchers.conftest import apply
+from tests.factories import apply, client_for, make_org
 from voucher_service.vouchers.models import Issuance, VoucherApplication
 from voucher_service.vouchers.services import application_approve, issuance_execute
 

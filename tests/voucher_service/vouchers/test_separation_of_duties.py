@@ -7,8 +7,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import AuditEvent, Membership
-from tests.factories import client_for
-from tests.voucher_service.vouchers.conftest import apply
+from tests.factories import apply, client_for
 from voucher_service.vouchers.models import Issuance
 
 

@@ -6,11 +6,10 @@ import pytest
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerDown
 
-from tests.factories import client_for
-from tests.voucher_service.vouchers.conftest import apply
+from tests.factories import apply, client_for
 from voucher_service.vouchers import tasks
 from voucher_service.vouchers.models import Issuance, Voucher
-from voucher_service.vouchers.services import stalled_work
+from voucher_service.vouchers.selectors import work_stalled
 
 
 def broker_down(*args, **kwargs):
@@ -33,8 +32,8 @@ def test_an_approval_survives_a_broker_outage(
     assert issuance.status == "pending"
     # and once stalled for a while, the sweeper finds it
     later = timezone.now() + timedelta(minutes=3)
-    assert stalled_work(later) == ([issuance.pk], [])
-    assert stalled_work(timezone.now()) == ([], [])
+    assert work_stalled(later) == ([issuance.pk], [])
+    assert work_stalled(timezone.now()) == ([], [])
     # and when the broker is back, re-sending issues it exactly once
     monkeypatch.undo()
     monkeypatch.setattr("voucher_service.vouchers.services.timezone.now", lambda: later)

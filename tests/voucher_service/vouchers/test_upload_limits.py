@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIRequestFactory, force_authenticate
 
 from voucher_service.vouchers.api.views import BulkIssuanceViewSet
-from voucher_service.vouchers.bulk import MAX_BYTES, MAX_ROWS
+from voucher_service.vouchers.bulk_csv import MAX_BYTES, MAX_ROWS
 from voucher_service.vouchers.models import BulkIssuance
 
 URL = "/api/v1/issuances/bulk/"

@@ -12,7 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from voucher_service.programs import budgets, providers, selectors, services
+from voucher_service.programs import providers, selectors, services
 from voucher_service.programs.api import serializers as s
 from voucher_service.programs.errors import ProgramError, ProgramErrorCode
 from voucher_service.programs.models import Program, ProgramStatus, ProviderListing
@@ -114,7 +114,7 @@ class ProgramViewSet(
             raise ProgramError(
                 ProgramErrorCode.PERMISSION_DENIED, _("Only the agencies concerned and staff may read the budgets.")
             )
-        figures = budgets.program_budget_figures(program)
+        figures = selectors.program_budget_figures(program)
         return Response(s.BudgetSerializer(figures, many=True).data)
 
 
@@ -151,7 +151,7 @@ class ProviderViewSet(
         querysets = self._scoped() | {"organization": selectors.listable_organizations_visible_to(request.user)}
         data = s.ProviderCreateSerializer(data=request.data, querysets=querysets)
         data.is_valid(raise_exception=True)
-        listing = providers.provider_list(actor=request.user, **data.validated_data)
+        listing = providers.provider_register(actor=request.user, **data.validated_data)
         return self._respond(listing, status.HTTP_201_CREATED)
 
     @extend_schema(request=s.ProviderUpdateSerializer, responses=s.ProviderSerializer)

@@ -10,6 +10,8 @@ SQLite has no such triggers; there the model and queryset guards enforce the sam
 
 from django.db import migrations
 
+from core.migration_operations import PostgreSQLOnlyRunSQL
+
 FORWARD_SQL = r"""
 CREATE OR REPLACE FUNCTION programs_version_frozen() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -51,18 +53,6 @@ DROP FUNCTION IF EXISTS programs_refuse_change();
 DROP TRIGGER IF EXISTS programs_programversion_frozen ON programs_programversion;
 DROP FUNCTION IF EXISTS programs_version_frozen();
 """
-
-
-class PostgreSQLOnlyRunSQL(migrations.RunSQL):
-    """RunSQL that does nothing on other backends, so the same migrations run on SQLite."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
 class Migration(migrations.Migration):

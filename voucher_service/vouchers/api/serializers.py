@@ -12,9 +12,9 @@ from accounts.api.strict import StrictSerializer
 from accounts.models import EntityCategory, Organization
 from voucher_service.api.fields import YuanField
 from voucher_service.programs.models import Program
-from voucher_service.vouchers.bulk import MAX_BYTES, bulk_progress
+from voucher_service.vouchers.bulk_csv import MAX_BYTES
 from voucher_service.vouchers.models import BulkIssuance, BulkMode, Issuance, Voucher, VoucherApplication
-from voucher_service.vouchers.selectors import voucher_balance
+from voucher_service.vouchers.selectors import bulk_issuance_progress, voucher_balance
 
 
 class ApplicationSerializer(serializers.ModelSerializer):
@@ -238,10 +238,10 @@ class BulkSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(path) if request is not None else path
 
     def get_processed_rows(self, bulk: BulkIssuance) -> int:
-        return bulk_progress(bulk)["processed_rows"]
+        return bulk_issuance_progress(bulk)["processed_rows"]
 
     def get_succeeded_rows(self, bulk: BulkIssuance) -> int:
-        return bulk_progress(bulk)["succeeded_rows"]
+        return bulk_issuance_progress(bulk)["succeeded_rows"]
 
     def get_percent(self, bulk: BulkIssuance) -> int:
-        return 100 if not bulk.total_rows else bulk_progress(bulk)["processed_rows"] * 100 // bulk.total_rows
+        return 100 if not bulk.total_rows else bulk_issuance_progress(bulk)["processed_rows"] * 100 // bulk.total_rows

@@ -19,7 +19,7 @@ from accounts.models import OrganizationKind
 from accounts.selectors import organizations_visible_to, user_memberships
 from voucher_service.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from voucher_service.programs.selectors import programs_visible_to
-from voucher_service.vouchers import bulk, selectors, services
+from voucher_service.vouchers import bulk, bulk_csv, selectors, services
 from voucher_service.vouchers.api import serializers as s
 from voucher_service.vouchers.models import BulkIssuance, Issuance, Voucher, VoucherApplication
 from voucher_service.vouchers.permissions import ISSUE_IN_BULK
@@ -112,7 +112,7 @@ class IssuanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return _accepted(services.award_grant(actor=request.user, **data.validated_data), request)
 
 
-# The multipart envelope around a file of at most bulk.MAX_BYTES: the form fields and the part headers.
+# The multipart envelope around a file of at most bulk_csv.MAX_BYTES: the form fields and the part headers.
 BULK_REQUEST_OVERHEAD = 64 * 1024
 
 
@@ -141,7 +141,7 @@ class MayUploadInBulk(permissions.BasePermission):
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             declared = 0
-        if declared > bulk.MAX_BYTES + BULK_REQUEST_OVERHEAD:
+        if declared > bulk_csv.MAX_BYTES + BULK_REQUEST_OVERHEAD:
             raise BulkUploadTooLarge()
         return True
 

@@ -1,6 +1,6 @@
 """Ledger throughput next to pgbench TPC-B on the same PostgreSQL server, measured in the same run.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/anything .venv/bin/python bench/ledger_bench.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/anything .venv/bin/python -m bench.ledger
 
 The ledger runs in its own database (``bench_ledger``, dropped and migrated at start) and pgbench in another
 (``bench_pgbench``, ``pgbench -i -s 16``), so no test or development database is touched. Each variant runs
@@ -26,57 +26,16 @@ import functools
 import multiprocessing as mp
 import os
 import random
-import re
-import shutil
-import subprocess
-import sys
 import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from bench_plumbing import database_url, load_average, machine_facts, recreate_database
+from bench.pgbench import prepare_pgbench, run_pgbench
+from bench.plumbing import Result, database_url, load_average, machine_facts, recreate_database, setup_django
 
-ROOT = Path(__file__).resolve().parent.parent
 LEDGER_DB = "bench_ledger"
-PGBENCH_DB = "bench_pgbench"
 ACCOUNTS_PER_WORKER = 50
 CLIENT_COUNTS = (1, 4, 16)
 VARIANTS = ["spread", "hot", "spread-in-transaction"]
-
-
-@dataclass
-class Result:
-    label: str
-    clients: int
-    count: int
-    seconds: float
-    latencies_ms: list[float]
-    retries: int = 0
-    seal_lag_ms: tuple[float, float] | None = None  # (p99, max) of recorded → sealed, ledger cells only
-
-    @property
-    def tps(self) -> float:
-        return self.count / self.seconds
-
-    def percentile(self, fraction: float) -> float:
-        if not self.latencies_ms:
-            return float("nan")
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ["DB_POOL"] = "0"
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-for-production-0123456789abcdef")
-    os.environ.setdefault("PERSONAL_ID_HMAC_KEY", "bench-only-hmac-key-not-for-production")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voucher_service.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 def prepare_ledger_db(base_url: str, workers: int) -> dict[str, Any]:
@@ -109,19 +68,20 @@ def ledger_worker(
     from django.conf import settings
     from django.db import transaction
 
-    from ledger import concurrency, services
+    from core import transactions
+    from ledger import services
 
     settings.LEDGER_SEAL_ON_COMMIT = False  # the bench's sealer process seals instead of Celery
 
     retries = 0
-    original_backoff = concurrency._backoff
+    original_backoff = transactions._backoff
 
     def counting_backoff(attempt: int) -> None:
         nonlocal retries
         retries += 1
         original_backoff(attempt)
 
-    concurrency._backoff = counting_backoff
+    transactions._backoff = counting_backoff
     rng = random.Random(worker)
     own = setup["accounts"][worker]
     latencies: list[float] = []
@@ -211,40 +171,6 @@ def run_ledger(base_url: str, variant: str, clients: int, seconds: float, setup:
     result = Result(f"ledger {variant}", clients, len(latencies), seconds, latencies, retries)
     result.seal_lag_ms = seal_lag_since(first_id)
     return result
-
-
-def pgbench_binary() -> str:
-    found = shutil.which("pgbench") or "/usr/lib/postgresql/15/bin/pgbench"
-    if not Path(found).exists():
-        raise SystemExit("pgbench not found")
-    return found
-
-
-def pgbench_connection_args(base_url: str) -> list[str]:
-    parts = urlsplit(base_url)
-    args = ["-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432), "-U", parts.username or "postgres"]
-    if parts.password:
-        os.environ["PGPASSWORD"] = parts.password
-    return args
-
-
-def prepare_pgbench(base_url: str) -> None:
-    recreate_database(base_url, PGBENCH_DB)
-    subprocess.run(
-        [pgbench_binary(), *pgbench_connection_args(base_url), "-i", "-s", "16", "-q", PGBENCH_DB],
-        check=True,
-        capture_output=True,
-    )
-
-
-def run_pgbench(base_url: str, clients: int, seconds: float) -> Result:
-    command = [pgbench_binary(), *pgbench_connection_args(base_url)]
-    command += ["-n", "-T", str(int(seconds)), "-c", str(clients), "-j", str(clients), "-r", PGBENCH_DB]
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    tps = float(re.search(r"tps = ([0-9.]+)", output).group(1))  # type: ignore[union-attr]
-    latency = float(re.search(r"latency average = ([0-9.]+) ms", output).group(1))  # type: ignore[union-attr]
-    # pgbench prints the average only; it stands in for p50 and p99 (marked "avg" in the table).
-    return Result("pgbench TPC-B", clients, int(tps * seconds), seconds, [latency])
 
 
 def verify(base_url: str) -> str:
