@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 # Pytest arguments, e.g. `make test PYTEST_ARGS="-k ledger -x"`.
 PYTEST_ARGS ?=
-# scripts/mutation.py arguments, e.g. `make mutation MUTATION_ARGS="money rules"` or "--fresh".
+# scripts/mutation.py arguments, e.g. `make mutation MUTATION_ARGS="money rules"` or "--jobs 1".
 MUTATION_ARGS ?=
 
 # Settings refuse to load without SECRET_KEY, PERSONAL_ID_HMAC_KEY and LEDGER_SIGNING_KEY when DATABASE_URL is

@@ -34,7 +34,7 @@ MUTMUT = Path(sys.executable).parent / "mutmut"
 # mutants/, mutating only the module under test), and what settings and tests read besides: translations, and
 # manage.py, which pytest-django looks for upwards from the tests and puts the folder of on sys.path first. Were
 # it missing from mutants/, it would find the repository's and import the unmutated packages from there.
-SOURCE_PACKAGES = ("accounts", "ledger", "voucher_service")
+SOURCE_PACKAGES = ("accounts", "core", "ledger", "voucher_service")
 ALSO_COPY = ("locale", "manage.py")
 
 

@@ -1,8 +1,9 @@
 """The automatic eligibility checks (``vouchers.eligibility``): what each decides, and that its message says so.
 
-The program is the vouchers' test program (conftest): Ningxia, a 1,000 yuan budget, 300 yuan per entity per year
-and a 100 yuan settling-in award, once per entity. Money is set up through the services (issue, revoke, grant),
-so every figure is one the ledger verifies. ``make mutation`` holds ``eligibility.py`` to this file.
+The program is the vouchers' test program (``tests.factories.make_program``): Ningxia, a 1,000 yuan budget,
+300 yuan per entity per year and a 100 yuan settling-in award, once per entity. Money is set up through the
+services (issue, revoke, grant), so every figure is one the ledger verifies. ``make mutation`` holds
+``eligibility.py`` to this file.
 """
 
 from __future__ import annotations
