@@ -80,6 +80,20 @@ def _plain_http_test_client(settings):
     settings.SECURE_SSL_REDIRECT = False
 
 
+@pytest.fixture(scope="session")
+def live_server():
+    """pytest-django's live server, started with production's HTTPS redirect off: it speaks plain HTTP, and its
+    middleware reads SECURE_SSL_REDIRECT once, when the (session-long) server starts, before any per-test
+    setting. A browser cannot be told to add the TLS proxy's header to every request, as the API tests do."""
+    from django.test.utils import override_settings
+    from pytest_django.live_server_helper import LiveServer
+
+    with override_settings(SECURE_SSL_REDIRECT=False):
+        server = LiveServer(os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost")
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def behind_tls_proxy(settings):
     """Live-server tests: production runs behind a TLS-terminating proxy (NUM_PROXIES=1), which says so in

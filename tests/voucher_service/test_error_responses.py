@@ -85,7 +85,7 @@ def test_an_unknown_api_path_is_a_json_404_for_every_method(client):
     assert _error(response)["code"] == "not_found"
 
 
-def test_outside_the_api_a_404_is_still_djangos_page(client):
+def test_outside_the_api_a_404_is_still_djangos_page(client, plain_static_storage):
     # when
     response = client.get("/no-such-page/")
     # then
