@@ -31,4 +31,6 @@ def home_for(user: Any) -> str:
         return "portal:work-queue"
     if Role.AUDITOR in roles:
         return "portal:auditor-home"
+    if Role.PROGRAM_ADMIN in roles:
+        return "portal:manage-home"
     return "portal:catalogue"

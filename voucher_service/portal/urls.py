@@ -2,7 +2,16 @@
 
 from django.urls import path
 
-from voucher_service.portal.views import account, agency, applicant, auditor, public
+from voucher_service.portal.views import (
+    account,
+    admin_issuance,
+    admin_programs,
+    admin_registry,
+    agency,
+    applicant,
+    auditor,
+    public,
+)
 
 app_name = "portal"
 
@@ -28,4 +37,23 @@ urlpatterns = [
     path("work/", agency.queue, name="work-queue"),
     path("work/claims/<int:pk>/", agency.claim_review, name="review"),
     path("audit/", auditor.home, name="auditor-home"),
+    # --- Program administrator (issue 15): programs, budgets, bulk issuance, revocations, awards, registry -----
+    path("manage/", admin_programs.home, name="manage-home"),
+    path("manage/programs/<int:pk>/", admin_programs.program_detail, name="manage-program"),
+    path("manage/programs/<int:pk>/budget/<int:year>/", admin_programs.budget_dashboard, name="manage-budget"),
+    path("manage/programs/<int:pk>/bulk/", admin_issuance.bulk_upload, name="manage-bulk"),
+    path("manage/programs/<int:pk>/bulk/<int:bulk_id>/", admin_issuance.bulk_status, name="manage-bulk-status"),
+    path(
+        "manage/programs/<int:pk>/bulk/<int:bulk_id>/progress/",
+        admin_issuance.bulk_progress,
+        name="manage-bulk-progress",
+    ),
+    path("manage/programs/<int:pk>/vouchers/", admin_issuance.vouchers, name="manage-vouchers"),
+    path("manage/programs/<int:pk>/awards/", admin_issuance.awards, name="manage-awards"),
+    path("manage/vouchers/<int:pk>/", admin_issuance.voucher_revoke, name="manage-voucher"),
+    path("manage/providers/", admin_registry.providers, name="manage-providers"),
+    path("manage/providers/<int:pk>/", admin_registry.provider_detail, name="manage-provider"),
+    path("manage/grants/", admin_registry.grants, name="manage-grants"),
+    path("manage/grants/<int:pk>/revoke/", admin_registry.grant_revoke, name="manage-grant-revoke"),
+    # --- end of the program administrator's block ---------------------------------------------------------------
 ]

@@ -438,3 +438,24 @@ def budget_figures(budget: FiscalYearBudget) -> BudgetFigures:
 
 def program_budget_figures(program: Program) -> list[BudgetFigures]:
     return [budget_figures(budget) for budget in program.budgets.order_by("year")]
+
+
+# --- The program administrator's portal -----------------------------------------------------------------------
+
+
+def programs_managed_by(user: Any) -> QuerySet[Program]:
+    """The programs ``user`` administers: those issued by an agency in which they are a program administrator
+    (what ``user_can_manage_program`` allows), drafts included."""
+    if not getattr(user, "is_authenticated", False):
+        return Program.objects.none()
+    agencies = (
+        user_memberships(user)
+        .filter(organization__kind=OrganizationKind.AGENCY, role=Role.PROGRAM_ADMIN)
+        .values("organization_id")
+    )
+    return (
+        Program.objects.filter(issuing_agency_id__in=agencies)
+        .select_related("jurisdiction", "issuing_agency")
+        .prefetch_related("extensions")
+        .order_by("code")
+    )

@@ -176,3 +176,20 @@ def work_stalled(now: datetime | None = None) -> tuple[list[int], list[int]]:
         .values_list("pk", flat=True)
     )
     return list(issuances[:1000]), list(bulks[:100])
+
+
+def bulk_issuance_row_errors(bulk: BulkIssuance) -> list[dict[str, Any]]:
+    """Every row of a bulk upload that issued nothing, by row number: refused when the file was read (its
+    ``rejected_rows``: row, column, message) or refused when issued (a failed issuance: its failure message)."""
+    errors = [
+        {"row": rejected["row"], "column": column, "message": problem.get("message", "")}
+        for rejected in bulk.rejected_rows
+        for column, problems in rejected.get("fields", {}).items()
+        for problem in problems
+    ]
+    failed = Issuance.objects.filter(bulk=bulk, status=IssuanceStatus.FAILED).select_related("entity")
+    errors += [
+        {"row": issuance.bulk_row, "column": issuance.entity.uscc or "", "message": issuance.failure_message}
+        for issuance in failed
+    ]
+    return sorted(errors, key=lambda error: (error["row"] or 0, error["column"]))
