@@ -80,7 +80,7 @@ def test_a_program_page_shows_versions_and_windows(program, program_admin):
     assert program.valid_from.isoformat() in page
     assert program.valid_until.isoformat() in page
     assert re.search(r'<table id="versions">.*v1.*1000\.00', page, re.S)
-    assert "any day" in page or "任意" in page or "随时" in page
+    assert re.search(r"<dt>兑付申报窗口</dt><dd>不限日期</dd>", page)
 
 
 # --- Budget dashboard -------------------------------------------------------------------------------------------
