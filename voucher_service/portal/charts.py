@@ -13,7 +13,7 @@ from ledger.money import fen_to_yuan
 from voucher_service.reports.burndown import SERIES, BudgetPoint
 
 WIDTH, HEIGHT = 640, 320
-LEFT, RIGHT, TOP, BOTTOM = 84, 16, 16, 40
+LEFT, RIGHT, TOP, BOTTOM = 96, 16, 16, 40
 COLOURS = {"issued": "#0b57d0", "held": "#b06000", "paid": "#1e7b34", "remaining": "#b3261e"}
 LABELS = {"issued": _("Issued"), "held": _("Held"), "paid": _("Paid"), "remaining": _("Remaining")}
 

@@ -20,7 +20,7 @@ from ledger.money import fen_to_yuan
 from voucher_service.portal.charts import burndown_chart
 from voucher_service.portal.plain import rules_in_words
 from voucher_service.portal.roles import roles_of
-from voucher_service.programs.models import Program
+from voucher_service.programs.models import Program, ProgramStatus
 from voucher_service.programs.selectors import (
     budget_for,
     current_fiscal_year,
@@ -48,7 +48,7 @@ def _program_row(program: Program, today: Any) -> dict[str, Any]:
     latest = program_latest_version(program)
     return {
         "program": program,
-        "status": program.status_on(today),
+        "status": ProgramStatus(program.status_on(today)).label,
         "current": current,
         "draft": latest if latest is not None and not latest.is_published else None,
         "extensions": len(program.extensions.all()),
@@ -86,7 +86,7 @@ def program_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ]
     context = {
         "program": program,
-        "status": program.status_on(timezone.localdate()),
+        "status": ProgramStatus(program.status_on(timezone.localdate())).label,
         "current": current,
         "rules": rules_in_words(rules) if rules is not None else [],
         "claim_windows": [window.text() for window in rules.claim_windows] if rules is not None else [],
