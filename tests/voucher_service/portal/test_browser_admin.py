@@ -7,21 +7,21 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import make_org, make_program
-from tests.voucher_service.portal.test_browser_journey import (  # noqa: F401 (fixtures used by name)
-    browser,
-    login,
-    page,
-    shoot,
-)
+from tests.voucher_service.portal import test_browser_journey as journey
 from voucher_service.vouchers import tasks
 from voucher_service.vouchers.bulk import bulk_issuance_run
 from voucher_service.vouchers.models import BulkIssuance, Voucher
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+# The journey test's Chromium fixtures, shared by name.
+browser, page = journey.browser, journey.page
+login, shoot = journey.login, journey.shoot
 
-def test_a_bulk_upload_shows_its_progress_until_done_with_the_row_errors(page, program_admin, ningxia_agency,
-                                                                          monkeypatch):
+
+def test_a_bulk_upload_shows_its_progress_until_done_with_the_row_errors(
+    page, program_admin, ningxia_agency, monkeypatch
+):
     # given a program, two entities, and the bulk task held back so the page must poll for its progress
     program = make_program(program_admin, ningxia_agency)
     entities = [make_org(jurisdiction="640104", name=f"浏览器批量{n}") for n in range(2)]
