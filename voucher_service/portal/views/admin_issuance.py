@@ -103,7 +103,7 @@ def bulk_upload(request: HttpRequest, pk: int) -> HttpResponse:
             if row_errors:
                 form.add_error("file", getattr(exc, "message", None) or str(exc))
             else:
-                show_on_form(form, exc, {"program": "file"})
+                show_on_form(form, exc)
     uploads = bulk_issuances_visible_to(request.user).filter(program=program).order_by("-pk")[:20]
     context = {"program": program, "form": form, "row_errors": row_errors, "uploads": uploads}
     return render(request, "portal/manage_bulk.html", context, status=400 if form.errors else 200)
