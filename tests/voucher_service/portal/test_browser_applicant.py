@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from tests.claims import decide, issue_voucher, submitted
+from tests.claims import PDF, decide, issue_voucher, submitted
 from tests.voucher_service.portal.test_browser_journey import (  # noqa: F401 (fixtures used by name)
     CHROMIUM,
     browser,
@@ -54,6 +54,18 @@ def test_a_returned_claim_is_corrected_with_two_invoices_and_resubmitted(page, b
     page.click("#create-claim")
     page.wait_for_selector("#return-request")
     assert page.locator("#invoices tbody tr").count() == 2
+    # and a file that is not evidence is refused in place by the server, one too large before it is sent
+    page.select_option("#id_kind", "invoice")
+    page.set_input_files("#id_file", files=[{"name": "note.pdf", "mimeType": "application/pdf", "buffer": b"hello"}])
+    page.click("form.upload button[type=submit]")
+    page.wait_for_selector(".field.invalid #id_file_error")
+    assert page.locator("#id_kind").input_value() == "invoice"
+    page.locator("#id_file").evaluate("input => { input.dataset.maxBytes = '10'; }")
+    page.set_input_files("#id_file", files=[{"name": "big.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+    page.click("form.upload button[type=submit]")
+    page.wait_for_selector("#id_file_error.client")
+    assert "20 MB" in page.inner_text("#id_file_error.client")
+    assert claim.evidence.count() == 4
     # and submits it again
     page.check("#id_declaration")
     page.click("#submit-claim")

@@ -22,6 +22,7 @@ from voucher_service.claims import services as claim_services
 from voucher_service.portal.claim_words import awaiting_in_words, breakdown_in_words, history_in_words
 from voucher_service.portal.errors import SERVICE_ERRORS, show_on_form
 from voucher_service.portal.forms import (
+    EVIDENCE_KINDS,
     ApplyForm,
     EvidenceForm,
     SubmitClaimForm,
@@ -34,6 +35,8 @@ from voucher_service.programs.selectors import programs_public
 from voucher_service.vouchers import services as voucher_services
 from voucher_service.vouchers.eligibility import eligibility_check
 from voucher_service.vouchers.selectors import applications_visible_to, voucher_balance, vouchers_visible_to
+
+KIND_LABELS = {kind.value: label for kind, label in EVIDENCE_KINDS.items()}
 
 
 def _require_applicant(request: HttpRequest) -> list[tuple[int, str]]:
@@ -159,7 +162,7 @@ def _claim_page(request: HttpRequest, claim: Any, status: int = 200, **forms_: A
         "return_request": claim_selectors.claim_return_request(claim),
         "evaluation": evaluation,
         "breakdown": breakdown_in_words(evaluation) if evaluation is not None else None,
-        "evidence": claim_selectors.claim_evidence(claim),
+        "evidence": [(item, KIND_LABELS.get(item.kind, item.kind)) for item in claim_selectors.claim_evidence(claim)],
         "history_words": history_in_words(claim_selectors.claim_history(claim)),
         "invoices": [(line, fen_to_yuan(line.amount)) for line in claim_selectors.claim_invoices(claim)],
         "payments": [(line, fen_to_yuan(line.amount)) for line in claim_selectors.claim_payments(claim)],

@@ -5,7 +5,7 @@ function showFieldError(input, message) {
   const field = input.closest(".field");
   if (!field) return;
   field.classList.add("invalid");
-  field.querySelectorAll("p.error.client").forEach((p) => p.remove());
+  field.querySelectorAll("p.error").forEach((p) => p.remove());
   const error = document.createElement("p");
   error.className = "error client";
   error.id = `${input.id}_error`;
