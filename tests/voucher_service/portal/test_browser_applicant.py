@@ -24,7 +24,7 @@ pytestmark = [
 ]
 
 
-def test_a_returned_claim_is_corrected_with_two_invoices_and_resubmitted(page, bd, django_capture_on_commit_callbacks):
+def test_a_returned_claim_is_corrected_with_two_invoices_and_resubmitted(page, bd, django_capture_on_commit_callbacks):  # noqa: F811
     # given a claim of 1,000,000 yuan with one invoice, returned by the first stage
     issue_voucher(bd.program, bd.entity, 1_000_000 * 100)
     claim = submitted(bd, django_capture_on_commit_callbacks)
