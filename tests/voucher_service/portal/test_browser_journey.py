@@ -184,6 +184,6 @@ def test_apply_claim_review_and_verify_in_the_browser(page, bd):
     page.wait_for_selector("#verified")
     assert voucher.serial in page.inner_text("#verified")
     assert "This voucher is genuine." in page.inner_text("#verified")
-    page.wait_for_function("document.querySelector('img.qr').complete")
-    assert page.locator("img.qr").evaluate("img => img.naturalWidth") > 0
+    # (img.decode() waits for the image; wait_for_function would poll by eval, which the page's CSP forbids)
+    assert page.locator("img.qr").evaluate("img => img.decode().then(() => img.naturalWidth)") > 0
     shoot(page, "verify")
