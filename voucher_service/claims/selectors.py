@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -21,12 +21,17 @@ from accounts.models import AuditEvent, OrganizationKind, Role
 from accounts.selectors import user_memberships
 from ledger.models import HoldStatus, JournalEntry
 from voucher_service.claims.models import (
+    EDITABLE_STATUSES,
     Claim,
+    ClaimDecision,
     ClaimEvaluation,
     ClaimEvidence,
     ClaimHold,
+    ClaimInvoice,
+    ClaimPayment,
     ClaimStatus,
     Clawback,
+    Decision,
     Objection,
     Payout,
     PlatformOrder,
@@ -117,10 +122,14 @@ def audit_targets(program_ids: Any) -> list[tuple[str, QuerySet]]:
 
 @dataclass(frozen=True)
 class Awaiting:
-    """What a claim waits for next and from whom (None when nothing more will happen)."""
+    """What a claim waits for next and from whom (None when nothing more will happen). ``party`` says who that is:
+    ``applicant`` (the claim's entity), ``service`` (the automatic checks), ``agency`` or ``public``; ``until`` is
+    the last day of a public notice."""
 
     what: str
     who: str
+    party: str = ""
+    until: date | None = None
 
 
 def claim_current_stage(claim: Claim) -> ReviewStage | None:
@@ -133,24 +142,48 @@ def claim_current_stage(claim: Claim) -> ReviewStage | None:
 
 def claim_awaiting(claim: Claim) -> Awaiting | None:
     status = claim.status
+    agency = claim.program.issuing_agency.name
     if status in (ClaimStatus.DRAFT, ClaimStatus.RETURNED):
-        what = _("Complete and submit the claim") if status == ClaimStatus.DRAFT else _("Correct and resubmit")
-        return Awaiting(what, _("the applicant"))
+        what = _("completion and submission") if status == ClaimStatus.DRAFT else _("correction and resubmission")
+        return Awaiting(what, claim.entity.name, "applicant")
     if status in (ClaimStatus.SUBMITTED, ClaimStatus.EVALUATING):
-        return Awaiting(_("The automatic checks"), _("the service"))
+        return Awaiting(_("the automatic checks"), _("the service"), "service")
     stage = claim_current_stage(claim)
     if stage is not None:
         return Awaiting(
-            _("Review stage %(name)s") % {"name": stage.name},
-            _("a %(role)s of the program's agency") % {"role": Role(stage.role).label},
+            stage.name, _("%(agency)s (%(role)s)") % {"agency": agency, "role": Role(stage.role).label}, "agency"
         )
     if status == ClaimStatus.IN_NOTICE:
         return Awaiting(
-            _("The public notice, until %(day)s") % {"day": claim.notice_ends_on}, _("the public (objections)")
+            _("the public notice (公示), until %(day)s") % {"day": claim.notice_ends_on},
+            _("the public (objections)"),
+            "public",
+            claim.notice_ends_on,
         )
     if status == ClaimStatus.PAYABLE:
-        return Awaiting(_("The payout"), _("finance of the program's agency"))
+        finance = _("%(agency)s (%(role)s)") % {"agency": agency, "role": Role.FINANCE.label}
+        return Awaiting(_("the payout"), finance, "agency")
     return None
+
+
+def claim_is_editable(claim: Claim) -> bool:
+    """The entity may still change the claim's fields and evidence (a draft, or returned for correction)."""
+    return claim.status in EDITABLE_STATUSES
+
+
+def claim_return_request(claim: Claim) -> ClaimDecision | None:
+    """What the reviewer asked to fix, for a claim returned for correction: the decision that returned it."""
+    if claim.status != ClaimStatus.RETURNED:
+        return None
+    return claim.decisions.filter(decision=Decision.RETURN).order_by("-pk").first()
+
+
+def claim_invoices(claim: Claim) -> list[ClaimInvoice]:
+    return list(claim.invoices.order_by("pk"))
+
+
+def claim_payments(claim: Claim) -> list[ClaimPayment]:
+    return list(claim.payments.order_by("pk"))
 
 
 def review_queue(user: Any) -> QuerySet[Claim]:

@@ -9,6 +9,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from ledger.money import YUAN_PATTERN, yuan_text_to_fen
+from voucher_service.claims.drafts import MAX_LINES
+from voucher_service.claims.evidence import MAX_BYTES as EVIDENCE_MAX_BYTES
 from voucher_service.claims.models import Decision
 from voucher_service.portal.idempotency import FIELD, new_key
 from voucher_service.programs.models import ServiceType
@@ -82,21 +84,30 @@ class PurchaseForm(forms.Form):
 
 
 class InvoiceForm(forms.Form):
-    """Step 2: the provider's invoice."""
+    """Step 2, one row per invoice: the provider's invoice (fields named as the claims service names them)."""
 
-    invoice_issuer_uscc = forms.CharField(label=_("Issuer's unified social credit code"), max_length=18)
-    invoice_code = forms.CharField(label=_("Invoice code (paper invoices only)"), max_length=12, required=False)
-    invoice_number = forms.CharField(label=_("Invoice number"), max_length=20)
-    invoice_issued_on = forms.DateField(label=_("Issued on"), widget=DateInput)
-    invoice_amount = YuanField(label=_("Invoice amount (yuan)"))
+    issuer_uscc = forms.CharField(label=_("Issuer's unified social credit code"), max_length=18)
+    code = forms.CharField(label=_("Invoice code (paper invoices only)"), max_length=12, required=False)
+    number = forms.CharField(label=_("Invoice number"), max_length=20)
+    issued_on = forms.DateField(label=_("Issued on"), widget=DateInput)
+    amount = YuanField(label=_("Invoice amount (yuan)"))
 
 
 class PaymentForm(forms.Form):
-    """Step 3: the payment to the provider."""
+    """Step 3, one row per payment to the provider."""
 
-    payment_bank_reference = forms.CharField(label=_("Bank reference"), max_length=64)
-    payment_paid_on = forms.DateField(label=_("Paid on"), widget=DateInput)
-    payment_amount = YuanField(label=_("Amount paid (yuan)"))
+    bank_reference = forms.CharField(label=_("Bank reference"), max_length=64)
+    paid_on = forms.DateField(label=_("Paid on"), widget=DateInput)
+    amount = YuanField(label=_("Amount paid (yuan)"))
+
+
+# A claim names 1 to MAX_LINES invoices and payments (the claims service's own limit).
+InvoiceFormSet = forms.formset_factory(
+    InvoiceForm, extra=0, min_num=1, validate_min=True, max_num=MAX_LINES, validate_max=True
+)
+PaymentFormSet = forms.formset_factory(
+    PaymentForm, extra=0, min_num=1, validate_min=True, max_num=MAX_LINES, validate_max=True
+)
 
 
 class DeliveryForm(forms.Form):
@@ -109,23 +120,27 @@ class DeliveryForm(forms.Form):
     delivery_unit = forms.CharField(label=_("Unit"), max_length=32, initial="card_hours")
 
 
-# The steps of a new claim, in order: (slug, title, form class).
-CLAIM_STEPS: list[tuple[str, Any, type[forms.Form]]] = [
+# The steps of a claim, in order: (slug, title, form or formset class). A formset step's prefix is the claims
+# service's name of its list ("invoices", "payments"), so a refusal of ``invoices.1.amount`` lands on its row.
+CLAIM_STEPS: list[tuple[str, Any, Any]] = [
     ("purchase", _("Purchase"), PurchaseForm),
-    ("invoice", _("Invoice"), InvoiceForm),
-    ("payment", _("Payment"), PaymentForm),
+    ("invoice", _("Invoices"), InvoiceFormSet),
+    ("payment", _("Payments"), PaymentFormSet),
     ("delivery", _("Delivery"), DeliveryForm),
 ]
+ROW_PREFIXES = {"invoice": "invoices", "payment": "payments"}
+CONTRACT_KEYS = ("number", "signed_on", "amount", "starts_on", "ends_on")
+DELIVERY_KEYS = ("starts_on", "ends_on", "service_type", "quantity", "unit")
 
-# Where a service's field path lands on the claim steps' fields.
-CLAIM_PATHS = {
-    "provider": "provider",
-    "entity": "entity",
-    "conditions": "conditions",
-    **{f"contract.{k}": f"contract_{k}" for k in ("number", "signed_on", "amount", "starts_on", "ends_on")},
-    **{f"invoices.0.{k}": f"invoice_{k}" for k in ("issuer_uscc", "code", "number", "issued_on", "amount")},
-    **{f"payments.0.{k}": f"payment_{k}" for k in ("bank_reference", "paid_on", "amount")},
-    **{f"delivery.{k}": f"delivery_{k}" for k in ("starts_on", "ends_on", "service_type", "quantity", "unit")},
+# Where a service's field path (without a row number) lands: (step, form field).
+CLAIM_PATHS: dict[str, tuple[str, str | None]] = {
+    "provider": ("purchase", "provider"),
+    "entity": ("purchase", "entity"),
+    "conditions": ("purchase", "conditions"),
+    **{f"contract.{k}": ("purchase", f"contract_{k}") for k in CONTRACT_KEYS},
+    **{f"delivery.{k}": ("delivery", f"delivery_{k}") for k in DELIVERY_KEYS},
+    "invoices": ("invoice", None),
+    "payments": ("payment", None),
 }
 
 
@@ -133,9 +148,28 @@ class CreateClaimForm(IdempotentForm):
     """The last step of a new claim: create the draft from the steps before (kept in the session)."""
 
 
+EVIDENCE_KINDS = {
+    EvidenceKind.CONTRACT: _("Contract"),
+    EvidenceKind.INVOICE: _("Invoice"),
+    EvidenceKind.PAYMENT_PROOF: _("Proof of payment"),
+    EvidenceKind.USAGE_STATEMENT: _("Usage statement of the compute delivered"),
+    EvidenceKind.DECLARATION: _("Signed declaration"),
+    EvidenceKind.OTHER: _("Other"),
+}
+
+
 class EvidenceForm(forms.Form):
-    kind = forms.ChoiceField(label=_("What it is"), choices=[(k.value, k.value) for k in EvidenceKind])
-    file = forms.FileField(label=_("File (PDF or image)"))
+    kind = forms.ChoiceField(label=_("What it is"), choices=[(k.value, EVIDENCE_KINDS[k]) for k in EvidenceKind])
+    file = forms.FileField(
+        label=_("File (PDF, OFD, JPEG or PNG, at most 20 MB)"),
+        widget=forms.ClearableFileInput(
+            attrs={
+                "accept": ".pdf,.ofd,.jpg,.jpeg,.png",
+                "data-max-bytes": str(EVIDENCE_MAX_BYTES),
+                "data-too-large": _("An evidence file is at most 20 MB."),
+            }
+        ),
+    )
 
 
 class SubmitClaimForm(IdempotentForm):

@@ -9,6 +9,7 @@ from voucher_service.portal.views import (
     admin_registry,
     agency,
     applicant,
+    applicant_claims,
     auditor,
     public,
 )
@@ -29,7 +30,8 @@ urlpatterns = [
     path("me/", applicant.home, name="applicant-home"),
     path("me/apply/<int:program_id>/", applicant.apply, name="apply"),
     path("me/apply/<int:program_id>/check/", applicant.apply_check, name="apply-check"),
-    path("me/claims/new/<int:program_id>/<slug:step>/", applicant.claim_step, name="claim-step"),
+    path("me/claims/new/<int:program_id>/<slug:step>/", applicant_claims.claim_step, name="claim-step"),
+    path("me/claims/<int:pk>/edit/<slug:step>/", applicant_claims.claim_edit, name="claim-edit"),
     path("me/claims/<int:pk>/", applicant.claim_detail, name="claim"),
     path("me/claims/<int:pk>/evidence/", applicant.claim_evidence, name="claim-evidence"),
     path("me/claims/<int:pk>/submit/", applicant.claim_submit, name="claim-submit"),

@@ -1,5 +1,6 @@
-"""Applicant pages: home (vouchers and claims), applying to a program with the eligibility answer first, and
-filing a claim step by step (purchase, invoice, payment, delivery, then evidence and submission)."""
+"""Applicant pages: home (vouchers and claims), applying to a program with the eligibility answer first, and one
+claim's page (its evaluation, history, evidence uploads, submission, withdrawal). Filing and correcting a claim
+step by step is ``applicant_claims``."""
 
 from __future__ import annotations
 
@@ -12,19 +13,17 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ledger.money import fen_to_yuan
 from voucher_service.claims import selectors as claim_selectors
 from voucher_service.claims import services as claim_services
+from voucher_service.portal.claim_words import awaiting_in_words, breakdown_in_words, history_in_words
 from voucher_service.portal.errors import SERVICE_ERRORS, show_on_form
 from voucher_service.portal.forms import (
-    CLAIM_PATHS,
-    CLAIM_STEPS,
+    EVIDENCE_KINDS,
     ApplyForm,
-    CreateClaimForm,
     EvidenceForm,
     SubmitClaimForm,
     WithdrawForm,
@@ -32,10 +31,12 @@ from voucher_service.portal.forms import (
 from voucher_service.portal.idempotency import Refused, Replayed, run_once
 from voucher_service.portal.roles import own_entities
 from voucher_service.programs.budgets import current_fiscal_year
-from voucher_service.programs.selectors import program_rules, programs_public, providers_visible_to
+from voucher_service.programs.selectors import programs_public
 from voucher_service.vouchers import services as voucher_services
 from voucher_service.vouchers.eligibility import eligibility_check
 from voucher_service.vouchers.selectors import applications_visible_to, voucher_balance, vouchers_visible_to
+
+KIND_LABELS = {kind.value: label for kind, label in EVIDENCE_KINDS.items()}
 
 
 def _require_applicant(request: HttpRequest) -> list[tuple[int, str]]:
@@ -60,9 +61,10 @@ def home(request: HttpRequest) -> HttpResponse:
             }
         )
     claims = [
-        {"claim": claim, "awaiting": claim_selectors.claim_awaiting(claim)}
+        {"claim": claim, "awaiting": awaiting_in_words(claim_selectors.claim_awaiting(claim), applicant=True)}
         for claim in claim_selectors.claims_visible_to(request.user)
-        .select_related("program", "program_version")
+        .filter(entity__in=own_entities(request.user))
+        .select_related("program__issuing_agency", "program_version")
         .order_by("-pk")[:50]
     ]
     context = {
@@ -138,138 +140,32 @@ def apply_check(request: HttpRequest, program_id: int) -> HttpResponse:
     return render(request, "portal/_eligibility.html", {"report": report, "form": form})
 
 
-# --- A new claim, step by step ----------------------------------------------------------------------------------
-
-SESSION_KEY = "portal_claim_steps"
-
-
-def _step_form(slug: str, data: Any, request: HttpRequest, entities: list, program: Any) -> forms.Form:
-    form_class: Any = {step: cls for step, _title, cls in CLAIM_STEPS}[slug]
-    if slug == "purchase":
-        providers = [(row.organization_id, row.organization.name) for row in _providers(request.user)]
-        rules = program_rules(program)
-        conditions = [(r.condition.code, r.condition.description) for r in (rules.rate_rules if rules else ())]
-        return form_class(data, entities=entities, providers=providers, conditions=conditions)
-    return form_class(data)
-
-
-def _saved(saved: dict[str, dict[str, list[str]]], step: str) -> MultiValueDict | None:
-    """A step's answers as kept in the session, as form data again (None: not answered yet)."""
-    return MultiValueDict(saved[step]) if step in saved else None
-
-
-def _providers(user: Any) -> Any:
-    return providers_visible_to(user).select_related("organization").order_by("organization__name")
-
-
-def _claim_data(cleaned: dict[str, Any], user: Any) -> tuple[Any, dict[str, Any]]:
-    """The steps' answers in the shape the claims service takes."""
-    entity = own_entities(user).get(pk=cleaned["entity"])
-    provider = _providers(user).get(organization_id=cleaned["provider"]).organization
-    data = {
-        "provider": provider,
-        "contract": {k: cleaned[f"contract_{k}"] for k in ("number", "signed_on", "amount", "starts_on", "ends_on")},
-        "invoices": [
-            {k: cleaned[f"invoice_{k}"] for k in ("issuer_uscc", "code", "number", "issued_on", "amount")},
-        ],
-        "payments": [{k: cleaned[f"payment_{k}"] for k in ("bank_reference", "paid_on", "amount")}],
-        "delivery": {
-            "starts_on": cleaned["delivery_starts_on"],
-            "ends_on": cleaned["delivery_ends_on"],
-            "service_type": cleaned["delivery_service_type"],
-            "quantity": cleaned["delivery_quantity"],
-            "unit": cleaned["delivery_unit"],
-        },
-        "conditions": list(cleaned["conditions"]),
-        "declaration_accepted": True,
-    }
-    return entity, data
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def claim_step(request: HttpRequest, program_id: int, step: str) -> HttpResponse:
-    entities = _require_applicant(request)
-    program = _program(program_id)
-    slugs = [slug for slug, _title, _cls in CLAIM_STEPS]
-    if step not in [*slugs, "review"]:
-        raise Http404
-    saved: dict[str, dict[str, Any]] = request.session.get(SESSION_KEY, {}).get(str(program_id), {})
-    steps = [{"slug": slug, "title": title, "done": slug in saved} for slug, title, _cls in CLAIM_STEPS]
-    if step != "review":
-        form = _step_form(step, request.POST or _saved(saved, step), request, entities, program)
-        if request.method == "POST" and form.is_valid():
-            everything = request.session.setdefault(SESSION_KEY, {})
-            everything.setdefault(str(program_id), {})[step] = {k: request.POST.getlist(k) for k in form.fields}
-            request.session.modified = True
-            following = slugs[slugs.index(step) + 1] if step != slugs[-1] else "review"
-            return redirect("portal:claim-step", program_id=program_id, step=following)
-        context = {"program": program, "form": form, "step": step, "steps": steps}
-        return render(request, "portal/claim_step.html", context, status=400 if form.errors else 200)
-    return _claim_review_step(request, program, saved, steps, entities)
-
-
-def _claim_review_step(
-    request: HttpRequest, program: Any, saved: dict[str, dict[str, Any]], steps: list, entities: list
-) -> HttpResponse:
-    cleaned: dict[str, Any] = {}
-    for slug, _title, _cls in CLAIM_STEPS:
-        form = _step_form(slug, _saved(saved, slug), request, entities, program)
-        if not form.is_valid():
-            return redirect("portal:claim-step", program_id=program.pk, step=slug)
-        cleaned |= form.cleaned_data
-    create = CreateClaimForm(request.POST or None)
-    if request.method == "POST" and create.is_valid():
-        entity, data = _claim_data(cleaned, request.user)
-
-        def operation() -> str:
-            claim = claim_services.claim_create(actor=request.user, entity=entity, program=program, data=data)
-            return reverse("portal:claim", args=[claim.pk])
-
-        try:
-            location = run_once(request, operation)
-        except Replayed as replay:
-            return redirect(replay.location)
-        except Refused as exc:
-            create.add_error(None, str(exc))
-        except SERVICE_ERRORS as exc:
-            show_on_form(create, exc, {})
-            _note_step_errors(create, exc)
-        else:
-            request.session.get(SESSION_KEY, {}).pop(str(program.pk), None)
-            request.session.modified = True
-            messages.success(request, _("The draft claim was created. Upload the evidence, then submit it."))
-            return redirect(location)
-    context = {"program": program, "steps": steps, "step": "review", "cleaned": cleaned, "form": create}
-    return render(request, "portal/claim_step.html", context, status=400 if create.errors else 200)
-
-
-def _note_step_errors(form: forms.Form, exc: Exception) -> None:
-    """Say which step each refused field is on, so the applicant knows where to go back to."""
-    for path in getattr(exc, "fields", None) or {}:
-        target = CLAIM_PATHS.get(path)
-        for _slug, title, cls in CLAIM_STEPS:
-            if target in cls.base_fields:
-                form.add_error(None, _("Step “%(step)s”: %(field)s") % {"step": title, "field": path})
-
-
 # --- One claim --------------------------------------------------------------------------------------------------
 
 
 def _own_claim(request: HttpRequest, pk: int) -> Any:
     _require_applicant(request)
     return get_object_or_404(
-        claim_selectors.claims_visible_to(request.user).select_related("program", "entity", "provider"), pk=pk
+        claim_selectors.claims_visible_to(request.user)
+        .filter(entity__in=own_entities(request.user))
+        .select_related("program__issuing_agency", "entity", "provider"),
+        pk=pk,
     )
 
 
 def _claim_page(request: HttpRequest, claim: Any, status: int = 200, **forms_: Any) -> HttpResponse:
+    evaluation = claim_selectors.claim_latest_evaluation(claim)
     context = {
         "claim": claim,
-        "awaiting": claim_selectors.claim_awaiting(claim),
-        "evaluation": claim_selectors.claim_latest_evaluation(claim),
-        "evidence": claim_selectors.claim_evidence(claim),
-        "history": claim_selectors.claim_history(claim),
+        "awaiting_words": awaiting_in_words(claim_selectors.claim_awaiting(claim), applicant=True),
+        "editable": claim_selectors.claim_is_editable(claim),
+        "return_request": claim_selectors.claim_return_request(claim),
+        "evaluation": evaluation,
+        "breakdown": breakdown_in_words(evaluation) if evaluation is not None else None,
+        "evidence": [(item, KIND_LABELS.get(item.kind, item.kind)) for item in claim_selectors.claim_evidence(claim)],
+        "history_words": history_in_words(claim_selectors.claim_history(claim)),
+        "invoices": [(line, fen_to_yuan(line.amount)) for line in claim_selectors.claim_invoices(claim)],
+        "payments": [(line, fen_to_yuan(line.amount)) for line in claim_selectors.claim_payments(claim)],
         "evidence_form": forms_.get("evidence_form") or EvidenceForm(),
         "submit_form": forms_.get("submit_form") or SubmitClaimForm(),
         "withdraw_form": forms_.get("withdraw_form") or WithdrawForm(),
