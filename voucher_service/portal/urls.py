@@ -1,6 +1,6 @@
 """The portal's pages (namespace ``portal``). Public: catalogue, verification, 公示. Then each role's pages."""
 
-from django.urls import path
+from django.urls import include, path
 
 from voucher_service.portal.views import account, agency, applicant, auditor, public
 
@@ -28,4 +28,6 @@ urlpatterns = [
     path("work/", agency.queue, name="work-queue"),
     path("work/claims/<int:pk>/", agency.claim_review, name="review"),
     path("audit/", auditor.home, name="auditor-home"),
+    # Notifications (voucher_service.notifications): every logged-in user's list, mark-read and email preference.
+    path("me/notifications/", include("voucher_service.notifications.urls")),
 ]
