@@ -146,3 +146,42 @@ def test_an_objection_tells_the_reviewers_and_the_applicant_and_payable_tells_fi
         "bd_finance": ("claim_to_pay", "act"),
         "bd_applicant": ("claim_payable", "wait"),
     }
+
+
+def test_payment_and_clawback_tell_the_entity(bd_mail, django_capture_on_commit_callbacks):
+    # given a claim approved at every stage
+    from django.core import mail
+
+    from tests.claims import pay
+    from voucher_service.claims.payout import clawback_record
+
+    bd = bd_mail
+    issue_voucher(bd.program, bd.entity, 1_000_000 * 100)
+    claim = approve_all(bd, submitted(bd, django_capture_on_commit_callbacks))
+    # when finance pays it, and later claws part of it back
+    assert pay(bd, claim, django_capture_on_commit_callbacks).status_code in (200, 202)
+    claim.refresh_from_db()
+    clawback_record(actor=bd.finance, claim=claim, reason_code="audit_finding", amount=100 * 100, note="审计发现")
+    mail.outbox.clear()
+    notifications_sweep()
+    # then the applicant is told of both, with the amounts, by email too
+    assert told("claim.pay") == {"bd_applicant": ("claim_paid", "wait")}
+    assert told("claim.clawback") == {"bd_applicant": ("claim_clawed_back", "wait")}
+    paid = Notification.objects.get(kind="claim_paid")
+    assert paid.params["amount"] == f"{claim.paid_amount // 100}.{claim.paid_amount % 100:02d}"
+    assert Notification.objects.get(kind="claim_clawed_back").params["amount"] == "100.00"
+    subjects = [m.subject for m in mail.outbox if m.to == ["bd_applicant@example.cn"]]
+    assert any("100.00" in s for s in subjects)
+
+
+def test_a_revoked_voucher_tells_the_entity_with_the_reason(cast, program, entity):
+    # given a voucher of the entity
+    from voucher_service.vouchers.services import voucher_revoke
+
+    voucher = issue_voucher(program, entity, 10_000)
+    # when the program administrator revokes it
+    voucher_revoke(actor=cast["program_admin"], voucher=voucher, reason="重复发放")
+    notifications_sweep()
+    # then
+    assert told("voucher.revoked") == {"yc_applicant": ("voucher_revoked", "wait")}
+    assert Notification.objects.get(kind="voucher_revoked").params["reason"] == "重复发放"
