@@ -113,6 +113,8 @@ class DigestRun(models.Model):
     objects: ClassVar[models.Manager[DigestRun]]
 
     class Meta:
+        verbose_name = _("daily digest")
+        verbose_name_plural = _("daily digests")
         constraints = [models.UniqueConstraint(fields=["user", "day"], name="digest_once_per_user_day")]
 
     def __str__(self) -> str:
