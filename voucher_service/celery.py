@@ -15,12 +15,21 @@ def _beat_schedule() -> dict[str, dict]:
     """Each package owns its periodic jobs (a BEAT_SCHEDULE dict in its schedule.py); beat runs them all."""
     from ledger.schedule import BEAT_SCHEDULE as ledger_jobs
     from voucher_service.claims.schedule import BEAT_SCHEDULE as claim_jobs
+    from voucher_service.notifications.schedule import BEAT_SCHEDULE as notification_jobs
     from voucher_service.programs.schedule import BEAT_SCHEDULE as program_jobs
     from voucher_service.reports.schedule import BEAT_SCHEDULE as report_jobs
     from voucher_service.schedule import BEAT_SCHEDULE as plumbing_jobs
     from voucher_service.vouchers.schedule import BEAT_SCHEDULE as voucher_jobs
 
-    return {**ledger_jobs, **program_jobs, **voucher_jobs, **claim_jobs, **report_jobs, **plumbing_jobs}
+    return {
+        **ledger_jobs,
+        **program_jobs,
+        **voucher_jobs,
+        **claim_jobs,
+        **report_jobs,
+        **notification_jobs,
+        **plumbing_jobs,
+    }
 
 
 @app.on_after_configure.connect

@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "voucher_service.claims",
     "voucher_service.reports",
     "voucher_service.portal",
+    "voucher_service.notifications",
 ]
 
 MIDDLEWARE = [
@@ -363,6 +364,23 @@ API_TOKEN_TTL_HOURS = env_int("API_TOKEN_TTL_HOURS", 24)
 # Idempotency-Key records are kept this long, then purged by a beat job (Stripe keeps keys 24 hours): a retry
 # within the period replays the first answer; after it the same key is a new request.
 IDEMPOTENCY_KEY_RETENTION_HOURS = env_int("IDEMPOTENCY_KEY_RETENTION_HOURS", 24)
+
+# --- Email (notifications) ---------------------------------------------------------------------------------
+# Notifications are emailed through Django's email backend: printed to the console in local mode, sent by SMTP
+# in production (the EMAIL_* variables). PORTAL_BASE_URL starts the links in the emails.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or (
+    "django.core.mail.backends.console.EmailBackend" if LOCAL else "django.core.mail.backends.smtp.EmailBackend"
+)
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "noreply@localhost")
+PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL") or (
+    "http://127.0.0.1:8000" if LOCAL else f"https://{(ALLOWED_HOSTS or ['localhost'])[0].lstrip('.')}"
+)
 
 # --- Celery ------------------------------------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")

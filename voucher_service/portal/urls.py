@@ -1,6 +1,6 @@
 """The portal's pages (namespace ``portal``). Public: catalogue, verification, 公示. Then each role's pages."""
 
-from django.urls import path
+from django.urls import include, path
 
 from voucher_service.portal.views import (
     account,
@@ -58,4 +58,6 @@ urlpatterns = [
     path("manage/grants/", admin_registry.grants, name="manage-grants"),
     path("manage/grants/<int:pk>/revoke/", admin_registry.grant_revoke, name="manage-grant-revoke"),
     # --- end of the program administrator's block ---------------------------------------------------------------
+    # Notifications (voucher_service.notifications): every logged-in user's list, mark-read and email preference.
+    path("me/notifications/", include("voucher_service.notifications.urls")),
 ]
