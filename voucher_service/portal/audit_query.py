@@ -149,7 +149,7 @@ def read_report(request: HttpRequest, scope: ReportScope, name: str, program: Pr
     except ReportError as exc:
         show_on_form(form, exc)
     if reading.context is not None and not params.get("as_of"):
-        form.data = {**form.data.dict(), "as_of": timezone.localtime(reading.context.as_of).strftime(AS_OF_INPUT)}
+        form.data = {**form.data, "as_of": timezone.localtime(reading.context.as_of).strftime(AS_OF_INPUT)}
     return reading
 
 
