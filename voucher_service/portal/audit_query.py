@@ -149,7 +149,8 @@ def read_report(request: HttpRequest, scope: ReportScope, name: str, program: Pr
     except ReportError as exc:
         show_on_form(form, exc)
     if reading.context is not None and not params.get("as_of"):
-        form.data = {**form.data, "as_of": timezone.localtime(reading.context.as_of).strftime(AS_OF_INPUT)}
+        sent = {key: form.data.get(key) for key in form.data}  # one value each (a QueryDict holds lists)
+        form.data = {**sent, "as_of": timezone.localtime(reading.context.as_of).strftime(AS_OF_INPUT)}
     return reading
 
 

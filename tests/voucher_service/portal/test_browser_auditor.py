@@ -29,6 +29,7 @@ def test_the_auditor_downloads_the_budget_statement_and_finds_the_payout_split(
     assert "250000.00" in page.inner_text("#payout-split tr[data-payer=city]")
     assert "250000.00" in page.inner_text("#payout-split tr[data-payer=district]")
     assert "500000.00" in page.inner_text("#figures tr[data-key=paid]")
+    shoot(page, "auditor-statement")
     # when the auditor downloads it as CSV
     with page.expect_download() as info:
         page.click("#export-csv")

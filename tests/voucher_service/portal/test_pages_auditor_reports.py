@@ -4,6 +4,7 @@ reports tests' (tests/voucher_service/reports/world.py)."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from decimal import Decimal
 
@@ -85,12 +86,15 @@ def test_the_statement_exports_are_the_figures_shown(auditor, world):
 
 
 def test_the_page_links_read_the_same_moment(auditor, world):
-    # given a statement read "now" (no as_of)
-    response = browser_client(auditor).get(statement_url(world.program))
+    # given a statement read "now" (no as_of), for this year
+    year = str(timezone.localdate().year)
+    response = browser_client(auditor).get(statement_url(world.program), {"year": year})
     # then its export links carry the moment the page was computed at, so the file is the page
     moment = response.context["reading"].context.as_of
-    assert response.context["reading"].as_of_query["as_of"] == moment.isoformat()
+    assert response.context["reading"].as_of_query == {"year": year, "as_of": moment.isoformat()}
+    # and the form shows that moment and keeps the year asked for
     assert response.context["form"]["as_of"].value() == timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M:%S")
+    assert f'name="year" value="{year}"' in response.content.decode()
 
 
 def test_a_wrong_moment_is_shown_on_its_field(auditor, world):
@@ -174,7 +178,7 @@ def test_a_period_that_ends_before_it_starts_is_refused_on_its_field(auditor, wo
     assert response.context["form"]["date_to"].value() == "2026-03-01"
 
 
-@pytest.mark.parametrize("name", ["vouchers", "applications", "claims", "payouts", "clawbacks", "audit-log"])
+@pytest.mark.parametrize("name", ["vouchers", "applications", "claims", "payouts", "clawbacks", "audit-log", "journal"])
 def test_every_register_page_opens_and_exports(auditor, world, name):
     # given
     client = browser_client(auditor)
@@ -185,6 +189,20 @@ def test_every_register_page_opens_and_exports(auditor, world, name):
     assert download.status_code == 200
     rows = csv_rows(b"".join(download.streaming_content))
     assert len(rows) == page.context["page"].count + 1
+
+
+def test_the_journal_page_and_its_json_lines_for_the_offline_verifier(auditor, world):
+    # given
+    client = browser_client(auditor)
+    # when
+    page = register(client, "journal", program=world.program.pk)
+    lines = client.get("/audit/registers/journal/export/", {"program": world.program.pk, "file_format": "jsonl"})
+    # then the page offers the JSON Lines file, and it holds one line per entry with its digest
+    assert 'id="export-jsonl"' in page.content.decode()
+    assert lines.status_code == 200
+    documents = [json.loads(line) for line in b"".join(lines.streaming_content).splitlines() if line.strip()]
+    entries = {row[0] for row in page.context["page"].rows}
+    assert len(documents) >= len(entries) > 0
 
 
 def test_the_payouts_register_by_payer(bd, django_capture_on_commit_callbacks):

@@ -37,7 +37,8 @@ from voucher_service.reports.runner import PROGRAM_KEY
 from voucher_service.reports.statements import BudgetStatementReport, describe_parts
 from voucher_service.reports.writers import CONTENT_TYPES
 
-# The registers with a page of their own (the audit log has its own template: before and after side by side).
+# The registers with a page of their own (the audit log has its own template: before and after side by side), and
+# the journal (entries and postings with their digests and chain positions; JSON Lines for the offline verifier).
 REGISTERS = {
     "vouchers": _("Voucher register"),
     "applications": _("Application register"),
@@ -45,6 +46,7 @@ REGISTERS = {
     "payouts": _("Payouts by payer"),
     "clawbacks": _("Clawbacks and recoveries"),
     "audit-log": _("Audit log"),
+    "journal": _("Journal"),
 }
 PER_PROGRAM = {"budget-statement": "portal:audit-statement", "cap-compliance": "portal:audit-compliance"}
 PAYERS = {

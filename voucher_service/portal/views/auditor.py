@@ -21,7 +21,7 @@ def home(request: HttpRequest) -> HttpResponse:
     context = {
         "programs": scope.programs().order_by("code"),
         "year": current_fiscal_year(),
-        "registers": [(name, title) for name, title in REGISTERS.items() if name != "audit-log"],
+        "registers": [(name, title) for name, title in REGISTERS.items() if name not in ("audit-log", "journal")],
         "head": chain_head_at(),
     }
     return render(request, "portal/auditor_home.html", context)
