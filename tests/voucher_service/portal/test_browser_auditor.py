@@ -30,6 +30,8 @@ def test_the_auditor_downloads_the_budget_statement_and_finds_the_payout_split(
     assert "250000.00" in page.inner_text("#payout-split tr[data-payer=district]")
     assert "500000.00" in page.inner_text("#figures tr[data-key=paid]")
     shoot(page, "auditor-statement")
+    # and at phone width the page itself does not scroll sideways (wide tables scroll in their own box)
+    assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
     # when the auditor downloads it as CSV
     with page.expect_download() as info:
         page.click("#export-csv")

@@ -324,3 +324,16 @@ def test_a_third_party_auditor_reads_only_the_granted_program(program_admin, wor
     assert list(home.context["programs"]) == [world.program]
     assert page.status_code == 200
     assert register(client, "vouchers").context["page"].count == 3
+
+
+def test_the_pages_are_in_chinese_by_default_and_in_english_on_request(auditor, world):
+    # given
+    client = browser_client(auditor)
+    # when
+    chinese = client.get(statement_url(world.program)).content.decode()
+    english = client.get(statement_url(world.program), headers={"Accept-Language": "en"}).content.decode()
+    # then
+    assert "按出资方的支付" in chinese
+    assert "两项恒等式均成立。" in chinese
+    assert "Paid by payer" in english
+    assert "Both identities hold." in english
