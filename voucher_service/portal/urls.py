@@ -10,6 +10,8 @@ from voucher_service.portal.views import (
     agency,
     applicant,
     applicant_claims,
+    audit_ledger,
+    audit_reports,
     auditor,
     public,
 )
@@ -38,7 +40,6 @@ urlpatterns = [
     path("me/claims/<int:pk>/withdraw/", applicant.claim_withdraw, name="claim-withdraw"),
     path("work/", agency.queue, name="work-queue"),
     path("work/claims/<int:pk>/", agency.claim_review, name="review"),
-    path("audit/", auditor.home, name="auditor-home"),
     # --- Program administrator (issue 15): programs, budgets, bulk issuance, revocations, awards, registry -----
     path("manage/", admin_programs.home, name="manage-home"),
     path("manage/programs/<int:pk>/", admin_programs.program_detail, name="manage-program"),
@@ -60,4 +61,21 @@ urlpatterns = [
     # --- end of the program administrator's block ---------------------------------------------------------------
     # Notifications (voucher_service.notifications): every logged-in user's list, mark-read and email preference.
     path("me/notifications/", include("voucher_service.notifications.urls")),
+    # --- The auditor's pages (audit/): reports as of a moment, exports, the ledger, spot checks --------------------
+    path("audit/", auditor.home, name="auditor-home"),
+    path("audit/programs/<int:program_id>/statement/", audit_reports.statement, name="audit-statement"),
+    path("audit/programs/<int:program_id>/compliance/", audit_reports.compliance, name="audit-compliance"),
+    path("audit/programs/<int:program_id>/<slug:name>/export/", audit_reports.export, name="audit-program-export"),
+    path("audit/registers/<slug:name>/", audit_reports.register, name="audit-register"),
+    path("audit/registers/<slug:name>/export/", audit_reports.export, name="audit-export"),
+    path("audit/exports/", audit_reports.export_jobs, name="audit-exports"),
+    path("audit/exports/<int:pk>/", audit_reports.export_job, name="audit-export-job"),
+    path("audit/exports/<int:pk>/download/", audit_reports.export_download, name="audit-export-download"),
+    path("audit/ledger/", audit_ledger.ledger, name="audit-ledger"),
+    path("audit/ledger/verify/", audit_ledger.verify, name="audit-verify"),
+    path("audit/ledger/verifications/<int:pk>/", audit_ledger.verification, name="audit-verification"),
+    path("audit/spot-checks/", audit_ledger.spot_checks, name="audit-spot-checks"),
+    path("audit/spot-checks/<int:pk>/", audit_ledger.spot_check, name="audit-spot-check"),
+    path("audit/claims/<int:claim_id>/evidence-bundle/", audit_ledger.evidence_bundle, name="audit-evidence-bundle"),
+    # --- end of the auditor's pages ------------------------------------------------------------------------------
 ]

@@ -228,6 +228,12 @@ class AuditLogRegister(QuerysetReport):
             events = events.filter(organization_id=params["entity"])
         if params.get("action"):
             events = events.filter(action=params["action"])
+        if params.get("actor"):
+            events = events.filter(actor__username=params["actor"])
+        if params.get("target_type"):
+            events = events.filter(target_type=params["target_type"])
+        if params.get("target_id"):
+            events = events.filter(target_id=params["target_id"])
         if params.get("date_from") is not None:
             events = events.filter(occurred_at__gte=day_start(params["date_from"]))
         if params.get("date_to") is not None:

@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 
 from accounts.models import Role
 from accounts.selectors import user_memberships
-from voucher_service.reports.models import AuditorGrant, ExportJob, VerificationRequest
+from voucher_service.reports.models import AuditorGrant, ExportJob, SpotCheck, VerificationRequest
 
 
 def grants_in_force(on: date) -> QuerySet[AuditorGrant]:
@@ -35,3 +35,8 @@ def export_jobs_of(user: Any) -> QuerySet[ExportJob]:
 
 def verification_requests() -> QuerySet[VerificationRequest]:
     return VerificationRequest.objects.select_related("run", "requested_by")
+
+
+def spot_checks_of(scope: Any) -> QuerySet[SpotCheck]:
+    """The spot checks of the programs ``scope`` (a ``ReportScope``) covers, newest first."""
+    return SpotCheck.objects.filter(program__in=scope.programs()).select_related("drawn_by", "program")

@@ -81,6 +81,28 @@ def export_job_create(
     return job
 
 
+def export_start(
+    *, actor: Any, report: Any, context: Any, file_format: str, params: dict[str, Any]
+) -> ExportJob | None:
+    """Begin an export of ``report`` as read in ``context`` (``params``: the query as sent, to read it again).
+
+    Over ``REPORTS_EXPORT_MAX_ROWS`` rows it is refused; over ``REPORTS_EXPORT_SYNC_MAX_ROWS`` a background job is
+    made and returned; otherwise the read is recorded and None returned: the caller streams the file at once."""
+    rows = report.count(context)
+    if rows > settings.REPORTS_EXPORT_MAX_ROWS:
+        raise ReportError(
+            ReportErrorCode.EXPORT_TOO_LARGE,
+            _("This export would have %(rows)d rows, more than the %(max)d allowed: narrow the filters.")
+            % {"rows": rows, "max": settings.REPORTS_EXPORT_MAX_ROWS},
+        )
+    stored = {**params, "as_of": context.as_of.isoformat()}
+    arguments = {"actor": actor, "report": report.name, "file_format": file_format, "params": stored}
+    if rows > settings.REPORTS_EXPORT_SYNC_MAX_ROWS:
+        return export_job_create(**arguments, as_of=context.as_of, total_rows=rows)
+    export_record_read(**arguments, as_of=context.as_of, rows=rows)
+    return None
+
+
 def _claim_job(job_id: int) -> ExportJob | None:
     @service_write
     def claim() -> ExportJob | None:

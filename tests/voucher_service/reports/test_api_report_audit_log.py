@@ -45,3 +45,22 @@ def test_events_filter_by_program(auditor, world):
         "vouchers.issuance",
     }
     assert "vouchers.voucher" in types
+
+
+def test_events_filter_by_actor_and_record(auditor, program_admin, world):
+    # given
+    client = client_for(auditor)
+    url = "/api/v1/reports/audit-log/"
+    # when
+    by_actor = client.get(url, {"actor": program_admin.username, "limit": 200}).json()["results"]
+    by_record = client.get(url, {"target_type": "vouchers.voucher", "target_id": str(world.v1.pk)}).json()["results"]
+    nobody = client.get(url, {"actor": "nobody-at-all"}).json()
+    # then
+    assert by_actor
+    assert {event["actor"] for event in by_actor} == {program_admin.username}
+    assert "voucher.revoked" in {event["action"] for event in by_actor}
+    assert by_record
+    assert {(event["target_type"], event["target_id"]) for event in by_record} == {
+        ("vouchers.voucher", str(world.v1.pk))
+    }
+    assert nobody["count"] == 0

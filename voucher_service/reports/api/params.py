@@ -82,6 +82,13 @@ class ApplicationParams(RangeParams):
 
 class AuditLogParams(RangeParams):
     action = serializers.CharField(required=False, max_length=64, help_text=_("Only this action (voucher.issue…)."))
+    actor = serializers.CharField(required=False, max_length=150, help_text=_("Only what this user did (username)."))
+    target_type = serializers.CharField(
+        required=False, max_length=64, help_text=_("Only events on this kind of record (vouchers.voucher…).")
+    )
+    target_id = serializers.CharField(
+        required=False, max_length=64, help_text=_("Only events on the record with this id (with target_type).")
+    )
 
 
 class JournalParams(RangeParams):

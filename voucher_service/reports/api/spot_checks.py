@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from accounts.api.strict import StrictSerializer
 from voucher_service.claims.selectors import claims_of_programs, claims_visible_to
 from voucher_service.programs.models import Program
+from voucher_service.reports import selectors
 from voucher_service.reports.api.views import JsonAnswers
 from voucher_service.reports.idioms import ReportError, ReportErrorCode
 from voucher_service.reports.models import SpotCheck
@@ -84,7 +85,7 @@ class SpotCheckViewSet(
 
     def get_queryset(self) -> QuerySet[SpotCheck]:
         scope = _auditing(self.request)
-        return SpotCheck.objects.filter(program__in=scope.programs()).select_related("drawn_by")
+        return selectors.spot_checks_of(scope)
 
     @extend_schema(request=SpotCheckCreateSerializer, responses={201: SpotCheckSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

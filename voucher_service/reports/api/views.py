@@ -5,7 +5,6 @@ from __future__ import annotations
 import tempfile
 from typing import Any
 
-from django.conf import settings
 from django.http import FileResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -226,36 +225,15 @@ class ExportView(ReportBase):
         report = self.report
         context, extra = self.context_for(request, program_id, export_params(report.name, report.file_formats))
         file_format = extra.get("file_format", "csv")
-        rows = report.count(context)
-        if rows > settings.REPORTS_EXPORT_MAX_ROWS:
-            raise ReportError(
-                ReportErrorCode.EXPORT_TOO_LARGE,
-                _("This export would have %(rows)d rows, more than the %(max)d allowed: narrow the filters.")
-                % {"rows": rows, "max": settings.REPORTS_EXPORT_MAX_ROWS},
-            )
         stored = raw_params(request.query_params, PARAMS[report.name])
-        stored["as_of"] = context.as_of.isoformat()
         if program_id is not None:
             stored[PROGRAM_KEY] = program_id
-        if rows > settings.REPORTS_EXPORT_SYNC_MAX_ROWS:
-            job = services.export_job_create(
-                actor=request.user,
-                report=report.name,
-                file_format=file_format,
-                params=stored,
-                as_of=context.as_of,
-                total_rows=rows,
-            )
+        job = services.export_start(
+            actor=request.user, report=report, context=context, file_format=file_format, params=stored
+        )
+        if job is not None:
             body = s.ExportJobSerializer(job, context={"request": request}).data
             return Response(body, status=202, headers={"Location": body["status_url"]})
-        services.export_record_read(
-            actor=request.user,
-            report=report.name,
-            file_format=file_format,
-            params=stored,
-            as_of=context.as_of,
-            rows=rows,
-        )
         return stream_file(report, context, file_format)
 
 
