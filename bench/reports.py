@@ -33,8 +33,9 @@ from zoneinfo import ZoneInfo
 
 from bench.plumbing import database_url, machine_facts, recreate_database, setup_django
 
-BENCH_DB = "bench_reports"
-ENTRIES = 1_000_000
+# Overridable so that two people's runs on one server do not drop each other's database, and for a quick try.
+BENCH_DB = os.environ.get("BENCH_REPORTS_DB", "bench_reports")
+ENTRIES = int(os.environ.get("BENCH_REPORTS_ENTRIES", "1000000"))
 COUNTERS = 100
 DAYS = 20
 EXPORT_DAYS = 10  # the first half: 500,000 entries, 1,000,000 postings
