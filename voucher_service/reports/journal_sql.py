@@ -19,7 +19,7 @@ job's progress, can run between batches). SQLite keeps the Python path.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from django.db import connection
@@ -48,6 +48,7 @@ FIELDS: tuple[tuple[str, str, Kind], ...] = (
 )
 # What makes the csv module quote a cell (its delimiter, its quote character, and the line terminator's CR and LF).
 NEEDS_QUOTES = '[",\r\n]'
+NULLABLE = ("j_position", "j_hash")  # an entry not sealed by as_of has neither
 
 
 def _literal(text: str) -> str:
@@ -84,23 +85,34 @@ def _offset(seconds: str) -> str:
     )
 
 
-def _datetime(column: str) -> str:
-    """``timezone.localtime(value).isoformat()``, in the zone the inner query names (``p.j_zone``)."""
-    local = f"({column} AT TIME ZONE p.j_zone)"
-    seconds = f"extract(epoch FROM {local} - ({column} AT TIME ZONE 'UTC'))::integer"
-    return (
-        f"""to_char({local}, 'YYYY-MM-DD"T"HH24:MI:SS') """
-        f"|| CASE WHEN to_char({local}, 'US') = '000000' THEN '' ELSE to_char({local}, '.US') END "
-        f"|| {_offset(seconds)}"
-    )
+def _awkward(columns: list[str]) -> str:
+    """Whether any of these text cells needs care: one starts like a formula, or one holds a character that makes
+    the csv module quote it. One regular expression over the cells joined by U+0001 (each cell follows one), so
+    the usual row costs one match; a false alarm (data holding U+0001) only takes the careful path."""
+    starts = "-" + "".join(start for start in FORMULA_STARTS if start != "-")
+    pattern = f"{NEEDS_QUOTES}|\x01[{starts}]"
+    return f"concat_ws(chr(1), '', {', '.join(columns)}) ~ {_literal(pattern)}"
 
 
-RENDER: dict[Kind, Callable[[str], str]] = {
-    Kind.INT: str,
-    Kind.MONEY: _money,
-    Kind.DATETIME: _datetime,
-    Kind.TEXT: _text,
-}
+def _plain(column: str, kind: Kind, nullable: bool) -> str:
+    """A cell that needs no care (an integer, or text that is neither a formula nor needs quotes)."""
+    value = column if kind == Kind.TEXT else f"{column}::text"
+    return f"coalesce({value}, '')" if nullable else value
+
+
+def _cells(careful: bool) -> str:
+    cells = []
+    for alias, _path, kind in FIELDS:
+        column = f"p.{alias}"
+        if kind == Kind.MONEY:
+            cells.append(_money(column))
+        elif kind == Kind.DATETIME:
+            cells.append(f"replace({column}_local, '.000000', '') || {_offset(column + '_offset')}")
+        elif kind == Kind.TEXT and careful:
+            cells.append(f"coalesce({_text(column)}, '')")
+        else:
+            cells.append(_plain(column, kind, alias in NULLABLE))
+    return f"concat_ws(',', {', '.join(cells)})"
 
 
 def _sealed_by(path: str, as_of: Any) -> Case:
@@ -110,18 +122,33 @@ def _sealed_by(path: str, as_of: Any) -> Case:
 
 def line_query(postings: QuerySet, context: ReportContext) -> tuple[str, tuple[Any, ...]]:
     """The SQL that gives one rendered CSV line per posting, in the report's order, and its parameters (all of
-    them the inner query's: the filters, ``as_of`` and the time zone)."""
+    them the inner query's: the filters, ``as_of`` and the time zone).
+
+    Four levels, each computing what the next one reads more than once (``OFFSET 0`` keeps a level from being
+    merged into the next, which would compute it again at every use): Django's query of the columns; the local
+    wall time of each datetime (a time zone conversion by name is the dearest step) and whether any text cell
+    needs care; the wall time written out and its offset from UTC; the line. Django's query is in the report's
+    order, so the levels above it stream in that order (the outer ORDER BY costs no second sort)."""
     columns: dict[str, Any] = {
-        alias: _sealed_by(path, context.as_of) if alias in ("j_position", "j_hash") else F(path)
-        for alias, path, _kind in FIELDS
+        alias: _sealed_by(path, context.as_of) if alias in NULLABLE else F(path) for alias, path, _kind in FIELDS
     }
     zone = Value(str(timezone.get_current_timezone()), output_field=CharField())
-    inner = postings.order_by().values(**columns, j_zone=zone)
-    inner_sql, inner_params = inner.query.sql_with_params()
-    cells = ", ',', ".join(RENDER[kind](f"p.{alias}") for alias, _path, kind in FIELDS)
-    end = _literal("\r\n")
+    inner_sql, inner_params = postings.values(**columns, j_zone=zone).query.sql_with_params()
+    times = [f"p.{alias}" for alias, _path, kind in FIELDS if kind == Kind.DATETIME]
+    texts = [f"p.{alias}" for alias, _path, kind in FIELDS if kind == Kind.TEXT]
+    walls = ", ".join(f"{column} AT TIME ZONE p.j_zone AS {column[2:]}_wall" for column in times)
+    written = ", ".join(
+        f"""to_char({column}_wall, 'YYYY-MM-DD"T"HH24:MI:SS.US') AS {column[2:]}_local, """
+        f"extract(epoch FROM {column}_wall - ({column} AT TIME ZONE 'UTC'))::integer AS {column[2:]}_offset"
+        for column in times
+    )
     # Every piece is a constant of this module or Django's compiled query; the values travel as parameters.
-    sql = f"SELECT concat({cells}, {end}) FROM ({inner_sql}) AS p ORDER BY p.j_entry, p.j_posting"  # noqa: S608
+    order = "ORDER BY p.j_entry, p.j_posting"
+    level_1 = f"SELECT p.*, {walls}, {_awkward(texts)} AS j_awkward FROM ({inner_sql}) AS p {order} OFFSET 0"  # noqa: S608
+    level_2 = f"SELECT p.*, {written} FROM ({level_1}) AS p {order} OFFSET 0"  # noqa: S608
+    crlf = _literal("\r\n")
+    line = f"CASE WHEN p.j_awkward THEN {_cells(careful=True)} ELSE {_cells(careful=False)} END || {crlf}"
+    sql = f"SELECT {line} FROM ({level_2}) AS p {order}"  # noqa: S608
     return sql, tuple(inner_params)
 
 
