@@ -135,7 +135,7 @@ class JournalReport(Report):
             yield self._row(row, context)
 
     def csv_lines(self, context: ReportContext) -> Iterator[tuple[int, str]] | None:
-        if connection.vendor != "postgresql":
+        if connection.vendor != "postgresql" or journal_sql.zone_name() is None:
             return None
         return journal_sql.csv_lines(self.postings(context), context)
 

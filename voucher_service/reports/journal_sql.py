@@ -101,6 +101,7 @@ def _plain(column: str, kind: Kind, nullable: bool) -> str:
 
 
 def _cells(careful: bool) -> str:
+    """The line without its CRLF; ``careful``: every text cell neutralised and quoted as needed."""
     cells = []
     for alias, _path, kind in FIELDS:
         column = f"p.{alias}"
@@ -113,6 +114,13 @@ def _cells(careful: bool) -> str:
         else:
             cells.append(_plain(column, kind, alias in NULLABLE))
     return f"concat_ws(',', {', '.join(cells)})"
+
+
+def zone_name() -> str | None:
+    """The reader's time zone by its IANA name (which PostgreSQL knows too); None for a zone without one (a fixed
+    offset, whose name PostgreSQL would read the POSIX way, with the sign reversed): then Python renders."""
+    name = getattr(timezone.get_current_timezone(), "key", None)
+    return name if isinstance(name, str) else None
 
 
 def _sealed_by(path: str, as_of: Any) -> Case:
@@ -132,7 +140,7 @@ def line_query(postings: QuerySet, context: ReportContext) -> tuple[str, tuple[A
     columns: dict[str, Any] = {
         alias: _sealed_by(path, context.as_of) if alias in NULLABLE else F(path) for alias, path, _kind in FIELDS
     }
-    zone = Value(str(timezone.get_current_timezone()), output_field=CharField())
+    zone = Value(zone_name(), output_field=CharField())
     inner_sql, inner_params = postings.values(**columns, j_zone=zone).query.sql_with_params()
     times = [f"p.{alias}" for alias, _path, kind in FIELDS if kind == Kind.DATETIME]
     texts = [f"p.{alias}" for alias, _path, kind in FIELDS if kind == Kind.TEXT]
