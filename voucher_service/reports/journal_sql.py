@@ -14,7 +14,9 @@ Python only joins a batch of lines and encodes it. The rendering, cell by cell, 
 
 ``tests/voucher_service/reports/test_journal_sql.py`` pins both renderings to the same bytes on awkward data.
 Rows are read through a server-side cursor in batches (memory stays flat, and other statements, such as an export
-job's progress, can run between batches). SQLite keeps the Python path.
+job's progress, can run between batches: which ``COPY … TO STDOUT`` would not allow on the same connection, and a
+second connection would not see the caller's transaction). SQLite, and a reader's zone without an IANA name, keep
+the Python path.
 """
 
 from __future__ import annotations
