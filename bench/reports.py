@@ -13,6 +13,7 @@ The journal is loaded into its own database, ``bench_reports`` (dropped and crea
 and the journal's user triggers disabled during the load: the world is 1,000,000 entries, each crediting the hot
 account 1.00 yuan and debiting one of 100 counter accounts, recorded over 20 days, sealed (placeholder digests of
 the right shape: the verifier is not what is measured). The export takes the first 10 days: 500,000 entries.
+``BENCH_REPORTS_DB`` names another database (two runs on one server), ``BENCH_REPORTS_ENTRIES`` a smaller world.
 
 """
 
@@ -33,8 +34,9 @@ from zoneinfo import ZoneInfo
 
 from bench.plumbing import database_url, machine_facts, recreate_database, setup_django
 
-BENCH_DB = "bench_reports"
-ENTRIES = 1_000_000
+# Overridable so that two people's runs on one server do not drop each other's database, and for a quick try.
+BENCH_DB = os.environ.get("BENCH_REPORTS_DB", "bench_reports")
+ENTRIES = int(os.environ.get("BENCH_REPORTS_ENTRIES", "1000000"))
 COUNTERS = 100
 DAYS = 20
 EXPORT_DAYS = 10  # the first half: 500,000 entries, 1,000,000 postings

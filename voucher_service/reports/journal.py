@@ -22,6 +22,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
@@ -29,6 +30,7 @@ from accounts.models import Organization
 from ledger.hashing import iso_utc
 from ledger.history import chain_head_at, chain_links, entries_with_postings, first_position_of
 from ledger.models import Account, JournalEntry, Posting
+from voucher_service.reports import journal_sql
 from voucher_service.reports.registers import BATCH, day_end, day_start
 from voucher_service.reports.tabular import Column, Kind, Report, ReportContext
 from voucher_service.vouchers.selectors import vouchers_of_programs
@@ -131,6 +133,11 @@ class JournalReport(Report):
     def rows(self, context: ReportContext) -> Iterator[tuple[Any, ...]]:
         for row in self.postings(context).iterator(BATCH):
             yield self._row(row, context)
+
+    def csv_lines(self, context: ReportContext) -> Iterator[tuple[int, str]] | None:
+        if connection.vendor != "postgresql" or journal_sql.zone_name() is None:
+            return None
+        return journal_sql.csv_lines(self.postings(context), context)
 
     def count(self, context: ReportContext) -> int:
         return self.postings(context).count()

@@ -74,6 +74,11 @@ class Report:
     def jsonl_chunks(self, context: ReportContext, progress: Any = None) -> Iterator[bytes]:
         raise NotImplementedError  # only the journal has a verifiable JSON Lines form
 
+    def csv_lines(self, context: ReportContext) -> Iterator[tuple[int, str]] | None:
+        """The CSV rows already rendered, as (number of rows, their text) batches, when the database renders them
+        (the journal on PostgreSQL); None when they are rendered cell by cell (``text_cell``)."""
+        return None
+
     def page(self, context: ReportContext, offset: int, limit: int) -> list[tuple[Any, ...]]:
         return list(islice(self.rows(context), offset, offset + limit))
 

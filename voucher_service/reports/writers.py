@@ -36,6 +36,10 @@ def csv_chunks(report: Report, context: ReportContext, progress: Progress | None
     writer.writerow(report.headers())
     kinds = [column.kind for column in report.columns]
     yield (BOM + buffer.getvalue()).encode()
+    rendered = report.csv_lines(context)
+    if rendered is not None:
+        yield from _rendered_chunks(rendered, progress)
+        return
     written = 0
     pending = 0
     buffer.seek(0)
@@ -53,6 +57,19 @@ def csv_chunks(report: Report, context: ReportContext, progress: Progress | None
                 progress(written)
     if pending:
         yield buffer.getvalue().encode()
+    if progress is not None:
+        progress(written)
+
+
+def _rendered_chunks(batches: Iterator[tuple[int, str]], progress: Progress | None) -> Iterator[bytes]:
+    """Rows the database rendered (``Report.csv_lines``), a batch at a time, with the same progress calls."""
+    written = 0
+    for rows, text in batches:
+        reported = written // PROGRESS_EVERY
+        written += rows
+        yield text.encode()
+        if progress is not None and written // PROGRESS_EVERY > reported:
+            progress(written)
     if progress is not None:
         progress(written)
 

@@ -64,3 +64,21 @@ def test_events_filter_by_actor_and_record(auditor, program_admin, world):
         ("vouchers.voucher", str(world.v1.pk))
     }
     assert nobody["count"] == 0
+
+
+def test_the_trail_as_of_three_moments(auditor, world):
+    # when the program's trail is read as of each moment of the worked example
+    def actions(moment):
+        query = {"program": world.program.pk, "limit": 200, "as_of": moment.isoformat()}
+        body = client_for(auditor).get("/api/v1/reports/audit-log/", query).json()
+        return [event["action"] for event in body["results"]]
+
+    first, second, third = actions(world.moment_1), actions(world.moment_2), actions(world.moment_3)
+    # then each moment's trail is the one before it and what happened since: the revocation by moment 2 only, the
+    # expiry by moment 3 only
+    assert second[: len(first)] == first
+    assert third[: len(second)] == second
+    assert "voucher.revoked" not in first
+    assert second.count("voucher.revoked") == 1
+    assert "voucher.expired" not in second
+    assert "voucher.expired" in third[len(second) :]

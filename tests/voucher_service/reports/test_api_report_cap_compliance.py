@@ -128,3 +128,17 @@ def test_a_reserve_past_a_rule_cap_written_past_the_service_is_reported_as_excee
     row = by_subject(body)[("rule_cap", f"{claimed.cast.entity.name} capped")]
     assert (row["cap"], row["highest_use"], row["exceeded"]) == ("30000.00", "40000.00", True)
     assert body["compliant"] is False
+
+
+def test_the_highest_uses_as_of_three_moments(auditor, world):
+    # when read as of each moment of the worked example
+    year = current_fiscal_year()
+    budget, entity_a = ("program_year_budget", f"nx-audit {year}"), ("entity_year_cap", f"{world.entity_a.name} {year}")
+    moments = (world.moment_1, world.moment_2, world.moment_3)
+    seen = [by_subject(compliance(auditor, world.program, as_of=moment.isoformat())) for moment in moments]
+    # then the budget's highest use is 500.00 by moment 1 (V1 + V2) and 600.00 from moment 2 (V3 issued before V1's
+    # 200.00 returned); A's 200.00, then 300.00 (its cap, reached exactly); compliant throughout
+    assert [rows[budget]["highest_use"] for rows in seen] == ["500.00", "600.00", "600.00"]
+    assert [rows[entity_a]["highest_use"] for rows in seen] == ["200.00", "300.00", "300.00"]
+    assert [("voucher_balance", world.v3.serial) in rows for rows in seen] == [False, True, True]
+    assert not any(row["exceeded"] for rows in seen for row in rows.values())
