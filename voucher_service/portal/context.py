@@ -16,4 +16,5 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         "nav_applicant": Role.APPLICANT in roles,
         "nav_work": bool(roles & AGENCY_WORK),
         "nav_auditor": Role.AUDITOR in roles,
+        "nav_finance": Role.FINANCE in roles,
     }

@@ -2,7 +2,18 @@
 
 from django.urls import path
 
-from voucher_service.portal.views import account, agency, applicant, auditor, public
+from voucher_service.portal.views import (
+    account,
+    agency,
+    applicant,
+    applications,
+    auditor,
+    evidence,
+    finance,
+    objections,
+    public,
+    two_factor,
+)
 
 app_name = "portal"
 
@@ -27,5 +38,16 @@ urlpatterns = [
     path("me/claims/<int:pk>/withdraw/", applicant.claim_withdraw, name="claim-withdraw"),
     path("work/", agency.queue, name="work-queue"),
     path("work/claims/<int:pk>/", agency.claim_review, name="review"),
+    # --- Agency reviewer and finance (issue 15): applications, objections, payouts, evidence preview, TOTP ---
+    path("work/applications/", applications.application_list, name="applications"),
+    path("work/applications/<int:pk>/", applications.application_decide, name="application-decide"),
+    path("work/objections/", objections.objection_list, name="objections"),
+    path("work/objections/<int:pk>/", objections.objection_resolve, name="objection-resolve"),
+    path("work/payouts/", finance.payout_list, name="payouts"),
+    path("work/payouts/<int:pk>/", finance.payout_record, name="payout"),
+    path("claims/<int:claim_id>/evidence/<int:pk>/preview/", evidence.evidence_preview, name="evidence-preview"),
+    path("account/authenticator/", two_factor.enrol, name="totp-enrol"),
+    path("account/authenticator/verify/", two_factor.verify, name="totp-verify"),
+    # --- end of agency reviewer and finance ---
     path("audit/", auditor.home, name="auditor-home"),
 ]
