@@ -31,6 +31,12 @@ def totp_pending(user: Any) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user_id=user.pk, confirmed=False).order_by("-pk").first()
 
 
+def totp_throttled(user: Any) -> bool:
+    """Whether the user's authenticator refuses codes for now, after wrong ones (django-otp's throttle)."""
+    device = TOTPDevice.objects.filter(user_id=user.pk).order_by("confirmed", "-pk").first()
+    return device is not None and not device.verify_is_allowed()[0]
+
+
 @service_write
 def totp_enrol_start(*, actor: Any) -> TOTPDevice:
     """A fresh unconfirmed authenticator for ``actor`` (any earlier unconfirmed one is dropped)."""

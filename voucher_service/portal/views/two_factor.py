@@ -13,17 +13,29 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from accounts.two_factor import totp_device, totp_enrol_confirm, totp_enrol_start, totp_pending, totp_verify
+from accounts.two_factor import (
+    totp_device,
+    totp_enrol_confirm,
+    totp_enrol_start,
+    totp_pending,
+    totp_throttled,
+    totp_verify,
+)
 from voucher_service.portal.agency_forms import TotpForm
 from voucher_service.portal.roles import home_for
 from voucher_service.portal.throttling import allowed
 from voucher_service.portal.two_factor import is_finance
 
-TOO_MANY = _("Too many attempts from this address. Wait a minute and try again.")
+TOO_MANY = gettext_lazy("Too many attempts from this address. Wait a minute and try again.")
+
+
+WRONG = gettext_lazy("That code is not right. Check the time on your phone and try again.")
+WAIT = gettext_lazy("Too many wrong codes: wait a few seconds, then enter the code the app shows now.")
 
 
 def _next(request: HttpRequest) -> str:
@@ -55,13 +67,15 @@ def enrol(request: HttpRequest) -> HttpResponse:
         if not allowed(request, "auth"):
             form.add_error(None, TOO_MANY)
             status = 429
+        elif form.is_valid() and totp_throttled(request.user):
+            form.add_error("token", WAIT)
         elif form.is_valid():
             device = totp_enrol_confirm(actor=request.user, token=form.cleaned_data["token"])
             if device is not None:
                 django_otp.login(request, device)
                 messages.success(request, _("Your authenticator is set up. You will be asked for its code."))
                 return redirect(_next(request))
-            form.add_error("token", _("That code is not right. Check the time on your phone and try again."))
+            form.add_error("token", WRONG)
     pending = totp_pending(request.user)
     context = {
         "form": form,
@@ -88,11 +102,13 @@ def verify(request: HttpRequest) -> HttpResponse:
         if not allowed(request, "auth"):
             form.add_error(None, TOO_MANY)
             status = 429
+        elif form.is_valid() and totp_throttled(request.user):
+            form.add_error("token", WAIT)
         elif form.is_valid():
             device = totp_verify(actor=request.user, token=form.cleaned_data["token"])
             if device is not None:
                 django_otp.login(request, device)
                 return redirect(_next(request))
-            form.add_error("token", _("That code is not right. Check the time on your phone and try again."))
+            form.add_error("token", WRONG)
     context = {"form": form, "next": request.POST.get("next") or request.GET.get("next", "")}
     return render(request, "portal/totp_verify.html", context, status=status)
