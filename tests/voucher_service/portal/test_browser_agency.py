@@ -14,18 +14,16 @@ import pytest
 from django_otp.oath import totp
 
 from tests.factories import make_org, make_user
+from tests.voucher_service.portal import test_browser_journey as journey
 from tests.voucher_service.portal.builders import claim_in_notice, end_notice
-from tests.voucher_service.portal.test_browser_journey import (  # noqa: F401 (fixtures used by name)
-    CHROMIUM,
-    browser,
-    login,
-    logout,
-    page,
-    shoot,
-)
+from tests.voucher_service.portal.test_browser_journey import CHROMIUM, login, logout, shoot
 from voucher_service.claims.models import ClaimStatus, ObjectionStatus, Payout
 from voucher_service.vouchers.models import ApplicationStatus
 from voucher_service.vouchers.services import application_submit
+
+# The journey's fixtures, by name: Chromium, and a phone-width page that fails the test on any console error.
+browser = journey.browser
+page = journey.page
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
