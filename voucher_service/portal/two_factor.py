@@ -1,7 +1,8 @@
 """The second factor in the portal: who must give one, and the gate in front of the finance pages.
 
 A finance user who has enrolled an authenticator gives its code after the password (the login sends them to
-``portal:totp-verify``); one who has not must enrol first when ``PORTAL_FINANCE_REQUIRE_TOTP`` is on. The finance
+``portal:totp-verify``); one who has not must enrol before a finance page opens when
+``PORTAL_FINANCE_REQUIRE_TOTP`` is on. The finance
 pages (payouts) open only to a session that passed it (``request.user.is_verified()``, django-otp's middleware).
 """
 
@@ -31,23 +32,24 @@ def is_verified(request: HttpRequest) -> bool:
     return bool(verified and verified())
 
 
-def second_factor_step(request: HttpRequest, target: str) -> str | None:
-    """Where a finance user must go before ``target``: to give their code, or to enrol (when it is required);
-    None when they may go on."""
+def second_factor_step(request: HttpRequest, target: str, *, enrol: bool = True) -> str | None:
+    """Where a finance user must go before ``target``: to give their code, or (``enrol``) to enrol when it is
+    required; None when they may go on."""
     user = request.user
     if not is_finance(user) or is_verified(request):
         return None
     query = urlencode({"next": target})
     if totp_device(user) is not None:
         return f"{reverse('portal:totp-verify')}?{query}"
-    if getattr(settings, "PORTAL_FINANCE_REQUIRE_TOTP", False):
+    if enrol and getattr(settings, "PORTAL_FINANCE_REQUIRE_TOTP", False):
         return f"{reverse('portal:totp-enrol')}?{query}"
     return None
 
 
 def after_login(request: HttpRequest, target: str) -> str:
-    """Where the login sends the user: ``target``, or first the second factor's page if they owe one."""
-    return second_factor_step(request, target) or target
+    """Where the login sends the user: ``target``, or first the code's page if they have an authenticator. (One
+    who must still enrol is sent to enrol by the first finance page they open: their other work goes on.)"""
+    return second_factor_step(request, target, enrol=False) or target
 
 
 def finance_second_factor(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

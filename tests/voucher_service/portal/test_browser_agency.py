@@ -75,10 +75,15 @@ def test_objection_dismissed_and_payout_recorded_in_the_browser(page, bd, settin
     # and reads the claim with its evidence previewed in the page (PDFs framed)
     page.goto(f"{page.base}/work/claims/{claim.pk}/")
     assert page.locator("#evidence-preview iframe").count() == claim.evidence.count()
-    page.wait_for_load_state("load")  # the frames too
-    assert sum(frame.url.endswith("/preview/") for frame in page.frames) == claim.evidence.count()
-    source = page.locator("#evidence-preview iframe").first.get_attribute("src")
-    preview = page.request.get(f"{page.base}{source}")
+    first = page.locator("#evidence-preview iframe").first
+    first.scroll_into_view_if_needed()  # frames load when they come into view
+    source = f"{page.base}{first.get_attribute('src')}"
+    for _attempt in range(100):  # the frame opens its file
+        if source in {frame.url for frame in page.frames}:
+            break
+        page.wait_for_timeout(100)
+    assert source in {frame.url for frame in page.frames}
+    preview = page.request.get(source)
     assert preview.status == 200
     assert preview.headers["content-type"] == "application/pdf"
     assert preview.headers["x-frame-options"] == "SAMEORIGIN"
@@ -103,16 +108,16 @@ def test_objection_dismissed_and_payout_recorded_in_the_browser(page, bd, settin
     # when the notice period ends (the beat job, for the day after)
     assert end_notice(claim).status == ClaimStatus.PAYABLE
 
-    # then finance, required to have a second factor, enrols an authenticator at login
+    # then finance, required to have a second factor, is made to enrol an authenticator at the payouts page
     login(page, bd.finance)
-    assert "/account/authenticator/" in page.url
+    page.click("#work-nav a[href='/work/payouts/']")
+    page.wait_for_url("**/account/authenticator/?next=*")
     page.click("#totp-start")
     page.wait_for_selector("#totp-qr")
     enter_totp(page)
-    assert page.url.endswith("/work/")
+    page.wait_for_url("**/work/payouts/")
 
     # and records the payout in the page, and sees its split by payer on the claim's page
-    page.click("#work-nav a[href='/work/payouts/']")
     shoot(page, "finance-payouts")
     page.click(f"#payables a[href='/work/payouts/{claim.pk}/']")
     page.fill("#id_paid_on", "2026-03-02")

@@ -49,6 +49,20 @@ def test_the_review_page_frames_each_pdf(bd, claim):
     assert page.count("<iframe ") == claim.evidence.count()
 
 
+def test_the_evidence_list_links_the_apis_download(bd, claim):
+    # given
+    evidence = claim.evidence.order_by("pk").first()
+    client = browser_client(bd.reviewer)
+    link = f'href="/api/v1/claims/{claim.pk}/evidence/{evidence.pk}/"'
+    # when
+    page = client.get(f"/work/claims/{claim.pk}/").content.decode()
+    download = client.get(f"/api/v1/claims/{claim.pk}/evidence/{evidence.pk}/", secure=True)
+    # then the list's link is the API's permission-checked download (an attachment, never rendered)
+    assert link in page
+    assert download.status_code == 200
+    assert download["Content-Disposition"].startswith("attachment;")
+
+
 def test_a_pdf_preview_is_inline_and_framable_by_our_pages_only(bd, claim):
     # given
     evidence = claim.evidence.order_by("pk").first()

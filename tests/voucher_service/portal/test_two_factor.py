@@ -115,6 +115,19 @@ def test_a_wrong_code_is_refused_and_makes_the_next_one_wait(bd, fast_passwords)
     assert client.get("/work/payouts/").status_code == 302
 
 
+def test_a_password_alone_does_not_replace_an_authenticator(bd):
+    # given a finance user with an authenticator, in a session that has not given its code
+    TOTPDevice.objects.create(user=bd.finance, name="portal", confirmed=True)
+    client = browser_client(bd.finance)
+    # when
+    page = client.get("/account/authenticator/")
+    start = client.post("/account/authenticator/", {"action": "start"})
+    # then both ask for the present authenticator's code first, and no new key is made
+    assert page.status_code == start.status_code == 302
+    assert page["Location"].startswith("/account/authenticator/verify/?next=")
+    assert TOTPDevice.objects.filter(user=bd.finance).count() == 1
+
+
 def test_a_code_is_good_once(bd, fast_passwords):
     # given a session that passed the second factor with a code
     device = TOTPDevice.objects.create(user=bd.finance, name="portal", confirmed=True)
@@ -151,8 +164,9 @@ def test_when_required_finance_must_enrol_before_any_finance_page_or_payout(
     forged = client.post(
         f"/work/payouts/{claim.pk}/", {"paid_on": "2026-03-02", "bank_reference": "X", "idempotency_key": "k"}
     )
-    # then the login and every finance page lead to enrolment, and no payout is recorded
-    assert login["Location"] == "/account/authenticator/?next=%2Fwork%2F"
+    # then every finance page leads to enrolment (the login itself goes on to the work queue), and no payout is
+    # recorded
+    assert login["Location"] == "/work/"
     assert listing.status_code == 302
     assert listing["Location"] == "/account/authenticator/?next=%2Fwork%2Fpayouts%2F"
     assert forged.status_code == 302

@@ -29,7 +29,7 @@ from accounts.two_factor import (
 from voucher_service.portal.agency_forms import TotpForm
 from voucher_service.portal.roles import home_for
 from voucher_service.portal.throttling import allowed
-from voucher_service.portal.two_factor import is_finance
+from voucher_service.portal.two_factor import is_finance, is_verified, second_factor_step
 
 TOO_MANY = gettext_lazy("Too many attempts from this address. Wait a minute and try again.")
 
@@ -57,6 +57,9 @@ def _qr_data_uri(url: str) -> str:
 def enrol(request: HttpRequest) -> HttpResponse:
     if not is_finance(request.user):
         raise Http404
+    if totp_device(request.user) is not None and not is_verified(request):
+        # Replacing an authenticator takes the one there is: a password alone never sets up a new one.
+        return redirect(second_factor_step(request, request.get_full_path()) or "portal:totp-verify")
     form = TotpForm(request.POST if request.POST.get("action") == "confirm" else None)
     status = 200
     if request.method == "POST" and request.POST.get("action") == "start":
