@@ -93,6 +93,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "accounts",
     "ledger",
     "voucher_service",
@@ -113,6 +115,8 @@ MIDDLEWARE = [
     "voucher_service.api.middleware.RefuseNulCharacters",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed a second factor (finance users, portal.two_factor).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -269,6 +273,13 @@ AXES_HTTP_RESPONSE_CODE = 429
 # Failed attempts are counted in AccessAttempt rows; the per-login access log is the audit trail's job.
 AXES_DISABLE_ACCESS_LOG = True
 AXES_VERBOSE = False
+
+# --- Second factor (django-otp) ------------------------------------------------------------------------------
+# Finance users, who record payouts, may enrol a TOTP authenticator in the portal; once enrolled they give its
+# code after their password. With PORTAL_FINANCE_REQUIRE_TOTP a finance user without one must enrol before any
+# finance page (payouts) opens. Off in embedded mode (the demo), on otherwise unless the environment says no.
+PORTAL_FINANCE_REQUIRE_TOTP = env_bool("PORTAL_FINANCE_REQUIRE_TOTP", default=not EMBEDDED)
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "Compute vouchers")
 
 # --- API ---------------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -51,6 +51,26 @@ def objection_file(*, claim: Claim, reason: str, contact: str) -> Objection:
     return objection
 
 
+def objection_refusal(actor: Any, objection: Objection) -> str | None:
+    """Why ``actor`` may not resolve ``objection`` now, or None if they may: the same checks as
+    ``objection_resolve``, read without locking or writing (the portal offers the form only when None; the service
+    checks again when it is sent)."""
+    claim = objection.claim
+    try:
+        require_program_role(
+            actor,
+            claim.program,
+            RESOLVE_OBJECTIONS,
+            _("Only a reviewer of the program's agencies resolves objections."),
+        )
+        require_independent(actor, entity=claim.entity, provider=claim.provider, submitted_by_id=claim.submitted_by_id)
+    except ClaimError as exc:
+        return str(exc)
+    if objection.status != ObjectionStatus.OPEN:
+        return _("This objection has been resolved.")
+    return None
+
+
 @service_write
 def objection_resolve(
     *, actor: Any, objection: Objection, outcome: str, reason: str, amount: int | None = None

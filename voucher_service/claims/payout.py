@@ -85,6 +85,18 @@ def _require_finance(actor: Any, claim: Claim, roles: tuple[str, ...]) -> None:
     require_independent(actor, entity=claim.entity, provider=claim.provider, submitted_by_id=claim.submitted_by_id)
 
 
+def payout_refusal(actor: Any, claim: Claim) -> str | None:
+    """Why ``actor`` may not record the payout of ``claim`` now, or None if they may: the same checks as
+    ``payout_request``, read without locking or writing (the portal offers the form only when None)."""
+    try:
+        _require_finance(actor, claim, PAY)
+    except ClaimError as exc:
+        return str(exc)
+    if claim.status != ClaimStatus.PAYABLE or Payout.objects.filter(claim=claim).exists():
+        return _("Only a payable claim is paid, once; this one is %(status)s.") % {"status": claim.get_status_display()}
+    return None
+
+
 @service_write
 def payout_request(*, actor: Any, claim: Claim, paid_on: date, bank_reference: str) -> Payout:
     """Finance records the payout; the ledger posts it in a task queued on commit (202)."""

@@ -33,6 +33,7 @@ from voucher_service.claims.models import (
     Clawback,
     Decision,
     Objection,
+    ObjectionStatus,
     Payout,
     PlatformOrder,
 )
@@ -86,6 +87,29 @@ def claims_under_notice() -> QuerySet[Claim]:
 
 def objections_visible_to(user: Any) -> QuerySet[Objection]:
     return Objection.objects.filter(claim__in=claims_visible_to(user).values("pk")).select_related("claim")
+
+
+def objections_open_visible_to(user: Any) -> QuerySet[Objection]:
+    """The open objections to the claims the user may see, oldest first: what the program's reviewers resolve."""
+    return (
+        objections_visible_to(user)
+        .filter(status=ObjectionStatus.OPEN)
+        .select_related("claim__program", "claim__entity", "claim__provider")
+        .order_by("filed_at", "pk")
+    )
+
+
+def payable_claims_visible_to(user: Any) -> QuerySet[Claim]:
+    """The payable claims with no payout recorded yet, of the user's programs, oldest notice first: what finance
+    pays."""
+    return (
+        claims_visible_to(user).filter(status=ClaimStatus.PAYABLE, payout__isnull=True).order_by("notice_ends_on", "pk")
+    )
+
+
+def claim_payout(claim: Claim) -> Payout | None:
+    """The claim's payout (recorded, perhaps not yet posted), with its split by payer, or None."""
+    return Payout.objects.filter(claim=claim).select_related("requested_by").first()
 
 
 def platform_orders_visible_to(user: Any) -> QuerySet[PlatformOrder]:

@@ -17,4 +17,5 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         "nav_work": bool(roles & AGENCY_WORK),
         "nav_auditor": Role.AUDITOR in roles,
         "nav_manage": Role.PROGRAM_ADMIN in roles,
+        "nav_finance": Role.FINANCE in roles,
     }

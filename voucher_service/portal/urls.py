@@ -10,10 +10,15 @@ from voucher_service.portal.views import (
     agency,
     applicant,
     applicant_claims,
+    applications,
     audit_ledger,
     audit_reports,
     auditor,
+    evidence,
+    finance,
+    objections,
     public,
+    two_factor,
 )
 
 app_name = "portal"
@@ -61,6 +66,17 @@ urlpatterns = [
     # --- end of the program administrator's block ---------------------------------------------------------------
     # Notifications (voucher_service.notifications): every logged-in user's list, mark-read and email preference.
     path("me/notifications/", include("voucher_service.notifications.urls")),
+    # --- Agency reviewer and finance (issue 15): applications, objections, payouts, evidence preview, TOTP ---
+    path("work/applications/", applications.application_list, name="applications"),
+    path("work/applications/<int:pk>/", applications.application_decide, name="application-decide"),
+    path("work/objections/", objections.objection_list, name="objections"),
+    path("work/objections/<int:pk>/", objections.objection_resolve, name="objection-resolve"),
+    path("work/payouts/", finance.payout_list, name="payouts"),
+    path("work/payouts/<int:pk>/", finance.payout_record, name="payout"),
+    path("claims/<int:claim_id>/evidence/<int:pk>/preview/", evidence.evidence_preview, name="evidence-preview"),
+    path("account/authenticator/", two_factor.enrol, name="totp-enrol"),
+    path("account/authenticator/verify/", two_factor.verify, name="totp-verify"),
+    # --- end of agency reviewer and finance ---
     # --- The auditor's pages (audit/): reports as of a moment, exports, the ledger, spot checks --------------------
     path("audit/", auditor.home, name="auditor-home"),
     path("audit/programs/<int:program_id>/statement/", audit_reports.statement, name="audit-statement"),

@@ -55,6 +55,11 @@ def applications_visible_to(user: Any) -> QuerySet[VoucherApplication]:
     return _scope(VoucherApplication.objects.select_related("program", "entity"), user)
 
 
+def applications_to_decide_visible_to(user: Any) -> QuerySet[VoucherApplication]:
+    """The submitted (undecided) applications of the user's programs, oldest first: what the agency decides."""
+    return applications_visible_to(user).filter(status=ApplicationStatus.SUBMITTED).order_by("submitted_at", "pk")
+
+
 def issuances_visible_to(user: Any) -> QuerySet[Issuance]:
     return _scope(Issuance.objects.select_related("program", "entity", "voucher"), user)
 

@@ -131,6 +131,21 @@ def _require_decider(actor: Any, application: VoucherApplication) -> None:
     require_independent_of(actor, application.entity)
 
 
+def application_decision_refusal(actor: Any, application: VoucherApplication) -> str | None:
+    """Why ``actor`` may not decide ``application`` now, or None if they may: the same checks as
+    ``application_approve`` and ``application_reject`` before they look at the amount, read without locking or
+    writing (the portal offers the decision form only when None; the service checks again when it is sent)."""
+    try:
+        _require_decider(actor, application)
+    except VoucherError as exc:
+        return str(exc)
+    if application.status != ApplicationStatus.SUBMITTED:
+        return _("This application has already been decided (%(status)s).") % {
+            "status": application.get_status_display()
+        }
+    return None
+
+
 @service_write
 def application_approve(*, actor: Any, application: VoucherApplication, amount: int | None = None) -> Issuance:
     """Approve (for at most the requested amount) and enqueue issuance. Returns the pending issuance."""

@@ -7,6 +7,7 @@ from django.contrib import auth
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
@@ -14,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from voucher_service.portal.roles import home_for
 from voucher_service.portal.throttling import allowed
+from voucher_service.portal.two_factor import after_login
 
 
 @sensitive_post_parameters("password")
@@ -32,7 +34,7 @@ def login(request: HttpRequest) -> HttpResponse:
             target = request.POST.get("next", "")
             if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
                 target = ""
-            return redirect(target or home_for(request.user))
+            return redirect(after_login(request, target or reverse(home_for(request.user))))
         else:
             status = 400
     return render(request, "portal/login.html", {"form": form, "next": request.GET.get("next", "")}, status=status)

@@ -24,6 +24,7 @@ from voucher_service.portal.errors import SERVICE_ERRORS, show_on_form
 from voucher_service.portal.forms import DecideForm
 from voucher_service.portal.idempotency import Refused, Replayed, run_once
 from voucher_service.portal.roles import AGENCY_WORK, roles_of
+from voucher_service.portal.views.finance import payout_split
 
 
 def _require_agency(request: HttpRequest) -> None:
@@ -133,5 +134,6 @@ def claim_review(request: HttpRequest, pk: int) -> HttpResponse:
         "contract_amount": fen_to_yuan(claim.contract_amount),
         "approved": fen_to_yuan(claim.approved_amount) if claim.approved_amount is not None else None,
         "awaiting": claim_selectors.claim_awaiting(claim),
+        "split": payout_split(claim_selectors.claim_payout(claim)),
     }
     return render(request, "portal/review.html", context, status=status)
