@@ -19,6 +19,8 @@ def link_for(notification: Notification) -> str | None:
     target, pk, acting = notification.target_type, notification.target_id, notification.audience == "act"
     if target == "claims.claim" and pk:
         return _reverse("portal:review", int(pk)) if acting else _reverse("portal:claim", int(pk))
+    if target == "vouchers.voucherapplication" and pk and acting:
+        return _reverse("portal:application-decide", int(pk))
     if target == "programs.program" and pk:
         return _reverse("portal:program", int(pk))
     if acting:
