@@ -4,7 +4,12 @@ import os
 
 from celery import Celery
 
+from core import celery_filesystem
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voucher_service.settings")
+
+# Before any connection: the embedded broker's messages must appear in its folder whole (see the module).
+celery_filesystem.install()
 
 app = Celery("voucher_service")
 app.config_from_object("django.conf:settings", namespace="CELERY")
