@@ -164,10 +164,26 @@ def _sha256_of(name: str) -> str:
     return digest.hexdigest()
 
 
+def _still_readable(actor: Any, job: ExportJob) -> bool:
+    """Whether the requester may still read the report the file holds: a grant that has ended, or an auditor who
+    has left the agency, ends the downloads of what was exported before, as it ends the reads."""
+    from voucher_service.reports.catalog import ENTITY_REGISTERS
+    from voucher_service.reports.runner import PROGRAM_KEY
+    from voucher_service.reports.scope import report_scope
+
+    scope = report_scope(actor)
+    allowed = scope.reads_registers if job.report in ENTITY_REGISTERS else scope.audits
+    program_id = job.params.get(PROGRAM_KEY)
+    return allowed and (program_id is None or scope.covers_program(int(program_id)))
+
+
 @service_write
 def export_job_download(*, actor: Any, job: ExportJob) -> File:
-    """Open a finished export for its requester (audited); refused once it has expired."""
+    """Open a finished export for its requester while the report is still theirs to read (audited); refused once
+    it has expired, and absent once they may no longer read it."""
     locked = ExportJob.objects.select_for_update().get(pk=job.pk)
+    if not _still_readable(actor, locked):
+        raise ReportError(ReportErrorCode.NOT_FOUND, _("Not found."))
     if locked.status in (ExportStatus.QUEUED, ExportStatus.RUNNING, ExportStatus.FAILED):
         raise ReportError(
             ReportErrorCode.EXPORT_NOT_READY,

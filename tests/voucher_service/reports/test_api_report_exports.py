@@ -10,10 +10,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.models import AuditEvent
-from tests.factories import client_for
-from voucher_service.reports.models import ExportJob
-from voucher_service.reports.services import exports_purge_expired
+from accounts.models import AuditEvent, OrganizationKind
+from tests.factories import client_for, make_org, make_user
+from voucher_service.reports.models import AuditorGrant, ExportJob
+from voucher_service.reports.services import exports_purge_expired, grant_create
 
 pytestmark = pytest.mark.django_db
 
@@ -88,3 +88,30 @@ def test_an_export_past_the_bound_is_refused(auditor, world, settings):
     # then
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "export_too_large"
+
+
+@pytest.mark.parametrize("url", ["/api/v1/reports/vouchers/export/", "budget-statement"])
+def test_an_export_made_under_a_grant_is_not_downloadable_once_the_grant_has_ended(
+    url, program_admin, world, small_threshold, django_capture_on_commit_callbacks
+):
+    # given an audit firm's auditor whose grant was in force when their export was written
+    firm = make_org(OrganizationKind.AUDIT_FIRM, jurisdiction="640000", name="某某会计师事务所")
+    grantee = make_user(firm, "auditor", username="cpa_exporter")
+    today = timezone.localdate()
+    grant = grant_create(
+        actor=program_admin, audit_firm=firm, username=grantee.username, programs=[world.program], until=today
+    )
+    if url == "budget-statement":
+        url = f"/api/v1/reports/programs/{world.program.pk}/budget-statement/export/"
+    client = client_for(grantee)
+    with django_capture_on_commit_callbacks(execute=True):
+        accepted = client.get(url)
+    assert accepted.status_code == 202, accepted.json()
+    job = client.get(accepted["Location"]).json()
+    assert job["status"] == "succeeded"
+    # when the grant has ended (as if written yesterday) and the file is asked for
+    AuditorGrant.objects.filter(pk=grant.pk).update(until=today - timedelta(days=1))
+    response = client.get(job["download_url"])
+    # then the program's rows are no longer theirs: the download does not exist for them, and none is audited
+    assert response.status_code == 404
+    assert not AuditEvent.objects.filter(action="report.export_download").exists()
