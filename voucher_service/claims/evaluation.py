@@ -106,7 +106,7 @@ def compute_for(claim: Claim, ctx: c.Context, locked: Any, conditions: list[str]
 def context_for(claim: Claim, vouchers: list[Voucher] | None = None) -> c.Context:
     submitted = claim.submitted_at or timezone.now()
     version = program_version_in_force(claim.program, submitted)
-    if version is None:  # pragma: no cover - drafts of draft programs are refused, so a version exists
+    if version is None:  # only behind the services' back: drafts of draft programs are refused
         raise ClaimError(ClaimErrorCode.INVALID_STATE, _("The program has no published rules."))
     return c.Context(
         claim=claim,
@@ -143,7 +143,6 @@ def claim_evaluate(*, claim_id: int) -> Claim:
     )
     if claim.status not in (ClaimStatus.SUBMITTED, ClaimStatus.EVALUATING):
         return claim
-    claim.status = ClaimStatus.EVALUATING
     ctx = context_for(claim)
     results = c.run_checks(ctx)
     failures = [r for r in results if not r.ok]
@@ -171,7 +170,7 @@ def claim_evaluate(*, claim_id: int) -> Claim:
             reserve(claim, breakdown, locked, ctx.vouchers, year, actor=SYSTEM, fresh=True)
         except AlreadySubsidised as exc:
             failures = [exc.refusal]
-        except LedgerError as exc:  # pragma: no cover - the accounts are locked: the balance cannot have moved
+        except LedgerError as exc:  # the accounts are locked, so the balance cannot have moved: a defect if seen
             failures = [c.check("vouchers", False, functools.partial(str, exc))]
     evaluation.checks = [r.as_dict() for r in results + failures]
     evaluation.breakdown = breakdown.as_dict()

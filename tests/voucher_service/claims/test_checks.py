@@ -16,6 +16,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.audit import SYSTEM
+from accounts.models import OrganizationKind
 from accounts.services import entity_bar
 from tests.claims import YUAN, attach_evidence, claim_body, create, invoice_number, issue_voucher, list_provider
 from tests.factories import make_org, make_user, valid_uscc
@@ -142,9 +143,7 @@ def test_missing_evidence_is_named_in_the_programs_order(bd, voucher):
     claim = draft(bd, evidence=("usage_statement", "contract"))
     # when checked
     # then the missing kinds are named, in the order the program lists them
-    assert answers(context(claim), "evidence") == [
-        ("evidence", False, "Evidence missing: invoice, payment_proof.")
-    ]
+    assert answers(context(claim), "evidence") == [("evidence", False, "Evidence missing: invoice, payment_proof.")]
 
 
 # --- consistency ---------------------------------------------------------------------------------------------------
@@ -266,8 +265,8 @@ def test_a_voucher_with_nothing_available_is_not_usable(bd, voucher):
 
 
 def test_two_usable_vouchers_of_one_year_pass(bd, voucher):
-    # given a second voucher, both named
-    other = issue_voucher(bd.program, bd.entity, 1 * YUAN)
+    # given a second voucher of one fen, both named
+    other = issue_voucher(bd.program, bd.entity, 1)
     claim = draft(bd)
     claim.requested_vouchers = [voucher.pk, other.pk]
     # when checked
@@ -406,9 +405,7 @@ def test_pro_rating_accepts_a_delivery_with_at_least_one_day_inside(bd, voucher,
     # given a program that pro-rates by days in the window, and a window ending on the first day of the delivery
     # (or the day before)
     claim = draft(bd)
-    Voucher.objects.filter(pk=voucher.pk).update(
-        valid_until=claim.delivery_starts_on + timedelta(days=days_inside - 1)
-    )
+    Voucher.objects.filter(pk=voucher.pk).update(valid_until=claim.delivery_starts_on + timedelta(days=days_inside - 1))
     # when checked
     ctx = context(claim, vouchers=[Voucher.objects.get(pk=voucher.pk)], pro_rating=ProRating.DAYS_IN_WINDOW)
     results = answers(ctx, "delivery_window")
@@ -750,4 +747,40 @@ def test_the_minimum_is_judged_on_the_pro_rated_cost(bd, voucher):
             False,
             "The eligible cost is 262295.08 yuan; the program's minimum claim is 300000.00 yuan.",
         )
+    ]
+
+
+def test_a_provider_not_offering_the_service_type_is_refused_saying_so(bd, voucher):
+    # given a listed provider of Baoding that sells GPU and NPU compute, and a claim for CPU compute
+    claim = draft(bd)
+    claim.service_type = "cpu"
+    # when checked
+    results = [r for r in checks.run_checks(context(claim)) if r.check == "provider"]
+    # then the provider check fails, for that reason, in each language
+    assert [(r.ok, r.message["en"]) for r in results] == [
+        (False, f"On {claim.delivery_starts_on}: The provider did not offer this service type on that day.")
+    ]
+    assert results[0].message["zh-hans"].startswith(f"{claim.delivery_starts_on}：")
+    assert results[0].message["zh-hans"] != results[0].message["en"]
+
+
+def test_an_order_of_the_same_number_on_another_platform_is_not_the_claims_order(hohhot):
+    # given an order of the claim's number, recorded by a platform the program does not designate
+    claim = hohhot_claim(hohhot)
+    elsewhere = make_org(OrganizationKind.PLATFORM, jurisdiction="150123", name="另一算力平台")
+    recorder = make_user(elsewhere, "applicant", username="elsewhere")
+    platform_order_record(
+        actor=recorder,
+        platform=elsewhere,
+        order_number="HL-2026-0001",
+        buyer_uscc=hohhot.entity.uscc,
+        provider=hohhot.provider,
+        amount=100_000 * YUAN,
+        service_starts_on=claim.delivery_starts_on,
+        service_ends_on=claim.delivery_ends_on,
+    )
+    # when checked
+    # then the claim cites no order of the designated platform
+    assert answers(context(claim), "platform_order") == [
+        ("platform_order", False, "The claim cites no order recorded by the designated platform.")
     ]
