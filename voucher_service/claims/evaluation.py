@@ -35,9 +35,17 @@ from voucher_service.programs.selectors import program_version_in_force
 from voucher_service.vouchers.models import Voucher
 
 
+# Each service below is a thin ``service_write`` around a plain function: mutmut does not mutate decorated functions,
+# and ``make mutation`` holds this module's rules to its tests (TESTING.md).
+
+
 @service_write
 def claim_submit(*, actor: Any, claim: Claim) -> Claim:
     """Submit a draft (or resubmit a returned claim); the evaluation runs in a task queued on commit."""
+    return _submit(actor, claim)
+
+
+def _submit(actor: Any, claim: Claim) -> Claim:
     from voucher_service.claims.tasks import evaluate_claim
 
     locked = Claim.objects.select_for_update().select_related("entity").get(pk=claim.pk)
@@ -69,6 +77,10 @@ def claim_submit(*, actor: Any, claim: Claim) -> Claim:
 @service_write
 def claim_mark_evaluating(*, claim_id: int) -> bool:
     """submitted → evaluating, visible at once while the evaluation runs. False if there is nothing to start."""
+    return _mark_evaluating(claim_id)
+
+
+def _mark_evaluating(claim_id: int) -> bool:
     return bool(Claim.objects.filter(pk=claim_id, status=ClaimStatus.SUBMITTED).update(status=ClaimStatus.EVALUATING))
 
 
@@ -138,6 +150,10 @@ def records_conditions(ctx: c.Context) -> list[str]:
 @service_write
 def claim_evaluate(*, claim_id: int) -> Claim:
     """Evaluate a submitted claim (see the module docstring). Idempotent."""
+    return _evaluate(claim_id)
+
+
+def _evaluate(claim_id: int) -> Claim:
     claim = (
         Claim.objects.select_for_update(of=("self",)).select_related("program", "entity", "provider").get(pk=claim_id)
     )
