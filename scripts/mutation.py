@@ -60,7 +60,6 @@ MODULES = (
         ("tests/voucher_service/vouchers/test_eligibility.py",),
     ),
     Module("subsidy", "voucher_service/claims/subsidy.py", ("tests/voucher_service/claims/test_subsidy.py",)),
-    Module("checks", "voucher_service/claims/checks.py", ("tests/voucher_service/claims/test_checks.py",)),
     Module("evaluation", "voucher_service/claims/evaluation.py", ("tests/voucher_service/claims/test_evaluation.py",)),
 )
 

@@ -34,7 +34,6 @@ from voucher_service.claims.subsidy import Breakdown, compute
 from voucher_service.programs.selectors import program_version_in_force
 from voucher_service.vouchers.models import Voucher
 
-
 # Each service below is a thin ``service_write`` around a plain function: mutmut does not mutate decorated functions,
 # and ``make mutation`` holds this module's rules to its tests (TESTING.md).
 
@@ -98,8 +97,8 @@ def _refuse(claim: Claim, evaluation: ClaimEvaluation, failures: list[c.Check]) 
     )
 
 
-def compute_for(claim: Claim, ctx: c.Context, locked: Any, conditions: list[str]) -> Breakdown:
-    """The subsidy of ``claim`` from the locked rows (evaluation, and the first stage's condition review)."""
+def compute_for(ctx: c.Context, locked: Any, conditions: list[str]) -> Breakdown:
+    """The subsidy of the claim from the locked rows (evaluation, and the first stage's condition review)."""
     inside, total = c.days_inside(ctx)
     pro_rating = {"days_inside": inside, "days": total} if ctx.rules.pro_rating != "none" else None
     return compute(
@@ -172,7 +171,7 @@ def _evaluate(claim_id: int) -> Claim:
         return claim
     year = ctx.vouchers[0].fiscal_year
     locked = lock_for(claim, ctx.rules, ctx.vouchers, year)
-    breakdown = compute_for(claim, ctx, locked, records_conditions(ctx))
+    breakdown = compute_for(ctx, locked, records_conditions(ctx))
     if breakdown.subsidy == 0:
         failures = [
             c.check(

@@ -141,6 +141,20 @@ def test_only_an_applicant_of_the_entity_submits(bd, voucher):
     assert Claim.objects.get(pk=claim.pk).status == "draft"
 
 
+def test_an_applicant_of_another_entity_cannot_submit(bd, voucher):
+    # given a draft, and an applicant of another enterprise
+    from tests.factories import make_org
+
+    claim = draft(bd)
+    stranger = make_user(make_org(jurisdiction="130602"), "applicant", username="other_applicant")
+    # when that applicant submits the draft
+    with pytest.raises(ClaimError) as refusal:
+        claim_submit(actor=stranger, claim=claim)
+    # then it is refused: only the entity's own applicants submit its claims
+    assert refusal.value.code == ClaimErrorCode.PERMISSION_DENIED
+    assert Claim.objects.get(pk=claim.pk).status == "draft"
+
+
 def test_a_barred_entity_cannot_submit(bd, voucher):
     # given a draft, then the entity barred
     claim = draft(bd)
@@ -154,18 +168,39 @@ def test_a_barred_entity_cannot_submit(bd, voucher):
 
 
 def test_a_submitted_claim_is_marked_evaluating_once(bd, voucher):
-    # given a submitted claim and a draft
+    # given two submitted claims and a draft
     claim = submitted(bd)
+    waiting = submitted(bd)
     other = draft(bd)
-    # when marked evaluating, twice, and the draft once
+    # when the first is marked evaluating, twice, and the draft once
     first, second, of_draft = (
         claim_mark_evaluating(claim_id=claim.pk),
         claim_mark_evaluating(claim_id=claim.pk),
         claim_mark_evaluating(claim_id=other.pk),
     )
-    # then only the first call moved anything
+    # then only the first call moved anything, and only that claim
     assert (first, second, of_draft) == (True, False, False)
-    assert (Claim.objects.get(pk=claim.pk).status, Claim.objects.get(pk=other.pk).status) == ("evaluating", "draft")
+    assert [Claim.objects.get(pk=c.pk).status for c in (claim, waiting, other)] == ["evaluating", "submitted", "draft"]
+
+
+def test_the_evaluation_locks_the_claims_row_and_not_the_rows_it_reads_along(bd, voucher, monkeypatch):
+    # given a submitted claim, and a record of the rows each locking query names
+    from django.db.models import QuerySet
+
+    claim = submitted(bd)
+    locks = []
+    real = QuerySet.select_for_update
+
+    def recording(self, *args, **kwargs):
+        locks.append((self.model, kwargs.get("of", ())))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(QuerySet, "select_for_update", recording)
+    # when evaluated
+    claim_evaluate(claim_id=claim.pk)
+    # then the claim is locked by its own row only (``of self``): its program, entity and provider, read in the same
+    # query, are shared with every other claim evaluated meanwhile, and locking them would queue those claims
+    assert [of for model, of in locks if model is Claim] == [("self",)]
 
 
 # --- evaluating: passing ---------------------------------------------------------------------------------------------
@@ -462,7 +497,7 @@ def test_the_subsidy_is_computed_from_the_locked_totals_and_accounts(bd, voucher
     ctx = context_for(claim)
     locked = lock_for(claim, ctx.rules, ctx.vouchers, voucher.fiscal_year)
     # when the subsidy is computed on the local-platform condition
-    breakdown = compute_for(claim, ctx, locked, ["local_platform"])
+    breakdown = compute_for(ctx, locked, ["local_platform"])
     # then every term is read from them: the voucher's 800,000, the entity's 1,000,000, the year's 10,000,000
     assert breakdown.terms == {
         "rate": 500_000 * YUAN,
@@ -485,7 +520,7 @@ def test_a_pro_rated_subsidy_records_the_days(bd, voucher):
     ctx = with_rules(context_for(claim), pro_rating=ProRating.DAYS_IN_WINDOW)
     locked = lock_for(claim, ctx.rules, ctx.vouchers, voucher.fiscal_year)
     # when the subsidy is computed
-    breakdown = compute_for(claim, ctx, locked, ["major_project_lead"])
+    breakdown = compute_for(ctx, locked, ["major_project_lead"])
     # then the cost is pro-rated (262,295.08 yuan), 60 % of it given, and the days recorded
     assert (breakdown.eligible_cost, breakdown.subsidy) == (26_229_508, 15_737_704)
     assert breakdown.pro_rating == {"days_inside": 16, "days": 61}
@@ -500,14 +535,14 @@ def capped_rule(bd, voucher):
     with_rules(ctx, rate_rules=(ctx.rules.rate_rules[0], capped))
     locked = lock_for(claim, ctx.rules, ctx.vouchers, voucher.fiscal_year)
     locked.rule_totals["local_platform"].used = 299_900 * YUAN
-    return claim, ctx, locked
+    return ctx, locked
 
 
 def test_what_was_received_under_a_rule_limits_it(capped_rule):
     # given a rule of which all but 100 yuan of its cap was received before
-    claim, ctx, locked = capped_rule
+    ctx, locked = capped_rule
     # when the subsidy is computed
-    breakdown = compute_for(claim, ctx, locked, ["local_platform"])
+    breakdown = compute_for(ctx, locked, ["local_platform"])
     # then the rule gives what is left of its cap
     assert [(r.code, r.cap_left, r.amount) for r in breakdown.rules] == [("local_platform", 100 * YUAN, 100 * YUAN)]
 
