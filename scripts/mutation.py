@@ -59,6 +59,8 @@ MODULES = (
         "voucher_service/vouchers/eligibility.py",
         ("tests/voucher_service/vouchers/test_eligibility.py",),
     ),
+    Module("subsidy", "voucher_service/claims/subsidy.py", ("tests/voucher_service/claims/test_subsidy.py",)),
+    Module("evaluation", "voucher_service/claims/evaluation.py", ("tests/voucher_service/claims/test_evaluation.py",)),
 )
 
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}

@@ -23,7 +23,7 @@ from voucher_service.claims.drafts import claim_as_input, consistency_problems
 from voucher_service.claims.models import Claim, ClaimInvoice, PlatformOrder
 from voucher_service.programs.models import ProgramVersion
 from voucher_service.programs.rules import ProgramRules, ProRating, RelatedParties, ScopeMode
-from voucher_service.programs.selectors import provider_in_scope_during
+from voucher_service.programs.selectors import provider_in_scope, provider_in_scope_during
 from voucher_service.vouchers.eligibility import entity_category_ok
 from voucher_service.vouchers.models import Voucher, VoucherStatus
 from voucher_service.vouchers.selectors import voucher_balance
@@ -261,12 +261,18 @@ def _provider(ctx: Context) -> list[Check]:
             bool(decision),
             (lambda: _("The provider was listed and in scope for this service on the delivery dates."))
             if decision
-            else (lambda: _("On %(day)s: %(reason)s") % {"day": day, "reason": decision.reason}),
+            # The reason again in each language: the decision's own is in the language active when it was made.
+            else (lambda: _("On %(day)s: %(reason)s") % {"day": day, "reason": _scope_reason(ctx, day)}),
         )
     ]
     if ctx.rules.provider_scope.mode == ScopeMode.DESIGNATED_PLATFORM:
         out.append(_platform_order(ctx))
     return out
+
+
+def _scope_reason(ctx: Context, day: date) -> str:
+    claim = ctx.claim
+    return provider_in_scope(ctx.version, claim.provider, day, claim.service_type).reason
 
 
 def _platform_order(ctx: Context) -> Check:

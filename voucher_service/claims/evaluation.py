@@ -34,10 +34,17 @@ from voucher_service.claims.subsidy import Breakdown, compute
 from voucher_service.programs.selectors import program_version_in_force
 from voucher_service.vouchers.models import Voucher
 
+# Each service below is a thin ``service_write`` around a plain function: mutmut does not mutate decorated functions,
+# and ``make mutation`` holds this module's rules to its tests (TESTING.md).
+
 
 @service_write
 def claim_submit(*, actor: Any, claim: Claim) -> Claim:
     """Submit a draft (or resubmit a returned claim); the evaluation runs in a task queued on commit."""
+    return _submit(actor, claim)
+
+
+def _submit(actor: Any, claim: Claim) -> Claim:
     from voucher_service.claims.tasks import evaluate_claim
 
     locked = Claim.objects.select_for_update().select_related("entity").get(pk=claim.pk)
@@ -69,6 +76,10 @@ def claim_submit(*, actor: Any, claim: Claim) -> Claim:
 @service_write
 def claim_mark_evaluating(*, claim_id: int) -> bool:
     """submitted → evaluating, visible at once while the evaluation runs. False if there is nothing to start."""
+    return _mark_evaluating(claim_id)
+
+
+def _mark_evaluating(claim_id: int) -> bool:
     return bool(Claim.objects.filter(pk=claim_id, status=ClaimStatus.SUBMITTED).update(status=ClaimStatus.EVALUATING))
 
 
@@ -86,8 +97,8 @@ def _refuse(claim: Claim, evaluation: ClaimEvaluation, failures: list[c.Check]) 
     )
 
 
-def compute_for(claim: Claim, ctx: c.Context, locked: Any, conditions: list[str]) -> Breakdown:
-    """The subsidy of ``claim`` from the locked rows (evaluation, and the first stage's condition review)."""
+def compute_for(ctx: c.Context, locked: Any, conditions: list[str]) -> Breakdown:
+    """The subsidy of the claim from the locked rows (evaluation, and the first stage's condition review)."""
     inside, total = c.days_inside(ctx)
     pro_rating = {"days_inside": inside, "days": total} if ctx.rules.pro_rating != "none" else None
     return compute(
@@ -106,7 +117,7 @@ def compute_for(claim: Claim, ctx: c.Context, locked: Any, conditions: list[str]
 def context_for(claim: Claim, vouchers: list[Voucher] | None = None) -> c.Context:
     submitted = claim.submitted_at or timezone.now()
     version = program_version_in_force(claim.program, submitted)
-    if version is None:  # pragma: no cover - drafts of draft programs are refused, so a version exists
+    if version is None:  # only behind the services' back: drafts of draft programs are refused
         raise ClaimError(ClaimErrorCode.INVALID_STATE, _("The program has no published rules."))
     return c.Context(
         claim=claim,
@@ -138,12 +149,15 @@ def records_conditions(ctx: c.Context) -> list[str]:
 @service_write
 def claim_evaluate(*, claim_id: int) -> Claim:
     """Evaluate a submitted claim (see the module docstring). Idempotent."""
+    return _evaluate(claim_id)
+
+
+def _evaluate(claim_id: int) -> Claim:
     claim = (
         Claim.objects.select_for_update(of=("self",)).select_related("program", "entity", "provider").get(pk=claim_id)
     )
     if claim.status not in (ClaimStatus.SUBMITTED, ClaimStatus.EVALUATING):
         return claim
-    claim.status = ClaimStatus.EVALUATING
     ctx = context_for(claim)
     results = c.run_checks(ctx)
     failures = [r for r in results if not r.ok]
@@ -157,7 +171,7 @@ def claim_evaluate(*, claim_id: int) -> Claim:
         return claim
     year = ctx.vouchers[0].fiscal_year
     locked = lock_for(claim, ctx.rules, ctx.vouchers, year)
-    breakdown = compute_for(claim, ctx, locked, records_conditions(ctx))
+    breakdown = compute_for(ctx, locked, records_conditions(ctx))
     if breakdown.subsidy == 0:
         failures = [
             c.check(
@@ -171,7 +185,7 @@ def claim_evaluate(*, claim_id: int) -> Claim:
             reserve(claim, breakdown, locked, ctx.vouchers, year, actor=SYSTEM, fresh=True)
         except AlreadySubsidised as exc:
             failures = [exc.refusal]
-        except LedgerError as exc:  # pragma: no cover - the accounts are locked: the balance cannot have moved
+        except LedgerError as exc:  # the accounts are locked, so the balance cannot have moved: a defect if seen
             failures = [c.check("vouchers", False, functools.partial(str, exc))]
     evaluation.checks = [r.as_dict() for r in results + failures]
     evaluation.breakdown = breakdown.as_dict()

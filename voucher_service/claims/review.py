@@ -137,7 +137,7 @@ def _recompute(locked: Claim, confirmed: list[str], actor: Any) -> int:
     ctx = context_for(locked, vouchers)
     year = vouchers[0].fiscal_year
     locked_rows = lock_for(locked, ctx.rules, vouchers, year)
-    breakdown = compute_for(locked, ctx, locked_rows, confirmed)
+    breakdown = compute_for(ctx, locked_rows, confirmed)
     if breakdown.subsidy > 0:
         reserve(locked, breakdown, locked_rows, vouchers, year, actor=actor, fresh=False)
     locked.flags = [*locked.flags, "conditions_recomputed"]
