@@ -228,7 +228,13 @@ def _claim_data(ctx: Context, entity: Any) -> dict[str, Any]:
             }
         ],
         "payments": [{"bank_reference": f"BR-{ctx.op.token}", "paid_on": today, "amount": amount}],
-        "delivery": {"starts_on": today, "ends_on": today, "service_type": "gpu", "quantity": 100, "unit": "card_hours"},
+        "delivery": {
+            "starts_on": today,
+            "ends_on": today,
+            "service_type": "gpu",
+            "quantity": 100,
+            "unit": "card_hours",
+        },
         "conditions": [RULE],
         "declaration_accepted": True,
     }
@@ -258,8 +264,9 @@ def decide(ctx: Context) -> str:
     target = ctx.pick(_in(ctx, ClaimStatus.IN_REVIEW))
     if target is None:
         return "no_target"
-    stage = target.program_version.parsed().review_stages[target.stage_index]
-    actor = ctx.crew.finance if stage.role == "finance" else ctx.rng.choice((ctx.crew.reviewer, ctx.crew.reviewer2))
+    stages = target.program_version.parsed().review_stages
+    role = stages[target.stage_index].role if target.stage_index < len(stages) else "reviewer"  # decided meanwhile
+    actor = ctx.crew.finance if role == "finance" else ctx.rng.choice((ctx.crew.reviewer, ctx.crew.reviewer2))
     if ctx.rng.random() < 0.05:
         actor = ctx.crew.applicant  # not a reviewer at all: refused
     decision = ctx.rng.choices(("approve", "return", "reject"), weights=(8, 1, 1))[0]

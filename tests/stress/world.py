@@ -96,20 +96,24 @@ def _users(prefix: str, count: int) -> list[User]:
 def _crews(agency: Organization, entities: list[Organization], threads: int) -> list[Crew]:
     people = {role: _users(f"stress_{role}_", threads) for role in ("applicant", "reviewer", "reviewer2", "finance")}
     people["admin"] = _users("stress_admin_", threads)
-    memberships = [Membership(user=u, organization=e, role=Role.APPLICANT) for u in people["applicant"] for e in entities]
+    memberships = [
+        Membership(user=u, organization=e, role=Role.APPLICANT) for u in people["applicant"] for e in entities
+    ]
     for role, kind in (("reviewer", Role.REVIEWER), ("reviewer2", Role.REVIEWER), ("finance", Role.FINANCE)):
         memberships += [Membership(user=u, organization=agency, role=kind) for u in people[role]]
     memberships += [Membership(user=u, organization=agency, role=Role.PROGRAM_ADMIN) for u in people["admin"]]
     Membership.objects.bulk_create(memberships, batch_size=2000)
-    return [Crew(*(people[role][n] for role in ("applicant", "reviewer", "reviewer2", "finance", "admin"))) for n in
-            range(threads)]  # fmt: skip
+    roles = ("applicant", "reviewer", "reviewer2", "finance", "admin")
+    return [Crew(*(people[role][n] for role in roles)) for n in range(threads)]
 
 
 def build_world(threads: int) -> World:
     """The agency, its three published programs with this year's budgets open, the entities (half of them settled
     this year, so eligible for the one-time award), a listed provider, and ``threads`` crews."""
     today = timezone.localdate()
-    agency = make_org(OrganizationKind.AGENCY, jurisdiction=AGENCY_JURISDICTION, name="宁夏回族自治区发展和改革委员会（压力）")
+    agency = make_org(
+        OrganizationKind.AGENCY, jurisdiction=AGENCY_JURISDICTION, name="宁夏回族自治区发展和改革委员会（压力）"
+    )
     entities = [
         make_org(jurisdiction=ENTITY_JURISDICTION, settled_on=date(today.year, 1, 1) if n % 2 == 0 else None)
         for n in range(ENTITIES)
