@@ -131,6 +131,8 @@ def test_every_bound_is_read_from_the_environment():
         "SECRET_KEY": "bounds-test-secret-key-0123456789abcdef0123456789abcdef",
         "PERSONAL_ID_HMAC_KEY": "bounds-test-hmac-key",
         "LEDGER_SIGNING_KEY": "bounds-test-ledger-key-0123456789",
+        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+        "BROKER_VISIBILITY_TIMEOUT_SECONDS": "91",
         "DB_POOL": "1",
         "DB_POOL_MIN_SIZE": "1",
         "DB_POOL_MAX_SIZE": "3",
@@ -145,12 +147,22 @@ def test_every_bound_is_read_from_the_environment():
     assert (settings.REPORTS_EXPORT_MAX_ROWS, settings.REPORTS_EXPORT_SYNC_MAX_ROWS) == (1004, 1005)
     assert (settings.REPORTS_EXPORT_TTL_HOURS, settings.IDEMPOTENCY_KEY_RETENTION_HOURS) == (3, 5)
     assert (settings.CELERY_TASK_SOFT_TIME_LIMIT, settings.CELERY_TASK_TIME_LIMIT) == (60, 90)
+    assert settings.CELERY_BROKER_TRANSPORT_OPTIONS == {"visibility_timeout": 91}
     assert settings.DATABASES["default"]["OPTIONS"]["pool"] == {"min_size": 1, "max_size": 3, "timeout": 4}
 
 
 def test_a_hard_task_limit_not_above_the_soft_one_is_refused():
     with pytest.raises(ImproperlyConfigured, match="TASK_TIME_LIMIT_SECONDS"):
         load_settings(TASK_SOFT_TIME_LIMIT_SECONDS="60", TASK_TIME_LIMIT_SECONDS="60")
+
+
+def test_a_visibility_timeout_not_above_the_hard_task_limit_is_refused():
+    with pytest.raises(ImproperlyConfigured, match="BROKER_VISIBILITY_TIMEOUT_SECONDS"):
+        load_settings(
+            CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
+            TASK_TIME_LIMIT_SECONDS="120",
+            BROKER_VISIBILITY_TIMEOUT_SECONDS="120",
+        )
 
 
 def test_every_task_runs_under_the_time_limits(settings):

@@ -1,0 +1,55 @@
+"""Fixtures of the fault tests: a private Redis, workers to start (and kill), a row held locked from another
+connection, and the stress world (three small programs, a crew) to act in."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+
+import psycopg
+import pytest
+
+from tests.faults.processes import RedisServer, Worker, tests_database_url
+from tests.stress.world import World, build_world
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def start_worker(redis_server, tmp_path) -> Iterator[Callable[[], Worker]]:
+    started: list[Worker] = []
+
+    def start() -> Worker:
+        worker = Worker(redis_server.url, tmp_path / "worker.log").start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.kill()
+    log = tmp_path / "worker.log"
+    if log.exists():  # shown when the test fails
+        print(log.read_text(errors="replace")[-6000:])
+
+
+@pytest.fixture
+def world(settings, tmp_path) -> World:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return build_world(threads=1)
+
+
+@contextlib.contextmanager
+def row_locked(table: str, pk: int) -> Iterator[None]:
+    """Another session holds ``table`` row ``pk`` FOR UPDATE until the block ends."""
+    with psycopg.connect(tests_database_url()) as holder:
+        holder.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE", [pk])
+        try:
+            yield
+        finally:
+            holder.rollback()
