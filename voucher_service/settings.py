@@ -404,6 +404,11 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 7 * 24 * 3600
+# No task's result is read: each records its outcome in the database. Storing none also keeps a send from
+# touching the result backend, which with Redis down made every send (so every request that queues work) wait
+# about 20 s for the backend to give up reconnecting (tests/faults/test_redis_stopped.py). ``ping`` (the
+# worker round-trip test) asks for its result itself.
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -415,7 +420,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = env_int("TASK_SOFT_TIME_LIMIT_SECONDS", 1800)
 CELERY_TASK_TIME_LIMIT = env_int("TASK_TIME_LIMIT_SECONDS", 1860)
 if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
     raise ImproperlyConfigured("TASK_TIME_LIMIT_SECONDS must be larger than TASK_SOFT_TIME_LIMIT_SECONDS.")
-if CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", CELERY_TASK_TIME_LIMIT + 1) <= CELERY_TASK_TIME_LIMIT:
+_visibility_timeout = CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout")
+if isinstance(_visibility_timeout, int) and _visibility_timeout <= CELERY_TASK_TIME_LIMIT:
     raise ImproperlyConfigured("BROKER_VISIBILITY_TIMEOUT_SECONDS must be larger than TASK_TIME_LIMIT_SECONDS.")
 # The beat schedule is assembled from each package's schedule.py in voucher_service/celery.py.
 

@@ -1,15 +1,13 @@
-"""Fixtures of the fault tests: a private Redis, workers to start (and kill), a row held locked from another
-connection, and the stress world (three small programs, a crew) to act in."""
+"""Fixtures of the fault tests: a private Redis, workers to start (and kill), and the stress world (three small
+programs, a crew) to act in."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterator
 
-import psycopg
 import pytest
 
-from tests.faults.processes import RedisServer, Worker, tests_database_url
+from tests.faults.processes import RedisServer, Worker
 from tests.stress.world import World, build_world
 
 
@@ -42,14 +40,3 @@ def start_worker(redis_server, tmp_path) -> Iterator[Callable[[], Worker]]:
 def world(settings, tmp_path) -> World:
     settings.MEDIA_ROOT = tmp_path / "media"
     return build_world(threads=1)
-
-
-@contextlib.contextmanager
-def row_locked(table: str, pk: int) -> Iterator[None]:
-    """Another session holds ``table`` row ``pk`` FOR UPDATE until the block ends."""
-    with psycopg.connect(tests_database_url()) as holder:
-        holder.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE", [pk])
-        try:
-            yield
-        finally:
-            holder.rollback()

@@ -8,19 +8,16 @@ the task waits inside its transaction (after its first writes) until the worker 
 
 from __future__ import annotations
 
-import random
-
 import pytest
 
 from ledger.models import Account, JournalEntry
 from ledger.verification import verify_ledger
-from tests.faults.conftest import row_locked
 from tests.faults.processes import app_sending_to, backends_waiting_for_a_lock, wait_until
-from tests.stress.operations import YUAN, Context, Op, claim
-from voucher_service.claims.models import Claim, Payout
-from voucher_service.claims.notice import notice_close
+from tests.faults.scenes import payable_claim, row_locked, voucher_for_first_entity
+from tests.stress.operations import YUAN
+from voucher_service.claims.models import Payout
 from voucher_service.claims.payout import payout_key
-from voucher_service.claims.services import claim_decide, payout_request
+from voucher_service.claims.services import payout_request
 from voucher_service.programs.budgets import budget_require_open
 from voucher_service.programs.selectors import current_fiscal_year
 from voucher_service.vouchers.models import Issuance, Voucher
@@ -67,29 +64,11 @@ def test_a_worker_killed_in_the_middle_of_an_issuance_issues_it_once_after_a_new
     assert report.ok, report.render()
 
 
-def payable_claim(world) -> Claim:
-    """A claim of the world's first entity, evaluated, approved at both stages and past its notice."""
-    crew, program, entity = world.crews[0], world.programs[0], world.entities[0]
-    application = application_submit(
-        actor=crew.applicant, program=program, entity=entity, amount=500 * YUAN, purpose="模型训练"
-    )
-    application_approve(actor=crew.reviewer, application=application)  # issued now: tasks are eager here
-    context = Context(world=world, crew=crew, rng=random.Random(1), op=Op(index=1, kind="claim", thread=0, token="k1"))
-    context.entity = lambda: entity  # type: ignore[method-assign]
-    context.program = lambda: program  # type: ignore[method-assign]
-    assert claim(context) == "in_review"
-    target = Claim.objects.get(contract_number="HT-k1")
-    confirm = [{"code": "compute", "confirmed": True, "reason": "已核实"}]
-    target = claim_decide(actor=crew.reviewer, claim=target, decision="approve", conditions=confirm)
-    target = claim_decide(actor=crew.finance, claim=target, decision="approve")
-    assert notice_close(claim_id=target.pk, today=target.notice_ends_on.replace(year=target.notice_ends_on.year + 1))
-    return Claim.objects.get(pk=target.pk)
-
-
 def test_a_worker_killed_in_the_middle_of_a_payout_pays_once_after_a_new_worker_starts(
     world, redis_server, start_worker
 ):
     # given a payable claim, and a worker
+    voucher_for_first_entity(world)
     target = payable_claim(world)
     funding = budget_require_open(target.program, current_fiscal_year()).funding
     voucher = Voucher.objects.get(program=target.program, entity=target.entity)
