@@ -175,6 +175,10 @@ def _database_config() -> dict[str, Any]:
                 "timeout": env_int("DB_POOL_TIMEOUT", 30),
             }
         }
+        # With the pool, Django checks a connection (one empty round trip) as it leaves the pool: after the server
+        # restarted or ended its sessions, each dead idle connection would otherwise fail one request with a 500
+        # (tests/faults/test_postgres_terminated.py).
+        config["CONN_HEALTH_CHECKS"] = True
     return config
 
 

@@ -149,6 +149,7 @@ def test_every_bound_is_read_from_the_environment():
     assert (settings.CELERY_TASK_SOFT_TIME_LIMIT, settings.CELERY_TASK_TIME_LIMIT) == (60, 90)
     assert settings.CELERY_BROKER_TRANSPORT_OPTIONS == {"visibility_timeout": 91}
     assert settings.DATABASES["default"]["OPTIONS"]["pool"] == {"min_size": 1, "max_size": 3, "timeout": 4}
+    assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"]  # a dead connection is replaced as it leaves the pool
 
 
 def test_a_hard_task_limit_not_above_the_soft_one_is_refused():
