@@ -13,6 +13,9 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from typing import Any
+
 from django.utils import timezone
 
 from accounts.models import AuditEvent
@@ -62,38 +65,43 @@ def identities_broken(world: World) -> list[str]:
     return problems
 
 
-def _token_rows(token: str) -> list[str]:
-    found = {
-        "application": VoucherApplication.objects.filter(purpose__endswith=token).exists(),
-        "bulk upload": BulkIssuance.objects.filter(file_name=f"{token}.csv").exists(),
-        "objection": Objection.objects.filter(reason__endswith=token).exists(),
-        "payout": Payout.objects.filter(bank_reference=f"CZ-{token}").exists(),
-        "claim": Claim.objects.filter(contract_number=f"HT-{token}").exists(),
+def _writes_by_actor(actors: set[int]) -> dict[int, list[tuple[Any, str]]]:
+    """Every audit event and journal entry of these actors: (when, what), by actor (two queries in all)."""
+    writes: dict[int, list[tuple[Any, str]]] = defaultdict(list)
+    events = AuditEvent.objects.filter(actor_id__in=actors).values_list("actor_id", "occurred_at", "action", "pk")
+    for actor, at, action, pk in events.iterator(5000):
+        writes[actor].append((at, f"audit event {action} #{pk}"))
+    entries = JournalEntry.objects.filter(actor_id__in=actors).values_list("actor_id", "recorded_at", "idempotency_key")
+    for actor, at, key in entries.iterator(5000):
+        writes[actor].append((at, f"journal entry {key}"))
+    return writes
+
+
+def _tokens_written() -> dict[str, set[str]]:
+    """What carries an operation's token, by kind of row (one query each)."""
+    return {
+        "application": {p.rsplit(" ", 1)[-1] for p in VoucherApplication.objects.values_list("purpose", flat=True)},
+        "bulk upload": {n.removesuffix(".csv") for n in BulkIssuance.objects.values_list("file_name", flat=True)},
+        "objection": {r.rsplit(" ", 1)[-1] for r in Objection.objects.values_list("reason", flat=True)},
+        "payout": {b.removeprefix("CZ-") for b in Payout.objects.values_list("bank_reference", flat=True)},
+        "claim": {n.removeprefix("HT-") for n in Claim.objects.values_list("contract_number", flat=True)},
     }
-    return [name for name, exists in found.items() if exists]
-
-
-def _wrote(op: Op) -> list[str]:
-    window = (op.step_started, op.ended)
-    leaks = []
-    if op.actors:
-        events = AuditEvent.objects.filter(actor_id__in=op.actors, occurred_at__range=window)
-        entries = JournalEntry.objects.filter(actor_id__in=op.actors, recorded_at__range=window)
-        leaks += [f"audit event {e.action} #{e.pk}" for e in events[:3]]
-        leaks += [f"journal entry {e.idempotency_key}" for e in entries[:3]]
-    return leaks
 
 
 def refusals_that_wrote(ops: list[Op]) -> list[str]:
+    refused = [op for op in ops if op.refused and op.step_started is not None and op.ended is not None]
+    writes = _writes_by_actor({actor for op in refused for actor in op.actors})
+    tokens = _tokens_written()
     problems = []
-    for op in ops:
-        if not op.refused or op.step_started is None:
-            continue
-        leaks = _wrote(op)
+    for op in refused:
+        start, end = op.step_started, op.ended
+        assert start is not None
+        assert end is not None
+        leaks = [what for actor in op.actors for at, what in writes.get(actor, []) if start <= at <= end]
         if op.steps == 1:  # refused at its first step: none of the operation's own rows exist
-            leaks += [f"a {name} row with its token" for name in _token_rows(op.token)]
+            leaks += [f"a {name} row with its token" for name, written in tokens.items() if op.token in written]
         if leaks:
-            problems.append(f"#{op.index} {op.kind} {op.outcome}: {', '.join(leaks)}")
+            problems.append(f"#{op.index} {op.kind} {op.outcome}: {', '.join(leaks[:5])}")
     return problems
 
 

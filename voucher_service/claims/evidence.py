@@ -98,7 +98,7 @@ def check_file(upload: UploadedFile) -> FileType:
 
 @service_write
 def evidence_upload(*, actor: Any, claim: Claim, kind: str, upload: UploadedFile) -> ClaimEvidence:
-    locked = Claim.objects.select_for_update().select_related("entity").get(pk=claim.pk)
+    locked = Claim.objects.select_for_update(of=("self",)).select_related("entity").get(pk=claim.pk)
     require_applicant(actor, locked.entity)
     if locked.status not in EDITABLE_STATUSES:
         raise ClaimError(ClaimErrorCode.NOT_EDITABLE, _("Evidence is added to a draft or a returned claim only."))
