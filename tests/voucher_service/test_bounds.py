@@ -161,6 +161,7 @@ def test_a_visibility_timeout_not_above_the_hard_task_limit_is_refused():
     with pytest.raises(ImproperlyConfigured, match="BROKER_VISIBILITY_TIMEOUT_SECONDS"):
         load_settings(
             CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
+            TASK_SOFT_TIME_LIMIT_SECONDS="60",
             TASK_TIME_LIMIT_SECONDS="120",
             BROKER_VISIBILITY_TIMEOUT_SECONDS="120",
         )
