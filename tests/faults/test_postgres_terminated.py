@@ -98,7 +98,15 @@ def test_requests_and_tasks_survive_every_connection_being_terminated_and_nothin
         ended: list[int] = []
         DONE.clear()
         strikes = [len(calls) // 4, len(calls) // 2, 3 * len(calls) // 4]
-        killer = threading.Thread(target=lambda: ended.extend(terminate_every_connection(spare, strikes)))
+        killer_failed: list[BaseException] = []
+
+        def strike() -> None:
+            try:
+                ended.extend(terminate_every_connection(spare, strikes))
+            except BaseException as exc:  # shown by the assertion below
+                killer_failed.append(exc)
+
+        killer = threading.Thread(target=strike)
         killer.start()
         outcomes = race([lambda call=call: request(call) for call in calls], threads=6)
         killer.join()
@@ -106,6 +114,7 @@ def test_requests_and_tasks_survive_every_connection_being_terminated_and_nothin
         # then each request succeeded or failed whole
         assert all(o.ok for o in outcomes), [o.error for o in outcomes if not o.ok]
         assert set(answers) <= {"201", "202", "500"}, answers
+        assert not killer_failed, killer_failed
         assert sum(ended) > 0, "no session was terminated"
         # and a client retrying the approvals that failed, with the same keys, gets them all done, once
         undecided = VoucherApplication.objects.filter(

@@ -114,6 +114,14 @@ def tasks_not_sent() -> Iterator[None]:
         yield
 
 
+def _close_pooled_connections() -> None:
+    """The threads returned their connections to this process's pool, where they would stay open (one per thread)
+    for the tests after this one, on a server whose connections are shared: close the pool (a new one opens)."""
+    connection.close()
+    if getattr(connection, "pool", None) is not None:
+        connection.close_pool()  # type: ignore[attr-defined]
+
+
 def run(world: World, seed: int, operations: int, threads: int = DEFAULT_THREADS, timeout: float = 600) -> Run:
     kinds = plan(seed, operations)
     ops = [Op(index=n, kind=kind, thread=n % threads, token=f"s{seed}o{n}") for n, kind in enumerate(kinds)]
@@ -121,4 +129,5 @@ def run(world: World, seed: int, operations: int, threads: int = DEFAULT_THREADS
     started = time.perf_counter()
     with tasks_not_sent():
         race([functools.partial(_call, world, seed, op) for op in ops], threads=threads, timeout=timeout)
+    _close_pooled_connections()
     return Run(seed=seed, threads=threads, ops=ops, seconds=time.perf_counter() - started)
