@@ -21,7 +21,7 @@ WITH_KEY := SECRET_KEY=$${SECRET_KEY:-test-only-secret-key-not-for-production-us
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: help run test lint format typecheck migrations-check pytest mutation bench-ledger bench-issuance bench-claims bench-reports ci clean
+.PHONY: help run test lint format typecheck migrations-check pytest mutation bench-ledger bench-issuance bench-claims bench-reports bench-stress ci clean
 
 help: ## List the targets
 	@echo "Usage: make <target> [PORT=$(PORT)] [PYTEST_ARGS='-k ledger -x']"
@@ -76,6 +76,9 @@ bench-issuance: $(DEV_STAMP) ## Bulk issuance of 10,000 rows and HTTP approvals 
 
 bench-claims: $(DEV_STAMP) ## Whole claim lifecycles over HTTP at 1/16 clients vs pgbench TPC-B (needs PostgreSQL: DATABASE_URL)
 	$(WITH_KEY) $(PY) -m bench.claims
+
+bench-stress: $(DEV_STAMP) ## 10,000 random operations on 32 threads, then caps, ledger and budget checks (needs PostgreSQL: DATABASE_URL)
+	$(WITH_KEY) $(PY) -m bench.stress
 
 bench-reports: $(DEV_STAMP) ## Journal export of 1,000,000 postings vs psql \copy, peak RSS, as-of balances (needs PostgreSQL: DATABASE_URL)
 	$(WITH_KEY) $(PY) -m bench.reports

@@ -43,7 +43,7 @@ def _install_beat_schedule(sender: Celery, **kwargs: object) -> None:
     sender.conf.beat_schedule = _beat_schedule()
 
 
-@app.task(name="voucher_service.ping", acks_late=True)
+@app.task(name="voucher_service.ping", acks_late=True, ignore_result=False)
 def ping(value: str = "pong") -> str:
     """A no-op round trip used by health and integration tests."""
     return value

@@ -180,6 +180,10 @@ def _database_config() -> dict[str, Any]:
                 "timeout": env_int("DB_POOL_TIMEOUT", 30),
             }
         }
+        # With the pool, Django checks a connection (one empty round trip) as it leaves the pool: after the server
+        # restarted or ended its sessions, each dead idle connection would otherwise fail one request with a 500
+        # (tests/faults/test_postgres_terminated.py).
+        config["CONN_HEALTH_CHECKS"] = True
     return config
 
 
@@ -293,7 +297,7 @@ REST_FRAMEWORK = {
     # JSON only (with size and depth limits); the one endpoint that takes a file names multipart itself.
     "DEFAULT_PARSER_CLASSES": ["voucher_service.api.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "voucher_service.api.pagination.LimitOffsetPagination",
-    "PAGE_SIZE": 50,
+    "PAGE_SIZE": env_int("API_PAGE_SIZE", 50),
     "EXCEPTION_HANDLER": "voucher_service.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if LOCAL else []),
@@ -361,6 +365,16 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Bounds -----------------------------------------------------------------------------------------------
+# Every input and every piece of kept state has a limit, set here (each listed in .env.example, each tested at
+# its edge). A request body (JSON, or a form's fields other than its files) over REQUEST_BODY_MAX_BYTES is a 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("REQUEST_BODY_MAX_BYTES", 2_621_440)  # Django's default, 2.5 MiB
+# Uploaded files: one claim evidence file, one bulk-issuance CSV (a larger one is a 400 naming the file).
+EVIDENCE_UPLOAD_MAX_BYTES = env_int("EVIDENCE_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
+BULK_UPLOAD_MAX_BYTES = env_int("BULK_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+# Lists: ?limit= from 1 to API_MAX_PAGE_SIZE (a larger one is a 400), API_PAGE_SIZE when not given.
+API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 200)
+
 # Auditor reports (voucher_service.reports): an export of up to REPORTS_EXPORT_SYNC_MAX_ROWS rows streams in the
 # request; a larger one runs as a Celery task that writes the file to the default storage, downloadable for
 # REPORTS_EXPORT_TTL_HOURS. No export is larger than REPORTS_EXPORT_MAX_ROWS rows (narrow the filters instead).
@@ -410,7 +424,9 @@ if not CELERY_BROKER_URL:
     }
     CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", f"file://{_celery_dir / 'results'}")
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A message a worker took and never acknowledged (the worker was killed) is delivered again after this long.
+    # Longer than the hard task time limit, so a task still running is never delivered twice.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("BROKER_VISIBILITY_TIMEOUT_SECONDS", 3600)}
     CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", CELERY_BROKER_URL)
 
 # Tasks are idempotent and take ids, so re-delivery after a crash is safe: ack only after the work is done.
@@ -421,9 +437,25 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 7 * 24 * 3600
+# No task's result is read: each records its outcome in the database. Storing none also keeps a send from
+# touching the result backend, which with Redis down made every send (so every request that queues work) wait
+# about 20 s for the backend to give up reconnecting (tests/faults/test_redis_stopped.py). ``ping`` (the
+# worker round-trip test) asks for its result itself.
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# No task runs for ever: past the soft limit it is interrupted (SoftTimeLimitExceeded: its transaction rolls back,
+# nothing is half-written), past the hard limit its worker process is killed and replaced. Either way the task
+# fails and its message is acknowledged (no endless redelivery); the sweepers resend what is still to do. The
+# longest task is a background export of REPORTS_EXPORT_MAX_ROWS rows.
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("TASK_SOFT_TIME_LIMIT_SECONDS", 1800)
+CELERY_TASK_TIME_LIMIT = env_int("TASK_TIME_LIMIT_SECONDS", 1860)
+if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured("TASK_TIME_LIMIT_SECONDS must be larger than TASK_SOFT_TIME_LIMIT_SECONDS.")
+_visibility_timeout = CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout")
+if isinstance(_visibility_timeout, int) and _visibility_timeout <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured("BROKER_VISIBILITY_TIMEOUT_SECONDS must be larger than TASK_TIME_LIMIT_SECONDS.")
 # The beat schedule is assembled from each package's schedule.py in voucher_service/celery.py.
 
 # --- Logging -----------------------------------------------------------------------------------------------

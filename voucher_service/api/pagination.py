@@ -1,4 +1,5 @@
 """Pagination for every list: ``?limit=`` (1 to ``MAX_PAGE_SIZE``, default ``PAGE_SIZE``) and ``?offset=`` (0 or more).
+Both bounds are settings (``API_MAX_PAGE_SIZE``, ``API_PAGE_SIZE``), read when Django starts.
 
 DRF's own class quietly replaces a value it cannot read with the default, and passes a limit it can read (such
 as 9223372036854775808) on to the database, which overflows: a 500. Here either parameter is a plain decimal
@@ -10,11 +11,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, pagination
 from rest_framework.request import Request
 
-MAX_PAGE_SIZE = 200
+MAX_PAGE_SIZE: int = settings.API_MAX_PAGE_SIZE
 _DIGITS = re.compile(r"[0-9]{1,18}")
 
 

@@ -285,7 +285,7 @@ def claim_create(*, actor: Any, entity: Organization, program: Program, data: Ma
 @service_write
 def claim_update(*, actor: Any, claim: Claim, data: Mapping[str, Any]) -> Claim:
     """Amend a draft or a returned claim; lists (invoices, payments, vouchers, conditions) are replaced whole."""
-    locked = Claim.objects.select_for_update().select_related("program", "entity").get(pk=claim.pk)
+    locked = Claim.objects.select_for_update(of=("self",)).select_related("program", "entity").get(pk=claim.pk)
     require_applicant(actor, locked.entity)
     if locked.status not in EDITABLE_STATUSES:
         raise ClaimError(
@@ -320,7 +320,7 @@ def claim_withdraw(*, actor: Any, claim: Claim, reason: str = "") -> Claim:
     """The entity takes its claim back before payout; whatever it reserved is released."""
     from voucher_service.claims.reserve import release_reserve
 
-    locked = Claim.objects.select_for_update().select_related("program", "entity").get(pk=claim.pk)
+    locked = Claim.objects.select_for_update(of=("self",)).select_related("program", "entity").get(pk=claim.pk)
     require_applicant(actor, locked.entity)
     if locked.status not in WITHDRAWABLE_STATUSES or hasattr(locked, "payout"):
         raise ClaimError(

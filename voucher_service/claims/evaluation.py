@@ -47,7 +47,7 @@ def claim_submit(*, actor: Any, claim: Claim) -> Claim:
 def _submit(actor: Any, claim: Claim) -> Claim:
     from voucher_service.claims.tasks import evaluate_claim
 
-    locked = Claim.objects.select_for_update().select_related("entity").get(pk=claim.pk)
+    locked = Claim.objects.select_for_update(of=("self",)).select_related("entity").get(pk=claim.pk)
     require_applicant(actor, locked.entity)
     if locked.status not in EDITABLE_STATUSES:
         raise ClaimError(

@@ -13,7 +13,9 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from accounts.audit import audit_record
@@ -23,7 +25,7 @@ from voucher_service.claims.models import EDITABLE_STATUSES, Claim, ClaimEvidenc
 from voucher_service.claims.permissions import require_applicant
 from voucher_service.programs.rules import EvidenceKind
 
-MAX_BYTES = 20 * 1024 * 1024
+MAX_BYTES: int = settings.EVIDENCE_UPLOAD_MAX_BYTES
 MAX_FILES = 50
 
 
@@ -75,7 +77,9 @@ def _digest(upload: UploadedFile) -> str:
 def check_file(upload: UploadedFile) -> FileType:
     """The file's type, or a 400 naming ``file``: too large, not one of the four types, or misnamed."""
     if upload.size is None or upload.size > MAX_BYTES:
-        raise invalid("file", "too_large", _("An evidence file is at most 20 MB."))
+        raise invalid(
+            "file", "too_large", _("An evidence file is at most %(size)s.") % {"size": filesizeformat(MAX_BYTES)}
+        )
     if upload.size == 0:
         raise invalid("file", "empty", _("The file is empty."))
     file_type = sniff(upload)
@@ -94,7 +98,7 @@ def check_file(upload: UploadedFile) -> FileType:
 
 @service_write
 def evidence_upload(*, actor: Any, claim: Claim, kind: str, upload: UploadedFile) -> ClaimEvidence:
-    locked = Claim.objects.select_for_update().select_related("entity").get(pk=claim.pk)
+    locked = Claim.objects.select_for_update(of=("self",)).select_related("entity").get(pk=claim.pk)
     require_applicant(actor, locked.entity)
     if locked.status not in EDITABLE_STATUSES:
         raise ClaimError(ClaimErrorCode.NOT_EDITABLE, _("Evidence is added to a draft or a returned claim only."))

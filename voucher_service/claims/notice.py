@@ -36,7 +36,7 @@ def enter_notice(claim: Claim, rules: ProgramRules, today: date) -> None:
 @service_write
 def objection_file(*, claim: Claim, reason: str, contact: str) -> Objection:
     """Anyone objects to a claim under notice. Anonymous: the audit event has no actor."""
-    locked = Claim.objects.select_for_update().select_related("entity").get(pk=claim.pk)
+    locked = Claim.objects.select_for_update(of=("self",)).select_related("entity").get(pk=claim.pk)
     if locked.status != ClaimStatus.IN_NOTICE:
         raise ClaimError(ClaimErrorCode.INVALID_STATE, _("This claim is not under public notice."))
     objection = Objection.objects.create(claim=locked, reason=reason, contact=contact)
@@ -90,6 +90,9 @@ def objection_resolve(
         raise ClaimError(ClaimErrorCode.INVALID_STATE, _("This objection has been resolved."))
     if outcome not in (ObjectionStatus.UPHELD, ObjectionStatus.DISMISSED):
         raise invalid("outcome", "invalid_choice", _("Resolve as upheld or dismissed."))
+    if amount is not None and amount <= 0:
+        # Refused here, not by the database's CHECK (a 500); the API's field refuses it too (found by tests/stress).
+        raise invalid("amount", "min_value", _("The amount must be more than zero."))
     if amount is not None and (outcome != ObjectionStatus.UPHELD or amount >= (claim.approved_amount or 0)):
         raise invalid("amount", "max_value", _("An upheld objection may lower the amount, to less than it is."))
     before = {"status": claim.status, "approved_amount": claim.approved_amount}
@@ -119,7 +122,7 @@ def objection_resolve(
 @service_write
 def notice_close(*, claim_id: int, today: date) -> bool:
     """One claim whose notice has ended with no open objection becomes payable. False if nothing to do."""
-    claim = Claim.objects.select_for_update().select_related("entity").get(pk=claim_id)
+    claim = Claim.objects.select_for_update(of=("self",)).select_related("entity").get(pk=claim_id)
     if claim.status != ClaimStatus.IN_NOTICE or claim.notice_ends_on is None or claim.notice_ends_on >= today:
         return False
     if claim.objections.filter(status=ObjectionStatus.OPEN).exists():

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from stdnum import exceptions as stdnum_errors
@@ -34,7 +36,7 @@ def unknown_entity_message() -> str:
 REQUIRED_COLUMNS = ("uscc", "amount")
 OPTIONAL_COLUMNS = ("memo",)
 MAX_ROWS = 50_000
-MAX_BYTES = 10 * 1024 * 1024
+MAX_BYTES: int = settings.BULK_UPLOAD_MAX_BYTES
 
 
 @dataclass
@@ -62,13 +64,17 @@ class ParsedFile:
         return [by_row[number] for number in sorted(by_row)]
 
 
+def too_large_message() -> str:
+    return _("The file is larger than %(size)s.") % {"size": filesizeformat(MAX_BYTES)}
+
+
 def _file_error(message: str, code: str = "invalid") -> VoucherError:
     return VoucherError(VoucherErrorCode.INVALID, message, fields=field_error("file", code, message))
 
 
 def _decode(content: bytes) -> str:
     if len(content) > MAX_BYTES:
-        raise _file_error(_("The file is larger than 10 MB."), "too_large")
+        raise _file_error(too_large_message(), "too_large")
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -400,7 +400,9 @@ def claims_close_on(voucher: Voucher) -> date:
 def voucher_expire(*, actor: Any, voucher_id: int, today: date) -> bool:
     """Expire one voucher once its validity and the claims grace after it have ended. False if it was already
     closed or claims may still be filed on it (idempotent). Amounts open claims hold on it stay held."""
-    voucher = Voucher.objects.select_for_update().select_related("program_version").get(pk=voucher_id)
+    # The voucher row only: FOR UPDATE of its program version would block every insert that references the
+    # version (its FOREIGN KEY check takes the row FOR KEY SHARE) and deadlock with issuances (the stress run).
+    voucher = Voucher.objects.select_for_update(of=("self",)).select_related("program_version").get(pk=voucher_id)
     if voucher.status != VoucherStatus.ACTIVE or claims_close_on(voucher) >= today:
         return False
     _close(_lock_active(voucher_id), actor=actor, status=VoucherStatus.EXPIRED, reason=_("Validity period ended."))

@@ -134,3 +134,20 @@ def test_an_objection_is_checked_like_any_input(noticed):
     response = object_to(noticed, reason="", extra="x")
     assert response.status_code == 400
     assert set(response.json()["error"]["fields"]) == {"reason", "extra"}
+
+
+def test_an_upheld_objection_cannot_lower_the_amount_to_nothing(bd, noticed):
+    # given an open objection (found by the stress run: the service let 0 through to the database's CHECK, a 500)
+    from core.errors import ServiceError
+    from voucher_service.claims.models import Objection
+    from voucher_service.claims.notice import objection_resolve
+
+    objection = Objection.objects.get(pk=object_to(noticed).json()["id"])
+    # when the reviewer upholds it "lowering" the amount to zero
+    with pytest.raises(ServiceError) as refused:
+        objection_resolve(actor=bd.reviewer, objection=objection, outcome="upheld", reason="x", amount=0)
+    # then it is a refusal naming the amount, and the claim is untouched
+    assert refused.value.fields is not None
+    assert refused.value.fields["amount"][0]["code"] == "min_value"
+    noticed.refresh_from_db()
+    assert noticed.status == "in_notice"

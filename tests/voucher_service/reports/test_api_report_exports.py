@@ -115,3 +115,30 @@ def test_an_export_made_under_a_grant_is_not_downloadable_once_the_grant_has_end
     # then the program's rows are no longer theirs: the download does not exist for them, and none is audited
     assert response.status_code == 404
     assert not AuditEvent.objects.filter(action="report.export_download").exists()
+
+
+def test_an_export_at_the_bound_is_served(auditor, world, settings):
+    # given a bound of exactly the register's three rows
+    settings.REPORTS_EXPORT_MAX_ROWS = 3
+    # when
+    response = client_for(auditor).get("/api/v1/reports/vouchers/export/")
+    # then it streams (one row over is the refusal above)
+    assert response.status_code == 200
+    b"".join(response.streaming_content)
+
+
+def test_an_export_file_is_kept_for_its_ttl_and_removed_just_after(
+    auditor, world, small_threshold, django_capture_on_commit_callbacks, settings
+):
+    # given a finished background export, kept REPORTS_EXPORT_TTL_HOURS
+    with django_capture_on_commit_callbacks(execute=True):
+        job_id = client_for(auditor).get("/api/v1/reports/vouchers/export/").json()["id"]
+    job = ExportJob.objects.get(pk=job_id)
+    ttl = timedelta(hours=settings.REPORTS_EXPORT_TTL_HOURS)
+    assert ttl <= job.expires_at - job.created_at < ttl + timedelta(minutes=1)
+    # when the purge runs a second before its expiry, then a second after
+    kept = exports_purge_expired(job.expires_at - timedelta(seconds=1))
+    removed = exports_purge_expired(job.expires_at + timedelta(seconds=1))
+    # then the file outlives the first and not the second
+    assert (kept, removed) == (0, 1)
+    assert ExportJob.objects.get(pk=job_id).status == "expired"

@@ -12,7 +12,7 @@ from accounts.api.strict import StrictSerializer
 from accounts.models import EntityCategory, Organization
 from voucher_service.api.fields import YuanField
 from voucher_service.programs.models import Program
-from voucher_service.vouchers.bulk_csv import MAX_BYTES
+from voucher_service.vouchers.bulk_csv import MAX_BYTES, too_large_message
 from voucher_service.vouchers.models import BulkIssuance, BulkMode, Issuance, Voucher, VoucherApplication
 from voucher_service.vouchers.selectors import bulk_issuance_progress, voucher_balance
 
@@ -198,7 +198,7 @@ class BulkCreateSerializer(StrictSerializer):
     def validate_file(self, upload: Any) -> Any:
         # Refuse by the declared size before anything reads the upload into memory.
         if upload.size > MAX_BYTES:
-            raise serializers.ValidationError(_("The file is larger than 10 MB."), code="too_large")
+            raise serializers.ValidationError(too_large_message(), code="too_large")
         return upload
 
 

@@ -119,7 +119,7 @@ BULK_REQUEST_OVERHEAD = 64 * 1024
 class BulkUploadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "too_large"
-    default_detail = _("The file is larger than 10 MB.")
+    default_detail = _("The file is too large.")
 
 
 class MayUploadInBulk(permissions.BasePermission):
@@ -142,7 +142,7 @@ class MayUploadInBulk(permissions.BasePermission):
         except ValueError:
             declared = 0
         if declared > bulk_csv.MAX_BYTES + BULK_REQUEST_OVERHEAD:
-            raise BulkUploadTooLarge()
+            raise BulkUploadTooLarge(bulk_csv.too_large_message())
         return True
 
 

@@ -1,0 +1,67 @@
+"""The stress run at full size (issue 16): 10,000 operations of the seeded generator (``tests.stress``) on 32
+threads against PostgreSQL, then every check of the stress test; prints the counts per operation kind and outcome.
+
+Run: ``make bench-stress`` (needs DATABASE_URL pointing at a PostgreSQL server whose role may create databases);
+``STRESS_OPERATIONS`` and ``STRESS_SEED`` as in the test. The run has its own database, ``bench_stress``
+(dropped and created at start). Exits 1 if a check fails, printing the seed to replay.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+
+from bench.plumbing import database_url, load_average, machine_facts, recreate_database, setup_django
+
+BENCH_DB = "bench_stress"
+OPERATIONS = 10_000
+
+
+def main() -> int:
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith("postgres"):
+        print("bench.stress needs DATABASE_URL pointing at PostgreSQL", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="bench-stress-") as data_dir:
+        recreate_database(base, BENCH_DB)
+        os.environ.pop("CELERY_TASK_ALWAYS_EAGER", None)
+        os.environ.setdefault("LEDGER_SIGNING_KEY", "bench-only-ledger-signing-key-not-for-production-0123456789")
+        setup_django(
+            database_url(base, BENCH_DB),
+            DATA_DIR=data_dir,
+            CELERY_BROKER_URL="memory://localhost/",
+            CELERY_RESULT_BACKEND="cache+memory://",
+        )
+        return _run(base)
+
+
+def _run(base: str) -> int:
+    from django.core.management import call_command
+
+    from tests.stress import checks
+    from tests.stress.generator import DEFAULT_THREADS, operations_from_env, run, seed_from_env
+    from tests.stress.world import build_world
+
+    call_command("migrate", verbosity=0)
+    seed, size = seed_from_env(), operations_from_env(OPERATIONS)
+    print(f"machine: {machine_facts(base)}; load before: {load_average()}")
+    world = build_world(DEFAULT_THREADS)
+    result = run(world, seed, size, timeout=3600)
+    print(result.table())
+    print(f"load after the run: {load_average()}")
+    started = time.perf_counter()
+    problems = {name: found for name, found in checks.all_problems(world, result.ops).items() if found}
+    print(f"checks: {time.perf_counter() - started:.1f} s")
+    if problems:
+        print(f"FAILED; replay with STRESS_SEED={seed} STRESS_OPERATIONS={size}")
+        for name, found in problems.items():
+            print(f"{name}:\n  " + "\n  ".join(found[:50]))
+        return 1
+    print("every cap held (cap-compliance proof), verify_ledger clean, budget identities hold, no refusal wrote")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
