@@ -34,7 +34,7 @@ def message_name(queue: str) -> str:
 
 
 class Channel(filesystem.Channel):
-    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
+    def _put(self, queue: str, payload: dict[str, Any], **kwargs: Any) -> None:
         folder = self.data_folder_out
         body = str_to_bytes(dumps(payload))
         try:
