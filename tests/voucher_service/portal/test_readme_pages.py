@@ -5,12 +5,12 @@ user's home page is the one the README says."""
 from __future__ import annotations
 
 import re
-from datetime import date
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from accounts.models import User
 from voucher_service.demo import DEMO_PASSWORD
@@ -62,7 +62,7 @@ def demo(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
     settings.PORTAL_FINANCE_REQUIRE_TOTP = False
     call_command("load_policies", verbosity=0)
-    call_command("open_fiscal_year", str(date.today().year), verbosity=0)
+    call_command("open_fiscal_year", str(timezone.localdate().year), verbosity=0)
     call_command("load_demo", verbosity=0)
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]  # the test client's host, after the demo
     admin = User.objects.get(username="demo_program_admin")
@@ -80,7 +80,9 @@ def test_the_readme_names_the_portal_the_demo_users_and_their_password_first():
     # given
     head = "\n".join(README.read_text(encoding="utf-8").splitlines()[:10])
     # then
-    assert "make run" in head and "http://127.0.0.1:8000/" in head and DEMO_PASSWORD in head
+    assert "make run" in head
+    assert "http://127.0.0.1:8000/" in head
+    assert DEMO_PASSWORD in head
     assert all(user in head for user, _pages in PAGES if user != "demo_dz_applicant")
     assert "/api/docs/" in head
 
@@ -95,7 +97,7 @@ def test_every_listed_page_is_in_the_readme_and_opens_for_its_demo_user(demo, pl
         assert home == HOMES[username], (username, home)
         for page in pages:
             assert re.sub(r"\{\w+\}", "{id}", page).replace("{id}/budget/{id}", "{id}/budget/{year}") in readme
-            url = page.format(program=program.pk, year=date.today().year)
+            url = page.format(program=program.pk, year=timezone.localdate().year)
             response = client.get(url)
             assert response.status_code == 200, (username, url, response.status_code)
 
