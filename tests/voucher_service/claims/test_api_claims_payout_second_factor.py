@@ -204,3 +204,14 @@ def test_a_user_without_finance_role_gets_the_permission_refusal(bd, payable, re
     response = pay(token_client(bd.reviewer), payable, capture_commits)
     # then the refusal is the service's, not the second factor's
     refused(response, "permission_denied")
+
+
+def test_the_schema_documents_the_code_header_and_the_refusals(openapi_document):
+    # given
+    operation = openapi_document["paths"]["/api/v1/claims/{id}/payout/"]["post"]
+    # then
+    headers = {p["name"]: p for p in operation["parameters"] if p["in"] == "header"}
+    assert "X-OTP-Code" in headers
+    assert not headers["X-OTP-Code"].get("required")
+    assert "second_factor_required" in operation["responses"]["403"]["description"]
+    assert "second_factor_invalid" in operation["responses"]["403"]["description"]
