@@ -34,12 +34,15 @@ NON_FIELD = "non_field_errors"
 
 
 class ApiErrorCode(ErrorCode):
-    """Refusals of the API layer itself: ``Idempotency-Key`` (``voucher_service.api.idempotency``)."""
+    """Refusals of the API layer itself: ``Idempotency-Key`` (``voucher_service.api.idempotency``) and the
+    finance second factor (``voucher_service.api.second_factor``)."""
 
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused", 409
     IDEMPOTENCY_REQUEST_EXECUTED = "idempotency_request_executed", 409
     IDEMPOTENCY_REQUEST_IN_PROGRESS = "idempotency_request_in_progress", 409
     IDEMPOTENCY_REQUEST_SUPERSEDED = "idempotency_request_superseded", 409
+    SECOND_FACTOR_REQUIRED = "second_factor_required", 403
+    SECOND_FACTOR_INVALID = "second_factor_invalid", 403
 
 
 class ApiError(ServiceError):

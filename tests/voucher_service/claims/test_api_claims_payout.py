@@ -25,6 +25,13 @@ from voucher_service.programs.selectors import budget_accounts
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _no_second_factor(settings):
+    """Force-authenticated clients give no second factor; production's PORTAL_FINANCE_REQUIRE_TOTP (on with
+    DATABASE_URL) is off here: test_api_claims_payout_second_factor tests it."""
+    settings.PORTAL_FINANCE_REQUIRE_TOTP = False
+
+
 @pytest.fixture
 def paid(bd, django_capture_on_commit_callbacks):
     voucher = issue_voucher(bd.program, bd.entity, 500_000 * YUAN)

@@ -30,6 +30,14 @@ from voucher_service.claims.notice import notices_close
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _no_second_factor(settings):
+    """Force-authenticated clients give no second factor; production's PORTAL_FINANCE_REQUIRE_TOTP (on with
+    DATABASE_URL) is off here: test_api_claims_payout_second_factor tests it."""
+    settings.PORTAL_FINANCE_REQUIRE_TOTP = False
+
+
 PERSONAS = ("other_applicant", "platform", "foreign_admin", "anonymous", "auditor", "program_admin_bd", "finance",
             "reviewer2", "reviewer", "applicant")  # fmt: skip
 ANON = 401

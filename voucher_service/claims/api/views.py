@@ -21,6 +21,8 @@ from rest_framework.throttling import ScopedRateThrottle
 from accounts.models import Organization, OrganizationKind
 from accounts.selectors import organizations_visible_to, user_memberships
 from voucher_service.api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
+from voucher_service.api.schema import ErrorSerializer
+from voucher_service.api.second_factor import OTP_PARAMETER, require_second_factor
 from voucher_service.claims import selectors, services
 from voucher_service.claims.api import serializers as s
 from voucher_service.claims.models import Claim, Clawback, Objection, PlatformOrder
@@ -28,6 +30,16 @@ from voucher_service.claims.permissions import CLAW_BACK, require_program_role
 from voucher_service.programs.models import ProviderListing
 from voucher_service.programs.selectors import programs_visible_to
 from voucher_service.vouchers.selectors import vouchers_visible_to
+
+PAYOUT_FORBIDDEN = OpenApiResponse(
+    response=ErrorSerializer,
+    description=(
+        "The caller may not record this payout: permission_denied or separation_of_duties; or, where finance "
+        "must give a second factor, second_factor_required (the session has not given its code, or a token "
+        "request has no X-OTP-Code or its user no authenticator) or second_factor_invalid (a wrong, used or "
+        "throttled code)."
+    ),
+)
 
 
 def _own_entities(user: Any) -> QuerySet[Organization]:
@@ -140,7 +152,9 @@ class ClaimViewSet(
         return self._detail(services.claim_decide(actor=request.user, claim=claim, **data.validated_data))
 
     @extend_schema(
-        request=s.PayoutInput, responses={202: s.AcceptedClaimSerializer}, parameters=[IDEMPOTENCY_PARAMETER]
+        request=s.PayoutInput,
+        responses={202: s.AcceptedClaimSerializer, 403: PAYOUT_FORBIDDEN},
+        parameters=[IDEMPOTENCY_PARAMETER, OTP_PARAMETER],
     )
     @action(detail=True, methods=["post"])
     @idempotent
@@ -148,6 +162,7 @@ class ClaimViewSet(
         claim = self.get_object()
         data = s.PayoutInput(data=request.data)
         data.is_valid(raise_exception=True)
+        require_second_factor(request)
         services.payout_request(actor=request.user, claim=claim, **data.validated_data)
         return self._accepted(claim, request)
 
