@@ -34,6 +34,9 @@ def gunicorn(
         SECRET_KEY=os.environ.get("SECRET_KEY", SECRET_KEY),
         ALLOWED_HOSTS="127.0.0.1",
         SECURE_SSL_REDIRECT="0",
+        # The benchmarks' finance clients hold bearer tokens without an authenticator: the second factor on the
+        # payout (one TOTP check) is tested in tests/, not measured here.
+        PORTAL_FINANCE_REQUIRE_TOTP="0",
         DEBUG="0",
         CELERY_TASK_ALWAYS_EAGER="1",
         DATA_DIR=data_dir,

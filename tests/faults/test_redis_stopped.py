@@ -38,8 +38,11 @@ def sweep_as_if_later(monkeypatch) -> dict[str, dict[str, int]]:
 
 
 def test_requests_made_while_redis_is_down_answer_202_and_the_sweepers_deliver_everything_once_it_is_back(
-    world, redis_server, start_worker, monkeypatch
+    world, redis_server, start_worker, monkeypatch, settings
 ):
+    # A force-authenticated client gives no second factor (production turns PORTAL_FINANCE_REQUIRE_TOTP on):
+    # what is under test here is the broker, and test_api_claims_payout_second_factor tests the factor.
+    settings.PORTAL_FINANCE_REQUIRE_TOTP = False
     # given three applications, a draft claim and a payable claim (their tasks run eagerly here)
     crew = world.crews[0]
     applications = [
