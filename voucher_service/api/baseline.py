@@ -23,5 +23,5 @@ class BaselineView(APIView):
     @extend_schema(exclude=True)
     def post(self, request: Request) -> Response:
         with transaction.atomic(durable=True):
-            row = BenchmarkRow.objects.create(user_id=request.user.pk)
+            row = BenchmarkRow.objects.create(user_id=int(request.user.pk or 0))  # authenticated: has a pk
         return Response({"id": row.pk}, status=status.HTTP_201_CREATED)
