@@ -36,6 +36,7 @@ def gunicorn(
         SECURE_SSL_REDIRECT="0",
         DEBUG="0",
         CELERY_TASK_ALWAYS_EAGER="1",
+        BENCH_BASELINE_ENDPOINT="1",  # POST /api/v1/bench/baseline/, what the benchmarks measure against
         DATA_DIR=data_dir,
         LOG_LEVEL="INFO",  # core.transactions logs each deadlock/serialisation retry at INFO: we count them
         DJANGO_SETTINGS_MODULE="voucher_service.settings",

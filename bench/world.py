@@ -12,7 +12,7 @@ from typing import Any
 
 from bench.plumbing import database_url, recreate_database, setup_django
 
-BENCH_DB = "bench_issuance"
+BENCH_DB = os.environ.get("BENCH_DB", "bench_issuance")
 BULK_AMOUNT_YUAN = "100.00"
 APPLICATION_AMOUNT_FEN = 5_000  # 50 yuan
 ENTITY_JURISDICTION = "640104"  # Yinchuan, Xingqing district: inside the Ningxia agency's 640000
