@@ -10,6 +10,8 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 # scripts/mutation.py arguments, e.g. `make mutation MUTATION_ARGS="money rules"` or "--jobs 1".
 MUTATION_ARGS ?=
+# Arguments of bench/request_cost.py, e.g. `make bench-request-cost BENCH_ARGS="--profile approve"`.
+BENCH_ARGS ?=
 
 # Settings refuse to load without SECRET_KEY, PERSONAL_ID_HMAC_KEY and LEDGER_SIGNING_KEY when DATABASE_URL is
 # set (production mode). Tools that import settings (mypy's Django plugin, makemigrations, pytest, the
@@ -21,7 +23,7 @@ WITH_KEY := SECRET_KEY=$${SECRET_KEY:-test-only-secret-key-not-for-production-us
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: help run test lint format typecheck migrations-check pytest mutation bench-ledger bench-issuance bench-claims bench-reports bench-stress ci clean
+.PHONY: help run test lint format typecheck migrations-check pytest mutation bench-ledger bench-issuance bench-claims bench-reports bench-stress bench-request-cost ci clean
 
 help: ## List the targets
 	@echo "Usage: make <target> [PORT=$(PORT)] [PYTEST_ARGS='-k ledger -x']"
@@ -73,6 +75,9 @@ bench-ledger: $(DEV_STAMP) ## Ledger throughput vs pgbench TPC-B (needs PostgreS
 
 bench-issuance: $(DEV_STAMP) ## Bulk issuance of 10,000 rows and HTTP approvals at 1/16 clients (needs PostgreSQL: DATABASE_URL)
 	$(WITH_KEY) $(PY) -m bench.issuance
+
+bench-request-cost: $(DEV_STAMP) ## Application CPU per request (approve-and-issue, claim decision, baseline), in process (needs PostgreSQL: DATABASE_URL)
+	$(WITH_KEY) $(PY) -m bench.request_cost $(BENCH_ARGS)
 
 bench-claims: $(DEV_STAMP) ## Whole claim lifecycles over HTTP at 1/16 clients vs pgbench TPC-B (needs PostgreSQL: DATABASE_URL)
 	$(WITH_KEY) $(PY) -m bench.claims

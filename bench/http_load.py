@@ -25,6 +25,8 @@ class HttpResult:
     db: DbSample | None = None
     app_cpu_seconds: float = 0.0  # gunicorn master + workers, user + system
     machine_busy: float = 0.0  # share of all CPUs busy (everything on the machine) during the run
+    kind: str = "approve"  # or "baseline": voucher_service.api.baseline
+    load: str = ""  # the load average when the run ended
 
     @property
     def rate(self) -> float:
@@ -37,6 +39,13 @@ class HttpResult:
         return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+BASELINE_PATH = "/api/v1/bench/baseline/"  # voucher_service.api.baseline: one row inserted, 201
+
+
+def approval_path(application_id: int) -> str:
+    return f"/api/v1/voucher-applications/{application_id}/approve/"
+
+
 def approve_client(
     port: int,
     token: str,
@@ -44,8 +53,10 @@ def approve_client(
     deadline_holder: list[float],
     start: threading.Barrier,
     out: list[tuple[int, int, float]],
+    baseline: bool = False,
 ) -> None:
-    """Approve applications from ``work`` until it is empty or the deadline passes; one keep-alive connection."""
+    """Approve applications from ``work`` (or, with ``baseline``, post to the baseline endpoint once per item)
+    until it is empty or the deadline passes; one keep-alive connection."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     start.wait()
     try:
@@ -62,9 +73,8 @@ def approve_client(
             }
             started = time.perf_counter()
             try:
-                connection.request(
-                    "POST", f"/api/v1/voucher-applications/{application_id}/approve/", body=b"{}", headers=headers
-                )
+                path = BASELINE_PATH if baseline else approval_path(application_id)
+                connection.request("POST", path, body=b"{}", headers=headers)
                 response = connection.getresponse()
                 response.read()
                 status = response.status
@@ -77,7 +87,10 @@ def approve_client(
         connection.close()
 
 
-def run_http(port: int, token: str, application_ids: list[int], clients: int, max_seconds: float) -> HttpResult:
+def run_http(
+    port: int, token: str, application_ids: list[int], clients: int, max_seconds: float, baseline: bool = False
+) -> HttpResult:
+    """Approve ``application_ids`` with ``clients`` threads; with ``baseline``, as many baseline requests."""
     work: queue.Queue[int] = queue.Queue()
     for application_id in application_ids:
         work.put(application_id)
@@ -85,7 +98,9 @@ def run_http(port: int, token: str, application_ids: list[int], clients: int, ma
     deadline = [float("inf")]
     outputs: list[list[tuple[int, int, float]]] = [[] for _ in range(clients)]
     threads = [
-        threading.Thread(target=approve_client, args=(port, token, work, deadline, start, outputs[n]), daemon=True)
+        threading.Thread(
+            target=approve_client, args=(port, token, work, deadline, start, outputs[n], baseline), daemon=True
+        )
         for n in range(clients)
     ]
     for thread in threads:
@@ -97,13 +112,17 @@ def run_http(port: int, token: str, application_ids: list[int], clients: int, ma
         thread.join(timeout=max_seconds + 120)
     seconds = time.perf_counter() - started
     done = [row for output in outputs for row in output]
-    return HttpResult(
+    ok = 201 if baseline else 202
+    result = HttpResult(
         clients=clients,
         seconds=seconds,
-        latencies_ms=[latency for _, status, latency in done if status == 202],
+        latencies_ms=[latency for _, status, latency in done if status == ok],
         statuses=Counter(status for _, status, _ in done),
-        accepted_ids=[application_id for application_id, status, _ in done if status == 202],
+        accepted_ids=[application_id for application_id, status, _ in done if status == ok],
     )
+    if baseline:
+        result.kind, result.succeeded = "baseline", len(result.accepted_ids)  # every 201 is its row
+    return result
 
 
 def count_succeeded(application_ids: list[int]) -> int:

@@ -2,8 +2,8 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/anything .venv/bin/python -m bench.issuance
 
-Everything runs in its own database (``bench_issuance``, dropped, created and migrated at start); no test or
-development database is touched. Setup: an agency with a program administrator and a reviewer, a published
+Everything runs in its own database (``bench_issuance``, or ``BENCH_DB``; dropped, created and migrated at start);
+no test or development database is touched. Setup: an agency with a program administrator and a reviewer, a published
 program with a large annual cap and a per-entity cap, this year's budget opened (the tests'
 ``make_program``, ``bench.world``), and entity organisations with valid USCCs (``bulk_create``).
 
@@ -18,7 +18,10 @@ program with a large annual cap and a per-entity cap, this year's budget opened 
    covers both transactions. Pre-created submitted applications (``bulk_create``) are approved with
    ``POST /api/v1/voucher-applications/{id}/approve/`` (Bearer token of the reviewer, one ``Idempotency-Key``
    each) by 1 client, then by 16 client threads (``http.client``, keep-alive). Issuances/s counts the 202s
-   whose issuance is ``succeeded`` in the database afterwards.
+   whose issuance is ``succeeded`` in the database afterwards. Before each client count, the same number of
+   requests goes to the baseline endpoint (``POST /api/v1/bench/baseline/``, ``voucher_service.api.baseline``:
+   the same middleware and token authentication, one row inserted) in the same server, and the table gives each
+   approval run's rate as a ratio of it, with p99/p50.
 
 ``--profile valid_rows_only`` (or ``all_or_nothing``) runs that bulk run under cProfile and prints where the time
 goes. Each phase also reports its SQL statement count and the time spent waiting on them (execute wrapper); each
@@ -121,21 +124,28 @@ def bulk_table(results: list[BulkResult]) -> str:
 
 
 def http_table(results: list[HttpResult]) -> str:
+    """One row per run; each approval run also as a ratio of the baseline run at the same client count."""
     rows = [
-        "| clients | approvals sent | 202 + succeeded | seconds | issuances/s | p50 ms | p99 ms "
-        "| app CPU ms/issuance | machine CPU busy | DB sessions active / waiting on a lock (avg) | retries | other |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| endpoint | clients | sent | 201/202 + succeeded | seconds | per s | ratio to baseline | p50 ms | p99 ms "
+        "| p99/p50 | app CPU ms/request | machine CPU busy | DB sessions active / waiting on a lock (avg) | retries "
+        "| other | load at end |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
+    baselines = {r.clients: r for r in results if r.kind == "baseline"}
     for r in results:
-        other = ", ".join(f"{status}×{n}" for status, n in sorted(r.statuses.items()) if status != 202) or "-"
+        base = baselines.get(r.clients)
+        ratio = f"{r.rate / base.rate:.2f}" if base is not None and base.rate and r.kind != "baseline" else "1"
+        unexpected = sorted((status, n) for status, n in r.statuses.items() if status not in (201, 202))
+        other = ", ".join(f"{status}×{n}" for status, n in unexpected) or "-"
         samples = max(1, r.db.samples) if r.db else 1
         active = r.db.active / samples if r.db else float("nan")
         waiting = r.db.lock_waits / samples if r.db else float("nan")
         cpu_ms = 1000 * r.app_cpu_seconds / max(1, r.succeeded)
+        spread = r.percentile(0.99) / r.percentile(0.5) if r.latencies_ms else float("nan")
         rows.append(
-            f"| {r.clients} | {sum(r.statuses.values()):,} | {r.succeeded:,} | {r.seconds:.1f} | **{r.rate:,.0f}** "
-            f"| {r.percentile(0.5):.1f} | {r.percentile(0.99):.1f} | {cpu_ms:.0f} "
-            f"| {r.machine_busy:.0%} | {active:.1f} / {waiting:.1f} | {r.retries} | {other} |"
+            f"| {r.kind} | {r.clients} | {sum(r.statuses.values()):,} | {r.succeeded:,} | {r.seconds:.1f} "
+            f"| **{r.rate:,.1f}** | {ratio} | {r.percentile(0.5):.1f} | {r.percentile(0.99):.1f} | {spread:.1f} "
+            f"| {cpu_ms:.1f} | {r.machine_busy:.0%} | {active:.1f} / {waiting:.1f} | {r.retries} | {other} | {r.load} |"
         )
     return "\n".join(rows)
 
@@ -228,23 +238,29 @@ def http_phase(args: argparse.Namespace, base_url: str, data_dir: str, world: Wo
         warm = run_http(port, token, ids[:warmup], args.clients, args.max_seconds)  # connects every worker
         if warm.statuses.get(202, 0) != warmup:
             raise SystemExit(f"warm-up approvals failed: {dict(warm.statuses)}\n{log_path.read_text()[-3000:]}")
-        batches = [(1, ids[warmup : warmup + args.baseline_count]), (args.clients, ids[warmup + args.baseline_count :])]
-        for clients, batch in batches:
+        warm = run_http(port, token, list(range(warmup)), args.clients, args.max_seconds, baseline=True)
+        if warm.statuses.get(201, 0) != warmup:
+            raise SystemExit(f"warm-up baseline requests failed: {dict(warm.statuses)}\n{log_path.read_text()[-3000:]}")
+        one, many = ids[warmup : warmup + args.baseline_count], ids[warmup + args.baseline_count :]
+        # Each client count: the baseline endpoint first, then the approvals, back to back in the same server.
+        batches = [(1, one, True), (1, one, False), (args.clients, many, True), (args.clients, many, False)]
+        for clients, batch, baseline in batches:
             retries_before = count_retries(log_path)
             cpu_before, machine_before = process_cpu_seconds(server_pid), machine_cpu()
             with sampling(url) as db:
-                result = run_http(port, token, batch, clients, args.max_seconds)
+                result = run_http(port, token, batch, clients, args.max_seconds, baseline=baseline)
             machine_after = machine_cpu()
             result.app_cpu_seconds = process_cpu_seconds(server_pid) - cpu_before
             result.machine_busy = (machine_after[0] - machine_before[0]) / max(1, machine_after[1] - machine_before[1])
-            result.db = db
-            result.succeeded = count_succeeded(result.accepted_ids)
+            result.db, result.load = db, load_average()
+            if not baseline:
+                result.succeeded = count_succeeded(result.accepted_ids)
             result.retries = count_retries(log_path) - retries_before
             results.append(result)
             print(
-                f"http c={clients:<3} {result.rate:7.1f} issuances/s  p50 {result.percentile(0.5):.1f} ms  "
+                f"http {result.kind:<8} c={clients:<3} {result.rate:7.1f} /s  p50 {result.percentile(0.5):.1f} ms  "
                 f"p99 {result.percentile(0.99):.1f} ms  statuses {dict(result.statuses)}  retries {result.retries}\n"
-                f"         app CPU {1000 * result.app_cpu_seconds / max(1, result.succeeded):.0f} ms/issuance, "
+                f"         app CPU {1000 * result.app_cpu_seconds / max(1, result.succeeded):.1f} ms/request, "
                 f"machine CPU busy {result.machine_busy:.0%}; {db.summary()}",
                 flush=True,
             )

@@ -39,6 +39,7 @@ def gunicorn(
         PORTAL_FINANCE_REQUIRE_TOTP="0",
         DEBUG="0",
         CELERY_TASK_ALWAYS_EAGER="1",
+        BENCH_BASELINE_ENDPOINT="1",  # POST /api/v1/bench/baseline/, what the benchmarks measure against
         DATA_DIR=data_dir,
         LOG_LEVEL="INFO",  # core.transactions logs each deadlock/serialisation retry at INFO: we count them
         DJANGO_SETTINGS_MODULE="voucher_service.settings",

@@ -12,7 +12,7 @@ from typing import Any
 
 from bench.plumbing import database_url, recreate_database, setup_django
 
-BENCH_DB = "bench_issuance"
+BENCH_DB = os.environ.get("BENCH_DB", "bench_issuance")
 BULK_AMOUNT_YUAN = "100.00"
 APPLICATION_AMOUNT_FEN = 5_000  # 50 yuan
 ENTITY_JURISDICTION = "640104"  # Yinchuan, Xingqing district: inside the Ningxia agency's 640000
@@ -45,7 +45,7 @@ def prepare_database(base_url: str, data_dir: str) -> float:
     return time.perf_counter() - started
 
 
-def create_world(annual_cap_yuan: int) -> World:
+def create_world(annual_cap_yuan: int, prefix: str = "bench") -> World:
     """An agency with its admin and reviewer, and a published program with this year's budget open (the tests'
     ``make_program``, with a large cap)."""
     from accounts.models import OrganizationKind, Role
@@ -54,10 +54,10 @@ def create_world(annual_cap_yuan: int) -> World:
     agency = make_org(
         OrganizationKind.AGENCY, jurisdiction=AGENCY_JURISDICTION, name="宁夏回族自治区发展和改革委员会（基准）"
     )
-    admin = make_user(agency, Role.PROGRAM_ADMIN, username="bench_admin")
-    reviewer = make_user(agency, Role.REVIEWER, username="bench_reviewer")
-    applicant = make_user(None, username="bench_applicant")
-    program = make_program(admin, agency, code="bench", cap=f"{annual_cap_yuan}.00", per_entity="1000.00")
+    admin = make_user(agency, Role.PROGRAM_ADMIN, username=f"{prefix}_admin")
+    reviewer = make_user(agency, Role.REVIEWER, username=f"{prefix}_reviewer")
+    applicant = make_user(None, username=f"{prefix}_applicant")
+    program = make_program(admin, agency, code=prefix, cap=f"{annual_cap_yuan}.00", per_entity="1000.00")
     return World(program=program, admin=admin, reviewer=reviewer, applicant=applicant)
 
 

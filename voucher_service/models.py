@@ -44,3 +44,14 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.status})"
+
+
+class BenchmarkRow(models.Model):
+    """One row per request to the benchmarks' baseline endpoint (``voucher_service.api.baseline``): the cheapest
+    authenticated write the API can make, which ``bench/`` measures every endpoint against. Nothing reads it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"benchmark row {self.pk}"

@@ -327,6 +327,10 @@ REST_FRAMEWORK = {
 # schema maps every endpoint and field, which is nobody else's business). See voucher_service.api.permissions.
 API_SCHEMA_PUBLIC = env_bool("API_SCHEMA_PUBLIC", default=LOCAL)
 
+# bench/ only: mounts POST /api/v1/bench/baseline/ (voucher_service.api.baseline), the cheapest authenticated
+# write, which the benchmarks measure every endpoint against. Never on in production.
+BENCH_BASELINE_ENDPOINT = env_bool("BENCH_BASELINE_ENDPOINT", default=False)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "voucher_service API",
     "DESCRIPTION": (

@@ -436,6 +436,16 @@ def budget_figures(budget: FiscalYearBudget) -> BudgetFigures:
     )
 
 
+def budget_remaining(program: Program, year: int) -> int | None:
+    """``budget_figures(…).remaining`` of ``program``'s ``year`` in one statement (None: the year is not open):
+    what eligibility checks read on every application and approval."""
+    budget = FiscalYearBudget.objects.select_related("budget_account").filter(program=program, year=year).first()
+    if budget is None:
+        return None
+    main = budget.budget_account
+    return main.posted_credits - main.posted_debits - main.pending_debits
+
+
 def program_budget_figures(program: Program) -> list[BudgetFigures]:
     return [budget_figures(budget) for budget in program.budgets.order_by("year")]
 

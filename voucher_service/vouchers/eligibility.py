@@ -17,8 +17,7 @@ from ledger.money import fen_to_yuan
 from voucher_service.programs.models import Program
 from voucher_service.programs.rules import ConditionCheck, FixedAward, ProgramRules, condition_met_by_records
 from voucher_service.programs.selectors import (
-    budget_figures,
-    budget_for,
+    budget_remaining,
     program_issuance_refusal,
     program_version_in_force,
 )
@@ -184,11 +183,10 @@ def _cap_checks(program: Program, entity: Organization, rules: ProgramRules, amo
             else _("The entity may receive only %(left)s yuan more this year.") % {"left": fen_to_yuan(remaining or 0)},
         )
     ]
-    budget = budget_for(program, year)
-    if budget is None:
+    left = budget_remaining(program, year)
+    if left is None:
         checks.append(Check("budget", False, _("Fiscal year %(year)d is not open for this program.") % {"year": year}))
     else:
-        left = budget_figures(budget).remaining
         checks.append(
             Check(
                 "budget",

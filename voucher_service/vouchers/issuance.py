@@ -116,10 +116,9 @@ def _lock_totals(program: Program, year: int, entity_ids: list[int], rules: Prog
         ],
         ignore_conflicts=True,
     )
-    ids = EntityYearTotal.objects.filter(program=program, fiscal_year=year, entity_id__in=entity_ids).values_list(
-        "pk", flat=True
-    )
-    totals = {total.entity_id: total for total in lock_in_pk_order(EntityYearTotal, ids)}
+    # Locked in pk order (the global order) by the same statement that finds them.
+    rows = EntityYearTotal.objects.filter(program=program, fiscal_year=year, entity_id__in=sorted(set(entity_ids)))
+    totals = {total.entity_id: total for total in rows.select_for_update().order_by("pk")}
     _apply_current_cap(list(totals.values()), rules.per_entity_annual_cap)
     return totals
 

@@ -38,13 +38,9 @@ def _scope(queryset: QuerySet[M], user: Any, *, entity_field: str | None = "enti
         return queryset.none()
     if user.is_staff:
         return queryset
-    memberships = user_memberships(user)
-    agencies = list(
-        memberships.filter(organization__kind=OrganizationKind.AGENCY).values_list("organization_id", flat=True)
-    )
-    own = list(
-        memberships.exclude(organization__kind=OrganizationKind.AGENCY).values_list("organization_id", flat=True)
-    )
+    memberships = list(user_memberships(user).values_list("organization_id", "organization__kind"))
+    agencies = [pk for pk, kind in memberships if kind == OrganizationKind.AGENCY]
+    own = [pk for pk, kind in memberships if kind != OrganizationKind.AGENCY]
     visible = Q(program__issuing_agency_id__in=agencies) | Q(program__responsible_agencies__in=agencies)
     if entity_field:
         visible |= Q(**{f"{entity_field}_id__in": own})

@@ -41,8 +41,8 @@ def serial_is_valid(serial: str) -> bool:
 
 def serials_allocate(program: Program, year: int, count: int) -> list[str]:
     """Reserve ``count`` consecutive serials. Locks the program-year counter row until the caller commits."""
-    counter, _created = SerialCounter.objects.get_or_create(program=program, fiscal_year=year)
-    counter = SerialCounter.objects.select_for_update().get(pk=counter.pk)
+    # One statement once the row exists: read and lock it (a new row is created, in a savepoint, the first time).
+    counter, _created = SerialCounter.objects.select_for_update().get_or_create(program=program, fiscal_year=year)
     first = counter.last + 1
     counter.last += count
     counter.save(update_fields=["last"])

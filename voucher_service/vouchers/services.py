@@ -47,6 +47,7 @@ from voucher_service.vouchers.permissions import (
     DECIDE_APPLICATIONS,
     GRANT_AWARDS,
     REVOKE_VOUCHERS,
+    Memberships,
     require_independent_of,
     require_not_self_certified,
     require_role,
@@ -109,7 +110,13 @@ def application_submit(
 def _lock_for_decision(actor: Any, application: VoucherApplication) -> VoucherApplication:
     """Lock the application and check, in this order, that ``actor`` may decide it and that it is undecided:
     someone who may not decide learns nothing of its state (403, not 409)."""
-    locked = VoucherApplication.objects.select_for_update(of=("self",)).select_related("program").get(pk=application.pk)
+    # The rows the checks read (the agency for the role, the entity for independence and place, both
+    # jurisdictions) come in the same statement; only the application row is locked.
+    locked = (
+        VoucherApplication.objects.select_for_update(of=("self",))
+        .select_related("program__issuing_agency", "program__jurisdiction", "entity__jurisdiction")
+        .get(pk=application.pk)
+    )
     _require_decider(actor, locked)
     if locked.status != ApplicationStatus.SUBMITTED:
         raise VoucherError(
@@ -120,15 +127,15 @@ def _lock_for_decision(actor: Any, application: VoucherApplication) -> VoucherAp
 
 
 def _require_decider(actor: Any, application: VoucherApplication) -> None:
-    require_role(
-        actor,
+    memberships = Memberships(actor, application.program.issuing_agency, application.entity)
+    memberships.require_role(
         application.program.issuing_agency,
         DECIDE_APPLICATIONS,
         _("Only a reviewer of the program's agency may decide applications."),
     )
     if application.submitted_by_id == getattr(actor, "pk", None):
         raise VoucherError(VoucherErrorCode.SEPARATION_OF_DUTIES, _("You cannot decide your own application."))
-    require_independent_of(actor, application.entity)
+    memberships.require_independent_of(application.entity)
 
 
 def application_decision_refusal(actor: Any, application: VoucherApplication) -> str | None:
@@ -254,7 +261,9 @@ def issuance_execute(*, issuance_id: int) -> Issuance:
     batches, each decided row by row under the same locks. A second delivery of a task finds its issuance decided
     and does nothing.
     """
-    issuance = Issuance.objects.select_for_update(of=("self",)).select_related("program").get(pk=issuance_id)
+    issuance = (
+        Issuance.objects.select_for_update(of=("self",)).select_related("program", "requested_by").get(pk=issuance_id)
+    )
     if issuance.status != IssuanceStatus.PENDING:
         return issuance
     companions = list(
@@ -266,8 +275,8 @@ def issuance_execute(*, issuance_id: int) -> Issuance:
     batch = [issuance, *companions]
     # A batch is the worker's doing; each approval's own audit event already names its reviewer.
     actor = issuance.requested_by if not companions else SYSTEM
+    # ``issuances_issue`` sets each issuance's outcome (status, voucher, failure) on the instance as it writes it.
     issuances_issue(batch, actor=actor, all_or_nothing=False)
-    issuance.refresh_from_db()
     return issuance
 
 
