@@ -16,13 +16,16 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.transactions import before_commit
 from voucher_service.models import IdempotencyRecord, IdempotencyStatus
+from voucher_service.portal.errors import SERVICE_ERRORS, show_on_form
 
 FIELD = "idempotency_key"
 MAX_KEY_LENGTH = 255
@@ -111,3 +114,17 @@ def run_once(request: HttpRequest, operation: Callable[[], str]) -> str:
         completed_at=timezone.now(),
     )
     return location
+
+
+def submit_once(request: HttpRequest, form: forms.Form, operation: Callable[[], str]) -> HttpResponse | None:
+    """A money form's one run, as every portal form sends it: the redirect ``operation`` chose (or, for a repeat,
+    the one it chose the first time), or ``None`` with the refusal shown on ``form`` for the page to render."""
+    try:
+        return redirect(run_once(request, operation))
+    except Replayed as replay:
+        return redirect(replay.location)
+    except Refused as exc:
+        form.add_error(None, str(exc))
+    except SERVICE_ERRORS as exc:
+        show_on_form(form, exc)
+    return None

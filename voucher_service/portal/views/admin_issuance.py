@@ -26,7 +26,7 @@ from accounts.selectors import organizations_visible_to, user_has_role
 from ledger.money import fen_to_yuan
 from voucher_service.portal.admin_forms import AwardForm, BulkUploadForm, RevokeForm
 from voucher_service.portal.errors import SERVICE_ERRORS, show_on_form
-from voucher_service.portal.idempotency import Refused, Replayed, run_once
+from voucher_service.portal.idempotency import Refused, Replayed, run_once, submit_once
 from voucher_service.portal.roles import roles_of
 from voucher_service.portal.views.admin_programs import managed_program, require_program_admin
 from voucher_service.programs.selectors import program_current_version, programs_managed_by, programs_visible_to
@@ -48,15 +48,7 @@ DONE = (BulkStatus.COMPLETED, BulkStatus.FAILED)
 
 def _send(request: HttpRequest, form: forms.Form, operation: Callable[[], str]) -> HttpResponse | None:
     """Run a money-moving form's operation once (per its key): the redirect, or None with the refusal on the form."""
-    try:
-        return redirect(run_once(request, operation))
-    except Replayed as replay:
-        return redirect(replay.location)
-    except Refused as exc:
-        form.add_error(None, str(exc))
-    except SERVICE_ERRORS as exc:
-        show_on_form(form, exc)
-    return None
+    return submit_once(request, form, operation)
 
 
 # --- Bulk issuance ----------------------------------------------------------------------------------------------

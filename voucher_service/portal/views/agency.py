@@ -11,7 +11,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -20,9 +20,8 @@ from ledger.money import fen_to_yuan
 from voucher_service.claims import selectors as claim_selectors
 from voucher_service.claims import services as claim_services
 from voucher_service.claims.review import decision_refusal
-from voucher_service.portal.errors import SERVICE_ERRORS, show_on_form
 from voucher_service.portal.forms import DecideForm
-from voucher_service.portal.idempotency import Refused, Replayed, run_once
+from voucher_service.portal.idempotency import submit_once
 from voucher_service.portal.roles import AGENCY_WORK, roles_of
 from voucher_service.portal.views.finance import payout_split
 
@@ -113,14 +112,9 @@ def claim_review(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("Your decision on claim %(id)d was recorded.") % {"id": claim.pk})
                 return reverse("portal:work-queue")
 
-            try:
-                return redirect(run_once(request, operation))
-            except Replayed as replay:
-                return redirect(replay.location)
-            except Refused as exc:
-                form.add_error(None, str(exc))
-            except SERVICE_ERRORS as exc:
-                show_on_form(form, exc)
+            response = submit_once(request, form, operation)
+            if response is not None:
+                return response
     stage = claim_selectors.claim_current_stage(claim)
     context = {
         "claim": claim,

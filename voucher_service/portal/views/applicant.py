@@ -28,7 +28,7 @@ from voucher_service.portal.forms import (
     SubmitClaimForm,
     WithdrawForm,
 )
-from voucher_service.portal.idempotency import Refused, Replayed, run_once
+from voucher_service.portal.idempotency import Refused, Replayed, run_once, submit_once
 from voucher_service.portal.roles import own_entities
 from voucher_service.programs.budgets import current_fiscal_year
 from voucher_service.programs.selectors import programs_public
@@ -202,16 +202,9 @@ def claim_evidence(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _claim_action(request: HttpRequest, claim: Any, form: forms.Form, name: str, operation: Any) -> HttpResponse:
     if form.is_valid():
-        try:
-            location = run_once(request, operation)
-        except Replayed as replay:
-            return redirect(replay.location)
-        except Refused as exc:
-            form.add_error(None, str(exc))
-        except SERVICE_ERRORS as exc:
-            show_on_form(form, exc)
-        else:
-            return redirect(location)
+        response = submit_once(request, form, operation)
+        if response is not None:
+            return response
     return _claim_page(request, claim, status=400, **{name: form})
 
 

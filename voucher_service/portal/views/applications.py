@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,8 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from ledger.money import fen_to_yuan
 from voucher_service.portal.agency_forms import ApplicationDecisionForm
-from voucher_service.portal.errors import SERVICE_ERRORS, show_on_form
-from voucher_service.portal.idempotency import Refused, Replayed, run_once
+from voucher_service.portal.idempotency import submit_once
 from voucher_service.portal.roles import AGENCY_WORK, roles_of
 from voucher_service.vouchers import selectors as voucher_selectors
 from voucher_service.vouchers import services as voucher_services
@@ -91,12 +90,7 @@ def application_decide(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         status = 400
         if form.is_valid():
-            try:
-                return redirect(run_once(request, lambda: _decide(request, form, application)))
-            except Replayed as replay:
-                return redirect(replay.location)
-            except Refused as exc:
-                form.add_error(None, str(exc))
-            except SERVICE_ERRORS as exc:
-                show_on_form(form, exc)
+            response = submit_once(request, form, lambda: _decide(request, form, application))
+            if response is not None:
+                return response
     return render(request, "portal/application_decide.html", _context(request, application, form), status=status)

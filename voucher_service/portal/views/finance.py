@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -23,8 +23,7 @@ from voucher_service.claims import services as claim_services
 from voucher_service.claims.models import Claim, Payout
 from voucher_service.claims.payout import payout_refusal
 from voucher_service.portal.agency_forms import PayoutForm
-from voucher_service.portal.errors import SERVICE_ERRORS, show_on_form
-from voucher_service.portal.idempotency import Refused, Replayed, run_once
+from voucher_service.portal.idempotency import submit_once
 from voucher_service.portal.two_factor import finance_second_factor, is_finance
 
 PAYERS = {
@@ -81,15 +80,7 @@ def _record(request: HttpRequest, form: PayoutForm, claim: Claim) -> HttpRespons
         messages.success(request, _("The payout of claim %(id)d was recorded.") % {"id": claim.pk})
         return reverse("portal:review", args=[claim.pk])
 
-    try:
-        return redirect(run_once(request, operation))
-    except Replayed as replay:
-        return redirect(replay.location)
-    except Refused as exc:
-        form.add_error(None, str(exc))
-    except SERVICE_ERRORS as exc:
-        show_on_form(form, exc)
-    return None
+    return submit_once(request, form, operation)
 
 
 @login_required

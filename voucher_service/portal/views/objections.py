@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
@@ -17,8 +17,7 @@ from voucher_service.claims import selectors as claim_selectors
 from voucher_service.claims import services as claim_services
 from voucher_service.claims.notice import objection_refusal
 from voucher_service.portal.agency_forms import ResolveObjectionForm
-from voucher_service.portal.errors import SERVICE_ERRORS, show_on_form
-from voucher_service.portal.idempotency import Refused, Replayed, run_once
+from voucher_service.portal.idempotency import submit_once
 from voucher_service.portal.roles import AGENCY_WORK, roles_of
 
 
@@ -67,14 +66,9 @@ def objection_resolve(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, _("Objection %(id)d was resolved.") % {"id": objection.pk})
                 return reverse("portal:objections")
 
-            try:
-                return redirect(run_once(request, operation))
-            except Replayed as replay:
-                return redirect(replay.location)
-            except Refused as exc:
-                form.add_error(None, str(exc))
-            except SERVICE_ERRORS as exc:
-                show_on_form(form, exc)
+            response = submit_once(request, form, operation)
+            if response is not None:
+                return response
     context = {
         "objection": objection,
         "claim": claim,
