@@ -61,6 +61,7 @@ MODULES = (
     ),
     Module("subsidy", "voucher_service/claims/subsidy.py", ("tests/voucher_service/claims/test_subsidy.py",)),
     Module("evaluation", "voucher_service/claims/evaluation.py", ("tests/voucher_service/claims/test_evaluation.py",)),
+    Module("checks", "voucher_service/claims/checks.py", ("tests/voucher_service/claims/test_checks.py",)),
 )
 
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
