@@ -84,7 +84,8 @@ def select_vouchers(claim: Claim) -> list[Voucher]:
             valid_until__gte=claim.delivery_starts_on,
         ).order_by("valid_until", "pk")
     )
-    return [v for v in candidates if v.fiscal_year == candidates[0].fiscal_year] if candidates else []
+    # An empty list of candidates never reads candidates[0].
+    return [v for v in candidates if v.fiscal_year == candidates[0].fiscal_year]
 
 
 def eligible_window(ctx: Context) -> tuple[date | None, date | None]:
@@ -151,7 +152,8 @@ def _consistency(ctx: Context) -> list[Check]:
     for language in LANGUAGES:
         with translation.override(language):
             by_language[language] = consistency_problems(data)
-    issuer = ctx.claim.provider.uscc or ""
+    # A provider without a USCC (NULL) issued none of the invoices: every invoice then names another issuer.
+    issuer = ctx.claim.provider.uscc
     strangers = sorted({i for i in ctx.claim.invoices.values_list("issuer_uscc", flat=True) if i != issuer})
     out = [
         Check("consistency", False, {language: by_language[language][index][2] for language in LANGUAGES})
@@ -284,7 +286,7 @@ def _platform_order(ctx: Context) -> Check:
         )
     matches = (
         order.provider_id == claim.provider_id
-        and order.buyer_uscc == (claim.entity.uscc or "")
+        and order.buyer_uscc == claim.entity.uscc  # an order always names a buyer; an entity without a USCC is none
         and order.amount == ctx.paid
         and order.service_starts_on <= claim.delivery_starts_on
         and claim.delivery_ends_on <= order.service_ends_on

@@ -18,7 +18,16 @@ from django.utils import timezone
 from accounts.audit import SYSTEM
 from accounts.models import OrganizationKind
 from accounts.services import entity_bar
-from tests.claims import YUAN, attach_evidence, claim_body, create, invoice_number, issue_voucher, list_provider
+from tests.claims import (
+    YUAN,
+    attach_evidence,
+    claim_body,
+    create,
+    invoice_number,
+    issue_voucher,
+    list_provider,
+    yuan,
+)
 from tests.factories import make_org, make_user, valid_uscc
 from voucher_service.claims import checks
 from voucher_service.claims.checks import Check, Context
@@ -240,6 +249,24 @@ def test_vouchers_whose_validity_misses_the_delivery_are_not_taken(bd):
     # then only the one whose validity touches the delivery is taken
     assert [v.pk for v in checks.select_vouchers(claim)] == [from_the_end.pk]
     assert after.pk != before.pk
+
+
+@pytest.mark.parametrize("named", [False, True], ids=["by_default", "named"])
+def test_only_the_claiming_entitys_vouchers_of_the_claims_program_are_taken(bd, named):
+    # given the entity's voucher of the program, and a claim whose entity, then program, is another one
+    own = issue_voucher(bd.program, bd.entity, 100_000 * YUAN)
+    claim = draft(bd)
+    if named:
+        claim.requested_vouchers = [own.pk]
+    assert [v.pk for v in checks.select_vouchers(claim)] == [own.pk]
+    other_program = Program.objects.exclude(pk=bd.program.pk).order_by("pk").first()
+    assert other_program is not None
+    # when the vouchers are selected for another entity's claim, or for a claim of another program
+    # then the voucher is not among them
+    claim.entity_id = make_org(jurisdiction=bd.entity.jurisdiction_id, category="enterprise").pk
+    assert checks.select_vouchers(claim) == []
+    claim.entity_id, claim.program_id = bd.entity.pk, other_program.pk
+    assert checks.select_vouchers(claim) == []
 
 
 def test_an_entity_without_vouchers_is_refused(bd):
@@ -620,6 +647,55 @@ def test_the_same_invoice_number_of_another_issuer_is_not_the_same_invoice(bd, v
     ClaimInvoice.objects.filter(pk=invoice.pk).update(number=first.invoices.get().number, issuer_uscc=valid_uscc())
     # when asked who took it
     # then nobody did
+    assert checks.invoice_taken_by(ClaimInvoice.objects.get(pk=invoice.pk), second) is None
+
+
+def test_a_contract_subsidised_in_another_program_may_be_claimed_in_this_one(bd, voucher):
+    # given a counting claim, and a draft of the same contract with an invoice of its own
+    body = claim_body(bd, amount=100_000 * YUAN)
+    first = evaluated(bd, body)
+    assert first.status == "in_review", first.outcome_reason
+    second = draft(bd, {**claim_body(bd, amount=100_000 * YUAN), "contract": body["contract"]})
+    ctx = context(second)
+    assert answers(ctx, "contract_once", "not_twice")[0][:2] == ("contract_once", False)
+    # when the draft is checked as a claim of another program
+    ctx.claim.program_id = Program.objects.exclude(pk=bd.program.pk).order_by("pk").first().pk
+    # then the contract is not taken: a contract counts once per program
+    assert answers(ctx, "contract_once", "invoice_once", "not_twice") == [
+        ("not_twice", True, "Neither the contract nor an invoice was subsidised before.")
+    ]
+
+
+def test_the_claim_named_for_a_taken_invoice_is_the_claim_and_not_the_invoice_row(bd, voucher):
+    # given invoice rows numbered apart from claims (a draft with three invoices first), then a counting claim and
+    # a draft of the same invoice
+    spare = claim_body(bd, amount=300 * YUAN)
+    thirds = [{**spare["invoices"][0], "number": invoice_number(), "amount": yuan(100 * YUAN)} for _ in range(3)]
+    draft(bd, {**spare, "invoices": thirds}, evidence=())
+    body = claim_body(bd, amount=100_000 * YUAN)
+    second = draft(bd, {**claim_body(bd, amount=100_000 * YUAN), "invoices": body["invoices"]})
+    first = evaluated(bd, body)
+    assert first.invoices.get().pk != first.pk
+    # when asked who took the invoice
+    # then it names the first claim
+    assert checks.invoice_taken_by(second.invoices.get(), second) == first.pk
+
+
+@pytest.mark.parametrize("differing", ["code", "number"])
+def test_an_invoice_of_the_same_issuer_differing_in_code_or_number_is_another_invoice(bd, voucher, differing):
+    # given a counting claim with an old-style invoice (发票代码 + 号码), and another invoice of the same issuer
+    first = evaluated(bd, claim_body(bd, amount=100_000 * YUAN))
+    ClaimInvoice.objects.filter(claim=first).update(code="130012345678", number="12345678")
+    second = draft(bd)
+    same = {"issuer_uscc": bd.provider.uscc, "code": "130012345678", "number": "12345678"}
+    ClaimInvoice.objects.filter(claim=second).update(**same)
+    invoice = ClaimInvoice.objects.get(claim=second)
+    assert checks.invoice_taken_by(invoice, second) == first.pk
+    # when it differs in its code, or in its number, alone
+    ClaimInvoice.objects.filter(pk=invoice.pk).update(
+        **{differing: {"code": "130012345679", "number": "12345679"}[differing]}
+    )
+    # then nobody took it
     assert checks.invoice_taken_by(ClaimInvoice.objects.get(pk=invoice.pk), second) is None
 
 
