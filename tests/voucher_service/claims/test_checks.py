@@ -77,6 +77,13 @@ def evaluated(cast, body) -> Claim:
     return claim_evaluate(claim_id=claim.pk)
 
 
+def another_program(cast) -> Program:
+    """A seed program other than the cast's: the claim's program when a test moves a claim to another one."""
+    program = Program.objects.exclude(pk=cast.program.pk).order_by("pk").first()
+    assert program is not None
+    return program
+
+
 @pytest.fixture
 def voucher(bd) -> Voucher:
     return issue_voucher(bd.program, bd.entity, 800_000 * YUAN)
@@ -259,13 +266,11 @@ def test_only_the_claiming_entitys_vouchers_of_the_claims_program_are_taken(bd, 
     if named:
         claim.requested_vouchers = [own.pk]
     assert [v.pk for v in checks.select_vouchers(claim)] == [own.pk]
-    other_program = Program.objects.exclude(pk=bd.program.pk).order_by("pk").first()
-    assert other_program is not None
     # when the vouchers are selected for another entity's claim, or for a claim of another program
     # then the voucher is not among them
     claim.entity_id = make_org(jurisdiction=bd.entity.jurisdiction_id, category="enterprise").pk
     assert checks.select_vouchers(claim) == []
-    claim.entity_id, claim.program_id = bd.entity.pk, other_program.pk
+    claim.entity_id, claim.program_id = bd.entity.pk, another_program(bd).pk
     assert checks.select_vouchers(claim) == []
 
 
@@ -659,7 +664,7 @@ def test_a_contract_subsidised_in_another_program_may_be_claimed_in_this_one(bd,
     ctx = context(second)
     assert answers(ctx, "contract_once", "not_twice")[0][:2] == ("contract_once", False)
     # when the draft is checked as a claim of another program
-    ctx.claim.program_id = Program.objects.exclude(pk=bd.program.pk).order_by("pk").first().pk
+    ctx.claim.program_id = another_program(bd).pk
     # then the contract is not taken: a contract counts once per program
     assert answers(ctx, "contract_once", "invoice_once", "not_twice") == [
         ("not_twice", True, "Neither the contract nor an invoice was subsidised before.")
@@ -681,8 +686,8 @@ def test_the_claim_named_for_a_taken_invoice_is_the_claim_and_not_the_invoice_ro
     assert checks.invoice_taken_by(second.invoices.get(), second) == first.pk
 
 
-@pytest.mark.parametrize("differing", ["code", "number"])
-def test_an_invoice_of_the_same_issuer_differing_in_code_or_number_is_another_invoice(bd, voucher, differing):
+@pytest.mark.parametrize(("field", "other"), [("code", "130012345679"), ("number", "12345679")])
+def test_an_invoice_of_the_same_issuer_differing_in_code_or_number_is_another_invoice(bd, voucher, field, other):
     # given a counting claim with an old-style invoice (发票代码 + 号码), and another invoice of the same issuer
     first = evaluated(bd, claim_body(bd, amount=100_000 * YUAN))
     ClaimInvoice.objects.filter(claim=first).update(code="130012345678", number="12345678")
@@ -692,9 +697,7 @@ def test_an_invoice_of_the_same_issuer_differing_in_code_or_number_is_another_in
     invoice = ClaimInvoice.objects.get(claim=second)
     assert checks.invoice_taken_by(invoice, second) == first.pk
     # when it differs in its code, or in its number, alone
-    ClaimInvoice.objects.filter(pk=invoice.pk).update(
-        **{differing: {"code": "130012345679", "number": "12345679"}[differing]}
-    )
+    ClaimInvoice.objects.filter(pk=invoice.pk).update(**{field: other})
     # then nobody took it
     assert checks.invoice_taken_by(ClaimInvoice.objects.get(pk=invoice.pk), second) is None
 
