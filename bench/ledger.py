@@ -8,6 +8,8 @@ The ledger runs in its own database (``bench_ledger``, dropped and migrated at s
 
 * ``spread``: two-posting entries between random pairs of the worker's own accounts (no row contention);
 * ``hot``: every entry touches one shared account (all workers queue on that row lock);
+* ``batch``: ``spread``, but ``BATCH_SIZE`` entries per call of ``ledger.batch.entries_post_many`` (one
+  transaction each); entries/s counts entries, p50/p99 are per call;
 * ``spread-in-transaction`` (not run by default): ``spread``, each post inside the caller's own
   ``transaction.atomic(durable=True)``, as the voucher services post (BEGIN and COMMIT round trips more).
 
@@ -35,7 +37,8 @@ from bench.plumbing import Result, database_url, load_average, machine_facts, re
 LEDGER_DB = "bench_ledger"
 ACCOUNTS_PER_WORKER = 50
 CLIENT_COUNTS = (1, 4, 16)
-VARIANTS = ["spread", "hot", "spread-in-transaction"]
+VARIANTS = ["spread", "hot", "batch", "spread-in-transaction"]
+BATCH_SIZE = 100
 
 
 def prepare_ledger_db(base_url: str, workers: int) -> dict[str, Any]:
@@ -70,6 +73,7 @@ def ledger_worker(
 
     from core import transactions
     from ledger import services
+    from ledger.batch import EntryRequest, entries_post_many
 
     settings.LEDGER_SEAL_ON_COMMIT = False  # the bench's sealer process seals instead of Celery
 
@@ -88,6 +92,18 @@ def ledger_worker(
     barrier.wait()
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
+        if variant == "batch":
+            started = time.perf_counter()
+            requests = [
+                EntryRequest(
+                    idempotency_key=f"batch-{worker}-{len(latencies) + n}-{started}",
+                    lines=[(debit, "debit", 100), (credit, "credit", 100)],
+                )
+                for n, (debit, credit) in enumerate(rng.sample(own, 2) for _ in range(BATCH_SIZE))
+            ]
+            entries_post_many(actor=None, requests=requests)
+            latencies += [(time.perf_counter() - started) * 1000] * BATCH_SIZE
+            continue
         if variant == "hot":
             pair = [setup["hot"], rng.choice(own)]
             rng.shuffle(pair)
@@ -210,7 +226,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, nargs="*", default=list(CLIENT_COUNTS))
     parser.add_argument("--repeat", type=int, default=1, help="rounds; the median round of each cell is kept")
-    parser.add_argument("--variants", nargs="*", default=["spread", "hot"], choices=VARIANTS)
+    parser.add_argument("--variants", nargs="*", default=["spread", "hot", "batch"], choices=VARIANTS)
     args = parser.parse_args()
     base_url = os.environ.get("DATABASE_URL", "")
     if not base_url.startswith("postgres"):

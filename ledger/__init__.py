@@ -8,6 +8,8 @@ public surface:
   ``entry_reverse``, ``hold_create``, ``hold_post``, ``hold_void``, ``hold_expire``, ``holds_expire_due``. On
   PostgreSQL an entry is posted by one call of the database function ``ledger_post_entry`` (migration 0004);
   other backends run the same steps in Python (``ledger.journal_store``).
+* ``ledger.batch.entries_post_many``: many entries in one transaction, each refused or posted on its own (on
+  PostgreSQL one call of ``ledger_post_entries``, migration 0008).
 * ``ledger.selectors`` (reads): ``balance``, ``account_balance``, ``trial_balance``, ``chain_head`` …
 * Every write above is a ``core.transactions.service_write``, the same decorator the domain's services use:
   its own durable transaction with retries when called alone, part of the caller's transaction otherwise.

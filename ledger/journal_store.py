@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 from django.db import connection
@@ -25,7 +26,7 @@ from psycopg.types.json import Jsonb
 
 from core.transactions import lock_in_pk_order
 from ledger import errors
-from ledger.hashing import entry_body_digest, entry_document_parts
+from ledger.hashing import canonical_json, entry_body_digest, entry_document_parts
 from ledger.models import Account, JournalEntry, Posting, UnsealedEntry
 from ledger.validation import EntryDraft
 
@@ -123,6 +124,87 @@ def post_in_database(draft: EntryDraft) -> tuple[JournalEntry, bool]:
     ``recorded_at`` is the database server's clock (``clock_timestamp()`` once the rows are locked), one clock for
     every application host; compare it with the database's ``now()`` rather than an application host's clock.
     """
+    with _prepared_cursor() as cursor:
+        # Binary results: cheaper to load than text (the two timestamps above all).
+        cursor.execute(_POST_ENTRY_SQL, _post_entry_params(draft), prepare=True, binary=True)
+        row = cursor.fetchone()
+    outcome = _outcome(draft, row)
+    if isinstance(outcome, errors.LedgerError):
+        raise outcome
+    return outcome
+
+
+_POST_ENTRIES_SQL = (
+    "SELECT * FROM ledger_post_entries(%s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::text[], "
+    "%s::text[], %s::bigint, %s::text[], %s::text[], %s::text[], %s::int[], "
+    "%s::bigint[], %s::int[], %s::int[], %s::text[], %s::bigint[])"
+)
+
+
+def post_many_in_database(drafts: Sequence[EntryDraft]) -> list[tuple[JournalEntry, bool] | errors.LedgerError]:
+    """Post ``drafts`` in order with ONE call of ``ledger_post_entries`` (migration 0008), inside the caller's
+    transaction: every balance row of the batch locked once, in pk order, each draft judged against the balances
+    the ones before it left, and the posted ones written with one statement per table.
+
+    Each result is what ``post_in_database`` returns for that draft, or the ``LedgerError`` it would raise: a
+    refused draft writes nothing and the drafts after it carry on. Batches hold neither reversals nor hold
+    releases, and share one actor (``ledger.batch``).
+    """
+    if not drafts:
+        return []
+    account_ids = sorted({line.account_id for draft in drafts for line in draft.lines})
+    slot = {account_id: index for index, account_id in enumerate(account_ids, start=1)}
+    first_of_key: dict[str, int] = {}
+    repeats: list[int] = []
+    line_entry: list[int] = []
+    line_slot: list[int] = []
+    line_direction: list[str] = []
+    line_amount: list[int] = []
+    parts = []
+    for index, draft in enumerate(drafts, start=1):
+        repeats.append(first_of_key.get(draft.idempotency_key, 0))  # an earlier entry of the batch with this key
+        first_of_key.setdefault(draft.idempotency_key, index)
+        for line in sorted(draft.lines, key=lambda line: line.account_id):
+            line_entry.append(index)
+            line_slot.append(slot[line.account_id])
+            line_direction.append(line.direction.value)
+            line_amount.append(line.amount)
+        parts.append(
+            entry_document_parts(
+                idempotency_key=draft.idempotency_key,
+                request_fingerprint=draft.fingerprint,
+                currency=draft.currency,
+                memo=draft.memo,
+                metadata=draft.metadata,
+                actor_id=draft.actor_id,
+                reverses_id=None,
+            )
+        )
+    params = [
+        [draft.idempotency_key for draft in drafts],
+        [draft.fingerprint for draft in drafts],
+        [draft.currency for draft in drafts],
+        [draft.effective_at for draft in drafts],
+        [draft.memo for draft in drafts],
+        [canonical_json(draft.metadata).decode() for draft in drafts],
+        drafts[0].actor_id,
+        [head for head, _, _ in parts],
+        [middle for _, middle, _ in parts],
+        [tail for _, _, tail in parts],
+        _array_literal(repeats),
+        _array_literal(account_ids),
+        _array_literal(line_entry),
+        _array_literal(line_slot),
+        _array_literal(line_direction),
+        _array_literal(line_amount),
+    ]
+    with _prepared_cursor() as cursor:
+        cursor.execute(_POST_ENTRIES_SQL, params, prepare=True, binary=True)
+        rows = cursor.fetchall()
+    return [_outcome(draft, row) for draft, row in zip(drafts, rows, strict=True)]
+
+
+def _post_entry_params(draft: EntryDraft) -> list[object]:
     lines = sorted(draft.lines, key=lambda line: line.account_id)
     release = [draft.pending_release.get(line.account_id, (0, 0)) for line in lines]
     head, middle, tail = entry_document_parts(
@@ -134,7 +216,7 @@ def post_in_database(draft: EntryDraft) -> tuple[JournalEntry, bool]:
         actor_id=draft.actor_id,
         reverses_id=draft.reverses_id,
     )
-    params = [
+    return [
         draft.idempotency_key,
         draft.fingerprint,
         draft.currency,
@@ -152,10 +234,11 @@ def post_in_database(draft: EntryDraft) -> tuple[JournalEntry, bool]:
         _array_literal(debits for debits, _ in release),
         _array_literal(credits for _, credits in release),
     ]
-    with _prepared_cursor() as cursor:
-        # Binary results: cheaper to load than text (the two timestamps above all).
-        cursor.execute(_POST_ENTRY_SQL, params, prepare=True, binary=True)
-        row = cursor.fetchone()
+
+
+def _outcome(draft: EntryDraft, row: tuple[Any, ...] | None) -> tuple[JournalEntry, bool] | errors.LedgerError:
+    """The entry ``ledger_post_entry`` wrote or replayed for ``draft`` (and whether it was written), or its
+    refusal as the ``LedgerError`` the portable path raises."""
     if row is None:  # pragma: no cover - the function always returns one row
         raise RuntimeError("ledger_post_entry returned no row")
     outcome, entry_id, account_code, detail, recorded_at, effective_at, digest = row
@@ -178,7 +261,7 @@ def post_in_database(draft: EntryDraft) -> tuple[JournalEntry, bool]:
         return entry, True
     if outcome == "replay":
         return JournalEntry.objects.get(pk=entry_id), False
-    raise _refusal(outcome, draft, account_code, detail)
+    return _refusal(outcome, draft, account_code, detail)
 
 
 def _array_literal(items: Iterable[int | str]) -> str:

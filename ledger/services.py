@@ -206,17 +206,17 @@ def entry_post(
     )
     if posts_in_database():
         if can_run_alone():
-            return run_alone_with_retries(_post_draft, draft)
+            return run_alone_with_retries(post_draft, draft)
         if transaction.get_connection().in_atomic_block:
             # Joins the caller's transaction without a savepoint: the function refuses by returning an outcome,
             # never by a database error, so a refusal leaves nothing to roll back to and the caller carries on.
-            return _post_draft(draft)
+            return post_draft(draft)
     return _post_in_transaction(draft)
 
 
 @service_write
 def _post_in_transaction(draft: EntryDraft) -> JournalEntry:
-    return _post_draft(draft)
+    return post_draft(draft)
 
 
 @service_write
@@ -245,7 +245,7 @@ def entry_reverse(
         effective_at=effective_at,
         reverses_id=entry.pk,
     )
-    return _post_draft(draft)
+    return post_draft(draft)
 
 
 # --- Holds -------------------------------------------------------------------------------------------------
@@ -359,7 +359,7 @@ def hold_post(
         locked.debit_account_id: (locked.amount, 0),
         locked.credit_account_id: (0, locked.amount),
     }
-    entry = _post_draft(draft)
+    entry = post_draft(draft)
     Hold.objects.filter(pk=locked.pk).update(
         status=HoldStatus.POSTED, posted_amount=amount, resolved_at=now, entry=entry
     )
@@ -443,7 +443,7 @@ def _replay(model: type[Keyed], idempotency_key: str, fingerprint: str) -> Keyed
     return model.objects.get(pk=pk)
 
 
-def _post_draft(draft: EntryDraft) -> JournalEntry:
+def post_draft(draft: EntryDraft) -> JournalEntry:
     """Post a validated entry, or replay the one holding its key; a seal is requested on commit.
 
     PostgreSQL does the locking, checks and writes in one call of its ``ledger_post_entry`` function; other

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ledger import selectors, services
+from ledger.batch import EntryRequest, entries_post_many
 from ledger.errors import LedgerErrorCode
 from ledger.models import Account, Hold, HoldStatus, JournalEntry
 from ledger.verification import verify_ledger
@@ -191,3 +192,90 @@ def test_sealers_racing_posters_link_every_entry_exactly_once(make_account):
     assert [position for position, _ in positions] == list(range(1, 81))
     assert sorted(entry_id for _, entry_id in positions) == sorted(JournalEntry.objects.values_list("pk", flat=True))
     assert selectors.chain_head().height == 80
+
+
+def test_batches_over_the_same_accounts_in_opposite_orders_never_deadlock(make_account):
+    # given: sixteen batches, each moving money round eight accounts, half of them listing the ring backwards
+    ring = [make_account() for _ in range(8)]
+
+    def batch(n: int):
+        order = ring if n % 2 == 0 else ring[::-1]
+        requests = [
+            EntryRequest(
+                idempotency_key=f"batch-{n}-{k}",
+                lines=[(order[k], "debit", 1 + n), (order[(k + 1) % 8], "credit", 1 + n)],
+            )
+            for k in range(8)
+        ]
+        return lambda: entries_post_many(actor=None, requests=requests)
+
+    # when
+    outcomes = race([batch(n) for n in range(16)], threads=16)
+    # then
+    assert [o.error for o in outcomes if not o.ok] == []
+    assert all(result.ok for o in outcomes for result in o.value)
+    assert JournalEntry.objects.count() == 128
+    assert sum(selectors.balance(a) for a in ring) == 0
+    assert verify_ledger().ok
+
+
+def test_batches_racing_single_posts_cannot_overdraw_a_limited_account(funded, make_account):
+    # given: 10,000 fen; eight batches of four 500-fen spends and sixteen single 500-fen spends (48 in all)
+    _, wallet = funded(10_000)
+    shop = make_account()
+
+    def batch(n: int):
+        requests = [
+            EntryRequest(idempotency_key=f"b-{n}-{k}", lines=[(wallet, "debit", 500), (shop, "credit", 500)])
+            for k in range(4)
+        ]
+        return lambda: entries_post_many(actor=None, requests=requests)
+
+    calls = [batch(n) for n in range(8)] + [transfer(wallet, shop, 500, f"single-{n}") for n in range(16)]
+    # when
+    outcomes = race(calls, threads=24)
+    # then: exactly twenty spends fit; every other one is a limit refusal that wrote nothing
+    assert all(o.ok or is_refusal(o.error, LedgerErrorCode.LIMIT_EXCEEDED) for o in outcomes)
+    batch_results = [result for o in outcomes[:8] for result in o.value]
+    posted = sum(r.ok for r in batch_results) + sum(o.ok for o in outcomes[8:])
+    assert posted == 20
+    assert all(is_refusal(r.error, LedgerErrorCode.LIMIT_EXCEEDED) for r in batch_results if not r.ok)
+    assert JournalEntry.objects.filter(idempotency_key__startswith="b-").count() == sum(r.ok for r in batch_results)
+    wallet.refresh_from_db()
+    assert wallet.posted_balance == 0
+    assert verify_ledger().ok
+
+
+def test_a_key_committed_by_a_twin_on_other_accounts_mid_batch_reruns_the_batch_and_conflicts(make_account):
+    """Deterministic interleaving: a single post holds key "twin" uncommitted until the batch, which did not see
+    the key, provably waits on it at its insert; the batch then reruns and refuses that entry alone."""
+    # given
+    x, y, p, q = (make_account() for _ in range(4))
+    single_has_key = threading.Event()
+
+    def post_then_wait_for_the_batch():
+        with transaction.atomic(durable=True):
+            entry = transfer(x, y, 5, "twin")()
+            single_has_key.set()
+            wait_for_lock_waiters(1)
+            return entry
+
+    batch_requests = [
+        EntryRequest(idempotency_key="own-1", lines=[(p, "debit", 1), (q, "credit", 1)]),
+        EntryRequest(idempotency_key="twin", lines=[(p, "debit", 2), (q, "credit", 2)]),
+    ]
+    # when
+    single, posted = run_in_thread(post_then_wait_for_the_batch)
+    assert single_has_key.wait(10)
+    batcher, batched = run_in_thread(lambda: entries_post_many(actor=None, requests=batch_requests))
+    single.join(30)
+    batcher.join(30)
+    # then
+    assert posted.ok, posted.error
+    assert batched.ok, batched.error
+    own, twin = batched.value
+    assert own.ok
+    assert is_refusal(twin.error, LedgerErrorCode.IDEMPOTENCY_CONFLICT)
+    assert JournalEntry.objects.get(idempotency_key="twin").pk == posted.value.pk
+    assert selectors.balance(q) == 1
+    assert verify_ledger().ok

@@ -19,6 +19,7 @@ sealing = importlib.import_module("ledger.migrations.0003_asynchronous_sealing")
 post_function = importlib.import_module("ledger.migrations.0004_post_entry_function")
 inline_triggers = importlib.import_module("ledger.migrations.0005_inline_balance_triggers")
 signed_seals = importlib.import_module("ledger.migrations.0006_signed_seals")
+batch_function = importlib.import_module("ledger.migrations.0008_post_entries_function")
 
 INVARIANT_TRIGGERS = {
     "ledger_journalentry_append_only",
@@ -60,21 +61,34 @@ def test_invariant_sql_round_trip():
 
 def posting_functions() -> set[str]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT proname FROM pg_proc WHERE proname = 'ledger_post_entry'")
+        cursor.execute("SELECT proname FROM pg_proc WHERE proname IN ('ledger_post_entry', 'ledger_post_entries')")
         return {name for (name,) in cursor.fetchall()}
 
 
 def test_post_function_sql_round_trip():
     # given
-    assert posting_functions() == {"ledger_post_entry"}
+    assert posting_functions() == {"ledger_post_entry", "ledger_post_entries"}
     # when
     execute(post_function.REVERSE_SQL)
     # then
-    assert posting_functions() == set()
+    assert posting_functions() == {"ledger_post_entries"}
     # when
     execute(post_function.FORWARD_SQL)
     # then
+    assert posting_functions() == {"ledger_post_entry", "ledger_post_entries"}
+
+
+def test_batch_post_function_sql_round_trip():
+    # given
+    assert "ledger_post_entries" in posting_functions()
+    # when
+    execute(batch_function.REVERSE_SQL)
+    # then
     assert posting_functions() == {"ledger_post_entry"}
+    # when
+    execute(batch_function.FORWARD_SQL)
+    # then
+    assert posting_functions() == {"ledger_post_entry", "ledger_post_entries"}
 
 
 def balance_trigger_sources() -> set[str]:
@@ -100,7 +114,9 @@ def test_inline_balance_triggers_round_trip():
 
 
 @pytest.mark.parametrize(
-    "migration", [invariants, sealing, post_function, inline_triggers], ids=["0002", "0003", "0004", "0005"]
+    "migration",
+    [invariants, sealing, post_function, inline_triggers, batch_function],
+    ids=["0002", "0003", "0004", "0005", "0008"],
 )
 def test_migration_operations_are_reversible(migration):
     operations = migration.Migration.operations
