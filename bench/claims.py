@@ -1,9 +1,9 @@
-"""Whole claim lifecycles over HTTP (1 and 16 clients), next to pgbench TPC-B measured in the same run.
+"""Whole claim lifecycles over HTTP (1 and 16 clients), next to the baseline endpoint measured in the same run.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/anything .venv/bin/python -m bench.claims   (make bench-claims)
 
-Everything runs in its own databases (``bench_claims`` and ``bench_claims_pgbench``, dropped, created and migrated
-at start; ``BENCH_DB`` renames the first); no test or development database is touched. Setup, in process: an
+Everything runs in its own database (``bench_claims``, dropped, created and migrated at start; ``BENCH_DB`` renames
+it); no test or development database is touched. Setup, in process: an
 agency in Baoding with two reviewers and finance, a published program with Baoding's rules (50 % on the local
 platform, the 50/50 city and district split, three review stages) but **no public notice** (``notice_working_days:
 0``: a notice lasts days, so a benchmark cannot wait for it), a listed provider, and entities in a city-managed
@@ -14,8 +14,11 @@ purchase), four evidence uploads (multipart PDF), ``submit`` (202), three ``deci
 confirmed, 复审, 财政) and ``payout`` (202). The app runs under gunicorn on 127.0.0.1 (``--workers 4 --threads 4``,
 production settings, pooled connections) with ``CELERY_TASK_ALWAYS_EAGER=1``: the evaluation and the payout run
 right after their request commits, inside it, so a 202 means "evaluated" or "paid". Claims/s counts lifecycles whose
-claim is ``paid`` in the database afterwards; p50/p99 are of whole lifecycles and of single requests. Then
-``verify_ledger`` must be clean, and pgbench TPC-B (scale 16) runs with the same client counts for reference.
+claim is ``paid`` in the database afterwards; p50/p99 are of whole lifecycles and of single requests. Before each
+client count, as many requests as its lifecycles make go to the baseline endpoint (``POST /api/v1/bench/baseline/``,
+``voucher_service.api.baseline``: the same middleware and token authentication, one row inserted) in the same
+server, as in ``bench.issuance``; the table gives claims/s against it (a lifecycle is ten requests, so 0.1 would be
+"as cheap as the baseline"). Then ``verify_ledger`` must be clean.
 """
 
 from __future__ import annotations
@@ -37,16 +40,26 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bench import pgbench
-from bench.plumbing import database_url, load_average, machine_facts, percentile, recreate_database, setup_django
+from bench.http_load import HttpResult, run_http
+from bench.plumbing import (
+    bench_db,
+    database_url,
+    load_average,
+    machine_facts,
+    percentile,
+    recreate_database,
+    setup_django,
+)
 from bench.server import gunicorn
+from bench.summary import Figure, add_run_options, finish, parse
 
-BENCH_DB = os.environ.get("BENCH_DB", "bench_claims")
+BENCH_DB = os.environ.get("BENCH_DB") or bench_db("bench_claims")
 PDF = b"%PDF-1.7\n% bench evidence\n%%EOF\n"
 PURCHASE_YUAN = "20000.00"
 VOUCHER_FEN = 100_000_00
 LIFECYCLES_PER_VOUCHER = 10  # 10,000 yuan each of a 100,000 yuan voucher
 KINDS = ("contract", "invoice", "payment_proof", "usage_statement")
+REQUESTS_PER_LIFECYCLE = 10  # create, four evidence uploads, submit, three decisions, payout
 
 
 @dataclass
@@ -275,31 +288,43 @@ def run_clients(port: int, world: World, specs: list[Spec], clients: int) -> Run
     )
 
 
-def table(runs: list[Run], pgbench: dict[int, Any]) -> str:
+def table(runs: list[Run], baselines: dict[int, HttpResult]) -> str:
     rows = [
         "| clients | lifecycles | paid | claims/s | lifecycle p50 ms | lifecycle p99 ms | request p50 ms "
-        "| request p99 ms | statuses | pgbench tps | pgbench avg ms |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
+        "| request p99 ms | statuses | baseline req/s | baseline p50 / p99 ms | claims/s ÷ baseline req/s |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
     ]
     for run in runs:
-        reference = pgbench[run.clients]
+        reference = baselines[run.clients]
         statuses = ", ".join(f"{code}×{count}" for code, count in sorted(run.statuses.items()))
         rows.append(
             f"| {run.clients} | {len(run.lifecycle_ms)} | {run.paid} | {run.paid / run.seconds:.2f} "
             f"| {statistics.median(run.lifecycle_ms):.0f} | {percentile(run.lifecycle_ms, 0.99):.0f} "
             f"| {statistics.median(run.request_ms):.1f} | {percentile(run.request_ms, 0.99):.1f} | {statuses} "
-            f"| {reference.count / reference.seconds:.0f} | {reference.latencies_ms[0]:.2f} |"
+            f"| {reference.rate:.1f} | {reference.percentile(0.5):.1f} / {reference.percentile(0.99):.1f} "
+            f"| {run.paid / run.seconds / reference.rate if reference.rate else float('nan'):.4f} |"
         )
     return "\n".join(rows)
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--claims", type=int, default=160, help="lifecycles at 16 clients (a tenth at 1 client)")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--pgbench-seconds", type=float, default=15)
-    args = parser.parse_args()
+    parser.add_argument("--baseline-seconds", type=float, default=30, help="cap on each baseline run")
+    return add_run_options(parser)
+
+
+QUICK = ["--claims", "16"]  # 10 lifecycles at 1 client, 16 at 16
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(parser(), QUICK, argv)
+    finish(args, measure(args))
+
+
+def measure(args: argparse.Namespace) -> list[Figure]:
     base_url = os.environ.get("DATABASE_URL") or sys.exit("set DATABASE_URL to a PostgreSQL server")
     data_dir = tempfile.mkdtemp(prefix="bench-claims-")
     print(f"machine: {machine_facts(base_url)}; load {load_average()}")
@@ -316,11 +341,18 @@ def main() -> None:
     counts = {1: max(args.claims // 10, 10), 16: args.claims}
     world = create_world(entity_count=-(-sum(counts.values()) // LIFECYCLES_PER_VOUCHER))
     print(f"setup: {time.perf_counter() - started:.1f} s ({len(world.specs)} lifecycles prepared)")
-    runs = []
+    runs, baselines = [], {}
     log_path = Path(data_dir) / "gunicorn.log"
     with gunicorn(url, data_dir, "voucher_service.wsgi:application", args.workers, args.threads, log_path) as (port, _):
         specs = list(world.specs)
+        warm = run_http(port, world.reviewer, list(range(32)), 16, args.baseline_seconds, baseline=True)
+        if warm.statuses.get(201, 0) != 32:  # connects every worker thread to the database
+            raise SystemExit(f"warm-up baseline requests failed: {dict(warm.statuses)}\n{log_path.read_text()[-3000:]}")
         for clients, count in counts.items():
+            # The baseline first, as many requests as the lifecycles will make, back to back in the same server.
+            requests = list(range(count * REQUESTS_PER_LIFECYCLE))
+            baselines[clients] = run_http(port, world.reviewer, requests, clients, args.baseline_seconds, baseline=True)
+            print(f"{clients} client(s): baseline {baselines[clients].rate:.1f} requests/s")
             batch, specs = specs[:count], specs[count:]
             run = run_clients(port, world, batch, clients)
             from voucher_service.claims.models import Claim
@@ -332,12 +364,24 @@ def main() -> None:
 
     report = verify_ledger()
     print(f"verify_ledger: {'OK' if report.ok else 'FAILED'} over {report.entry_count} entries")
-    pgbench.PGBENCH_DB = f"{BENCH_DB}_pgbench"
-    pgbench.prepare_pgbench(base_url)
-    reference = {clients: pgbench.run_pgbench(base_url, clients, args.pgbench_seconds) for clients in counts}
-    print(table(runs, reference))
+    print(table(runs, baselines))
     if not report.ok:
         raise SystemExit(report.render())
+    return figures(runs, baselines)
+
+
+def figures(runs: list[Run], baselines: dict[int, HttpResult]) -> list[Figure]:
+    """Claims/s against the baseline's requests/s at the same client count (issue 16 sets no goal here); the
+    lifecycle's p50 and p99 against the baseline request's."""
+    out = []
+    for run in runs:
+        base, clients = baselines[run.clients], f"{run.clients} client{'s' if run.clients > 1 else ''}"
+        out.append(Figure("claims", f"lifecycles/s, {clients}", run.paid / run.seconds, "/s",
+                          "baseline endpoint req/s", base.rate))  # fmt: skip
+        for name, fraction in (("p50", 0.5), ("p99", 0.99)):
+            out.append(Figure("claims", f"lifecycle {name} ms, {clients}", percentile(run.lifecycle_ms, fraction),
+                              "ms", f"baseline request {name} ms", base.percentile(fraction)))  # fmt: skip
+    return out
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ from bench.http_load import HttpResult, count_succeeded, run_http
 from bench.plumbing import SqlStats, database_url, load_average, machine_facts, measured
 from bench.sampling import machine_cpu, process_cpu_seconds, sampling
 from bench.server import count_retries, gunicorn
+from bench.summary import Figure, Goal, add_run_options, finish, parse
 from bench.world import BENCH_DB, World, build_csv, create_applications, create_entities, create_world, prepare_database
 
 MODES = ("valid_rows_only", "all_or_nothing")
@@ -150,7 +151,7 @@ def http_table(results: list[HttpResult]) -> str:
     return "\n".join(rows)
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000, help="rows per bulk upload (default 10,000)")
     parser.add_argument("--modes", nargs="*", choices=MODES, default=list(MODES))
@@ -166,7 +167,19 @@ def main() -> None:
         "--app", default="voucher_service.wsgi:application", help="WSGI app for gunicorn (e.g. a patched variant)"
     )
     parser.add_argument("--target-seconds", type=float, default=30.0, help="bulk total to meet per mode")
-    args = parser.parse_args()
+    return add_run_options(parser)
+
+
+# Both bulk modes and both HTTP client counts, on a few hundred rows and requests.
+QUICK = ["--rows", "300", "--baseline-count", "40", "--count", "160", "--max-seconds", "10"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(parser(), QUICK, argv)
+    finish(args, measure(args))
+
+
+def measure(args: argparse.Namespace) -> list[Figure]:
     base_url = os.environ.get("DATABASE_URL", "")
     if not base_url.startswith("postgres"):
         raise SystemExit("Set DATABASE_URL to a PostgreSQL server (the bench creates its own database).")
@@ -217,11 +230,46 @@ def main() -> None:
         slow = [r.mode for r in bulk_results if r.total_seconds > args.target_seconds]
         if slow:
             print(f"OVER TARGET: {', '.join(slow)} took more than {args.target_seconds:.0f} s for {args.rows:,} rows")
+        return figures(args, bulk_results, http_results)
     finally:
         from django.db import connections
 
         connections.close_all()
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+GOAL_ROWS = 10_000  # issue 16: 10,000 rows in at most --target-seconds (30 s)
+GOAL_CLIENTS, GOAL_RATIO, GOAL_SPREAD = 16, 0.3, 5.0  # at 16 clients: >= 0.3 of the baseline, p99/p50 < 5
+
+
+def figures(args: argparse.Namespace, bulk: list[BulkResult], http: list[HttpResult]) -> list[Figure]:
+    """Bulk seconds against the target (scaled to the rows when not 10,000); each approval run's rate against the
+    baseline endpoint at the same client count; p99/p50 of the run at --clients."""
+    limit = args.target_seconds * args.rows / GOAL_ROWS
+    scaled = "" if args.rows == GOAL_ROWS else f" ({args.target_seconds:g} s per {GOAL_ROWS:,} rows)"
+    out = [
+        Figure("issuance", f"bulk {r.rows:,} rows, {r.mode}", r.total_seconds, "s",
+               goal=Goal("<=", limit, on="value", text=f"≤ {limit:g} s{scaled}"))
+        for r in bulk
+    ]  # fmt: skip
+    baselines = {r.clients: r.rate for r in http if r.kind == "baseline"}
+    for r in http:
+        if r.kind == "baseline":
+            continue
+        clients = f"{r.clients} client{'s' if r.clients > 1 else ''}"
+        goal = Goal(">=", GOAL_RATIO, text=f"≥ {GOAL_RATIO}× baseline") if r.clients == GOAL_CLIENTS else None
+        out.append(
+            Figure("issuance", f"approve+issue/s, {clients}", r.rate, "/s", "baseline endpoint req/s",
+                   baselines.get(r.clients), goal)
+        )  # fmt: skip
+        if r.clients == args.clients:
+            spread = r.percentile(0.99) / r.percentile(0.5) if r.latencies_ms else float("nan")
+            spread_goal = Goal("<", GOAL_SPREAD, on="value", text=f"< {GOAL_SPREAD:g}")
+            out.append(
+                Figure("issuance", f"approve+issue p99/p50, {clients}", spread, "",
+                       goal=spread_goal if r.clients == GOAL_CLIENTS else None)
+            )  # fmt: skip
+    return out
 
 
 def http_phase(args: argparse.Namespace, base_url: str, data_dir: str, world: World, warmup: int) -> list[HttpResult]:

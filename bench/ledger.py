@@ -32,9 +32,10 @@ import time
 from typing import Any
 
 from bench.pgbench import prepare_pgbench, run_pgbench
-from bench.plumbing import Result, database_url, load_average, machine_facts, recreate_database, setup_django
+from bench.plumbing import Result, bench_db, database_url, load_average, machine_facts, recreate_database, setup_django
+from bench.summary import Figure, Goal, add_run_options, finish, parse
 
-LEDGER_DB = "bench_ledger"
+LEDGER_DB = bench_db("bench_ledger")
 ACCOUNTS_PER_WORKER = 50
 CLIENT_COUNTS = (1, 4, 16)
 VARIANTS = ["spread", "hot", "batch", "spread-in-transaction"]
@@ -221,13 +222,24 @@ def median_run(runs: list[Result]) -> Result:
     return sorted(runs, key=lambda r: r.tps)[len(runs) // 2]
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, nargs="*", default=list(CLIENT_COUNTS))
     parser.add_argument("--repeat", type=int, default=1, help="rounds; the median round of each cell is kept")
     parser.add_argument("--variants", nargs="*", default=["spread", "hot", "batch"], choices=VARIANTS)
-    args = parser.parse_args()
+    return add_run_options(parser)
+
+
+QUICK = ["--seconds", "2", "--repeat", "1"]  # every client count and default variant, two seconds a cell
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(parser(), QUICK, argv)
+    finish(args, measure(args))
+
+
+def measure(args: argparse.Namespace) -> list[Figure]:
     base_url = os.environ.get("DATABASE_URL", "")
     if not base_url.startswith("postgres"):
         raise SystemExit("Set DATABASE_URL to a PostgreSQL server (the bench creates its own databases).")
@@ -268,6 +280,35 @@ def main() -> None:
     print()
     print(verify(base_url))
     print(f"load average at end: {load_average()}")
+    return figures(results, pgbench)
+
+
+# Issue 16's goals: spread at 4 clients >= 0.6 of pgbench, at 16 >= 0.5; hot at 4 >= 0.7 of spread at 4.
+PGBENCH_GOALS = {4: 0.6, 16: 0.5}
+HOT_GOAL_CLIENTS, HOT_GOAL = 4, 0.7
+
+
+def figures(results: list[Result], pgbench: dict[int, Result]) -> list[Figure]:
+    """Each variant's entries/s next to its baseline: pgbench at the same client count, or spread for ``hot``."""
+    spread = {r.clients: r.tps for r in results if r.label == "ledger spread"}
+    out = []
+    for r in results:
+        variant, clients = r.label.removeprefix("ledger "), r.clients
+        label = f"{variant} entries/s, {clients} client{'s' if clients > 1 else ''}"
+        if variant == "hot":
+            goal = Goal(">=", HOT_GOAL, text=f"≥ {HOT_GOAL}× spread") if clients == HOT_GOAL_CLIENTS else None
+            baseline = ("spread entries/s", spread.get(clients))
+        # --- batch variant (entries_post_many, issue 16): >= 5x single posts' entries/s at 1 client ---------------
+        elif variant == "batch":
+            goal = Goal(">=", 5, text="≥ 5× spread at 1 client") if clients == 1 else None
+            baseline = ("spread entries/s, 1 client", spread.get(1))
+        # --- end of the batch variant ---------------------------------------------------------------------------
+        else:
+            threshold = PGBENCH_GOALS.get(clients) if variant == "spread" else None
+            goal = Goal(">=", threshold, text=f"≥ {threshold}× pgbench") if threshold is not None else None
+            baseline = ("pgbench TPC-B tps", pgbench[clients].tps)
+        out.append(Figure("ledger", label, r.tps, "entries/s", baseline[0], baseline[1], goal))
+    return out
 
 
 if __name__ == "__main__":

@@ -9,9 +9,9 @@ import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bench.plumbing import Result, recreate_database
+from bench.plumbing import Result, bench_db, recreate_database
 
-PGBENCH_DB = "bench_pgbench"
+PGBENCH_DB = bench_db("bench_pgbench")
 
 
 def pgbench_binary() -> str:

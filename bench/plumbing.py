@@ -19,7 +19,19 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRET_KEY = "bench-only-secret-key-not-for-production-0123456789abcdef"  # noqa: S105 (throwaway bench DB)
+# The Makefile's throwaway keys (WITH_KEY), so that ``python -m bench.<name>`` also runs without make.
+SECRET_KEY = "test-only-secret-key-not-for-production-use-0123456789abcdef"  # noqa: S105 (throwaway bench DB)
+THROWAWAY_KEYS = {
+    "SECRET_KEY": SECRET_KEY,
+    "PERSONAL_ID_HMAC_KEY": "test-only-personal-id-hmac-key-not-for-production-0123456789",
+    "LEDGER_SIGNING_KEY": "test-only-ledger-signing-key-not-for-production-0123456789",
+}
+
+
+def bench_db(name: str) -> str:
+    """A benchmark database's name, with ``BENCH_DB_SUFFIX`` appended: two people's runs on one server then drop
+    and create their own databases, never each other's."""
+    return name + os.environ.get("BENCH_DB_SUFFIX", "")
 
 
 def database_url(base_url: str, name: str) -> str:
@@ -74,8 +86,8 @@ def setup_django(url: str, **environment: str) -> None:
     benchmark's throwaway keys unless set, and ``environment`` on top."""
     os.environ["DATABASE_URL"] = url
     os.environ["DB_POOL"] = "0"
-    os.environ.setdefault("SECRET_KEY", SECRET_KEY)
-    os.environ.setdefault("PERSONAL_ID_HMAC_KEY", "bench-only-hmac-key-not-for-production")
+    for name, value in THROWAWAY_KEYS.items():
+        os.environ.setdefault(name, value)
     os.environ.update(environment)
     os.environ["DJANGO_SETTINGS_MODULE"] = "voucher_service.settings"
     import django

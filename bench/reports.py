@@ -19,6 +19,7 @@ the right shape: the verifier is not what is measured). The export takes the fir
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
@@ -32,10 +33,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bench.plumbing import database_url, machine_facts, recreate_database, setup_django
+from bench.plumbing import bench_db, database_url, machine_facts, recreate_database, setup_django
+from bench.summary import Figure, Goal, add_run_options, finish, parse
 
 # Overridable so that two people's runs on one server do not drop each other's database, and for a quick try.
-BENCH_DB = os.environ.get("BENCH_REPORTS_DB", "bench_reports")
+BENCH_DB = os.environ.get("BENCH_REPORTS_DB") or bench_db("bench_reports")
 ENTRIES = int(os.environ.get("BENCH_REPORTS_ENTRIES", "1000000"))
 COUNTERS = 100
 DAYS = 20
@@ -48,7 +50,7 @@ AMOUNT = 100  # fen per posting
 # --- The world -------------------------------------------------------------------------------------------------
 
 
-def load_world() -> dict[str, Any]:
+def load_world(entries: int = ENTRIES) -> dict[str, Any]:
     """Migrate, create the accounts, and load the journal in bulk. Returns the hot account's id."""
     from django.core.management import call_command
     from django.db import connection, transaction
@@ -60,7 +62,7 @@ def load_world() -> dict[str, Any]:
     hot = services.account_create(code="bench:hot", name="hot account")
     counters = [services.account_create(code=f"bench:c{n:03d}", name="counter").pk for n in range(COUNTERS)]
     entry_t, posting_t, link_t = JournalEntry._meta.db_table, Posting._meta.db_table, ChainLink._meta.db_table
-    seconds_per_entry = DAYS * 86_400 / ENTRIES
+    seconds_per_entry = DAYS * 86_400 / entries
     with transaction.atomic(), connection.cursor() as cursor:
         for table in (entry_t, posting_t, link_t):
             cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
@@ -75,7 +77,7 @@ def load_world() -> dict[str, Any]:
               FROM (SELECT i, %s::timestamptz + (i * %s) * interval '1 second' AS t
                       FROM generate_series(1, %s) AS i) AS s
             """,
-            [BASE, seconds_per_entry, ENTRIES],
+            [BASE, seconds_per_entry, entries],
         )
         cursor.execute(
             f"""
@@ -97,9 +99,9 @@ def load_world() -> dict[str, Any]:
               FROM {entry_t}
             """
         )
-        cursor.execute(f"SELECT setval(pg_get_serial_sequence('{entry_t}', 'id'), %s)", [ENTRIES])
-        Account.objects.filter(pk=hot.pk).update(posted_credits=ENTRIES * AMOUNT, version=ENTRIES)
-        per_counter = ENTRIES // COUNTERS
+        cursor.execute(f"SELECT setval(pg_get_serial_sequence('{entry_t}', 'id'), %s)", [entries])
+        Account.objects.filter(pk=hot.pk).update(posted_credits=entries * AMOUNT, version=entries)
+        per_counter = entries // COUNTERS
         Account.objects.filter(pk__in=counters).update(posted_debits=per_counter * AMOUNT, version=per_counter)
         last = ChainLink.objects.order_by("-position").first()
         if last is not None:
@@ -207,7 +209,7 @@ def _timed(calls: list[Any]) -> list[float]:
     return out
 
 
-def measure_as_of(hot: int) -> dict[str, Any]:
+def measure_as_of(hot: int, entries: int = ENTRIES) -> dict[str, Any]:
     import random
 
     from ledger.history import balance_as_of_expression, totals_of
@@ -215,7 +217,7 @@ def measure_as_of(hot: int) -> dict[str, Any]:
 
     rng = random.Random(14)
     moments = [BASE + timedelta(seconds=rng.uniform(0, DAYS * 86_400)) for _ in range(LOOKUPS)]
-    seconds_per_entry = DAYS * 86_400 / ENTRIES
+    seconds_per_entry = DAYS * 86_400 / entries
     checks = []
 
     def as_of(moment: datetime) -> Any:
@@ -232,7 +234,7 @@ def measure_as_of(hot: int) -> dict[str, Any]:
 
     def current() -> None:
         credits, debits = Account.objects.filter(pk=hot).values_list("posted_credits", "posted_debits").get()
-        assert credits - debits == ENTRIES * AMOUNT
+        assert credits - debits == entries * AMOUNT
 
     current()  # warm
     as_of(moments[0])()
@@ -251,11 +253,29 @@ def measure_as_of(hot: int) -> dict[str, Any]:
     }
 
 
-def main() -> None:
-    if len(sys.argv) == 3 and sys.argv[1] == "--export-child":
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--entries", type=int, default=ENTRIES, help="journal entries loaded (BENCH_REPORTS_ENTRIES)")
+    return add_run_options(parser)
+
+
+QUICK = ["--entries", "20000"]
+
+EXPORT_GOAL, RSS_GOAL_MB, AS_OF_GOAL = 3.0, 200.0, 5.0  # issue 14: within 3x of \copy, under 200 MB, within 5x
+
+
+def main(argv: list[str] | None = None) -> None:
+    given = sys.argv[1:] if argv is None else argv
+    if len(given) == 2 and given[0] == "--export-child":  # measure_export's child process
         setup_django(os.environ["DATABASE_URL"])
-        export_child(sys.argv[2])
+        export_child(given[1])
         return
+    args = parse(parser(), QUICK, given)
+    finish(args, measure(args))
+
+
+def measure(args: argparse.Namespace) -> list[Figure]:
+    entries = args.entries
     base_url = os.environ.get("DATABASE_URL", "")
     if not base_url.startswith("postgres"):
         raise SystemExit("Set DATABASE_URL to a PostgreSQL server (the bench creates its own database).")
@@ -263,10 +283,10 @@ def main() -> None:
     recreate_database(base_url, BENCH_DB)
     setup_django(url)
     started = time.perf_counter()
-    world = load_world()
+    world = load_world(entries)
     load_seconds = time.perf_counter() - started
     print(f"# bench.reports  {datetime.now(UTC):%Y-%m-%d %H:%M} UTC  {machine_facts(base_url)}")
-    print(f"loaded {ENTRIES:,} entries, {2 * ENTRIES:,} postings in {load_seconds:.0f} s (bulk SQL)")
+    print(f"loaded {entries:,} entries, {2 * entries:,} postings in {load_seconds:.0f} s (bulk SQL)")
     export = measure_export(url)
     print(
         f"export  {export['rows_exported']:,} postings  service CSV {export['export_seconds']:.1f} s "
@@ -275,12 +295,21 @@ def main() -> None:
         f"(goal <= 3x)  peak RSS {export['peak_rss_mb']:.0f} MB (after start-up {export['rss_before_export_mb']:.0f}"
         f" MB; goal < 200 MB)"
     )
-    as_of = measure_as_of(world["hot"])
+    as_of = measure_as_of(world["hot"], entries)
     print(
-        f"as-of balance on an account of {ENTRIES:,} postings  as of a moment {as_of['as_of_ms_median']:.3f} ms "
+        f"as-of balance on an account of {entries:,} postings  as of a moment {as_of['as_of_ms_median']:.3f} ms "
         f"median (p95 {as_of['as_of_ms_p95']:.3f})  current {as_of['current_ms_median']:.3f} ms  "
         f"ratio {as_of['ratio']:.2f}x (goal <= 5x)  sum over history {as_of['sum_over_history_ms_median']:.0f} ms"
     )
+    return [
+        Figure("reports", f"journal export, {export['rows_exported']:,} postings, s", export["export_seconds"], "s",
+               "psql \\copy s", export["copy_seconds"], Goal("<=", EXPORT_GOAL, text=f"≤ {EXPORT_GOAL:g}× \\copy")),
+        Figure("reports", "peak RSS of the exporting process", export["peak_rss_mb"], "MB",
+               goal=Goal("<", RSS_GOAL_MB, on="value", text=f"< {RSS_GOAL_MB:g} MB")),
+        Figure("reports", f"as-of balance ms, account of {entries:,} postings", as_of["as_of_ms_median"], "ms",
+               "current balance ms", as_of["current_ms_median"],
+               Goal("<=", AS_OF_GOAL, text=f"≤ {AS_OF_GOAL:g}× current")),
+    ]  # fmt: skip
 
 
 if __name__ == "__main__":

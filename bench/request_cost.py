@@ -38,9 +38,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.plumbing import SqlStats, database_url, load_average, machine_facts, recreate_database, setup_django
+from bench.plumbing import (
+    SqlStats,
+    bench_db,
+    database_url,
+    load_average,
+    machine_facts,
+    recreate_database,
+    setup_django,
+)
+from bench.summary import Figure, Goal, add_run_options, finish, parse
 
-BENCH_DB = os.environ.get("BENCH_DB", "bench_request_cost")
+BENCH_DB = os.environ.get("BENCH_DB") or bench_db("bench_request_cost")
 KINDS = ("baseline", "approve", "decide")
 
 
@@ -181,14 +190,28 @@ def profile(runner: Callable[[int], None], count: int) -> None:
     stats.sort_stats("cumulative").print_stats(60)
 
 
-def main() -> None:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=200, help="baseline and approve requests measured")
     parser.add_argument("--claims", type=int, default=30, help="claim lifecycles measured (three decisions each)")
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--profile", choices=KINDS)
     parser.add_argument("--profile-count", type=int, default=60)
-    args = parser.parse_args()
+    return add_run_options(parser)
+
+
+QUICK = ["--count", "20", "--claims", "3", "--warmup", "3"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(parser(), QUICK, argv)
+    finish(args, measure(args))
+
+
+APPROVE_GOAL_MS = 15.0  # issue 16 item 4: approve-and-issue at most 15 ms of application CPU
+
+
+def measure(args: argparse.Namespace) -> list[Figure]:
     base_url = os.environ.get("DATABASE_URL", "")
     if not base_url.startswith("postgres"):
         raise SystemExit("Set DATABASE_URL to a PostgreSQL server (the bench creates its own database).")
@@ -202,6 +225,14 @@ def main() -> None:
     for label in ["baseline", "approve", "decide", *sorted(k for k in costs if k.startswith("claims"))]:
         if costs.get(label) and costs[label].cpu_ms:
             print(costs[label].row(label, None if label == "baseline" else baseline))
+    reference = statistics.fmean(baseline.cpu_ms)
+    goals = {"approve": Goal("<=", APPROVE_GOAL_MS, on="value", text=f"≤ {APPROVE_GOAL_MS:g} ms"), "decide": None}
+    return [
+        Figure("request_cost", f"{label} CPU ms mean", statistics.fmean(costs[label].cpu_ms), "ms",
+               "baseline CPU ms mean", reference, goal)
+        for label, goal in goals.items()
+        if costs.get(label) and costs[label].cpu_ms
+    ]  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -10,9 +10,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bench.plumbing import database_url, recreate_database, setup_django
+from bench.plumbing import bench_db, database_url, recreate_database, setup_django
 
-BENCH_DB = os.environ.get("BENCH_DB", "bench_issuance")
+BENCH_DB = os.environ.get("BENCH_DB") or bench_db("bench_issuance")
 BULK_AMOUNT_YUAN = "100.00"
 APPLICATION_AMOUNT_FEN = 5_000  # 50 yuan
 ENTITY_JURISDICTION = "640104"  # Yinchuan, Xingqing district: inside the Ningxia agency's 640000
