@@ -10,7 +10,8 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 # scripts/mutation.py arguments, e.g. `make mutation MUTATION_ARGS="money rules"` or "--jobs 1".
 MUTATION_ARGS ?=
-# Arguments of bench/request_cost.py, e.g. `make bench-request-cost BENCH_ARGS="--profile approve"`.
+# Arguments of the benchmark, e.g. `make bench BENCH_ARGS="--quick --only ledger,claims"` or
+# `make bench-request-cost BENCH_ARGS="--profile approve"`. BENCH_DB_SUFFIX=_me keeps two people's databases apart.
 BENCH_ARGS ?=
 
 # Settings refuse to load without SECRET_KEY, PERSONAL_ID_HMAC_KEY and LEDGER_SIGNING_KEY when DATABASE_URL is
@@ -23,7 +24,7 @@ WITH_KEY := SECRET_KEY=$${SECRET_KEY:-test-only-secret-key-not-for-production-us
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: help run test lint format typecheck migrations-check pytest mutation bench-ledger bench-issuance bench-claims bench-reports bench-stress bench-request-cost ci clean
+.PHONY: help run test lint format typecheck migrations-check pytest mutation bench bench-ledger bench-issuance bench-claims bench-reports bench-stress bench-request-cost ci clean
 
 help: ## List the targets
 	@echo "Usage: make <target> [PORT=$(PORT)] [PYTEST_ARGS='-k ledger -x']"
@@ -70,23 +71,26 @@ pytest: $(DEV_STAMP) ## Run pytest (PostgreSQL when DATABASE_URL is set, else SQ
 mutation: $(DEV_STAMP) ## Mutation testing of the money modules against their tests (not in `make test`; TESTING.md)
 	$(WITH_KEY) $(PY) scripts/mutation.py $(MUTATION_ARGS)
 
+bench: $(DEV_STAMP) ## Every benchmark, one table (needs PostgreSQL: DATABASE_URL)
+	$(WITH_KEY) $(PY) -m bench.all $(BENCH_ARGS)
+
 bench-ledger: $(DEV_STAMP) ## Ledger throughput vs pgbench TPC-B (needs PostgreSQL: DATABASE_URL)
-	$(WITH_KEY) $(PY) -m bench.ledger
+	$(WITH_KEY) $(PY) -m bench.ledger $(BENCH_ARGS)
 
 bench-issuance: $(DEV_STAMP) ## Bulk issuance of 10,000 rows and HTTP approvals at 1/16 clients (needs PostgreSQL: DATABASE_URL)
-	$(WITH_KEY) $(PY) -m bench.issuance
+	$(WITH_KEY) $(PY) -m bench.issuance $(BENCH_ARGS)
 
 bench-request-cost: $(DEV_STAMP) ## Application CPU per request (approve-and-issue, claim decision, baseline), in process (needs PostgreSQL: DATABASE_URL)
 	$(WITH_KEY) $(PY) -m bench.request_cost $(BENCH_ARGS)
 
-bench-claims: $(DEV_STAMP) ## Whole claim lifecycles over HTTP at 1/16 clients vs pgbench TPC-B (needs PostgreSQL: DATABASE_URL)
-	$(WITH_KEY) $(PY) -m bench.claims
+bench-claims: $(DEV_STAMP) ## Whole claim lifecycles over HTTP at 1/16 clients vs the baseline endpoint (needs PostgreSQL: DATABASE_URL)
+	$(WITH_KEY) $(PY) -m bench.claims $(BENCH_ARGS)
 
 bench-stress: $(DEV_STAMP) ## 10,000 random operations on 32 threads, then caps, ledger and budget checks (needs PostgreSQL: DATABASE_URL)
-	$(WITH_KEY) $(PY) -m bench.stress
+	$(WITH_KEY) $(PY) -m bench.stress $(BENCH_ARGS)
 
 bench-reports: $(DEV_STAMP) ## Journal export of 1,000,000 postings vs psql \copy, peak RSS, as-of balances (needs PostgreSQL: DATABASE_URL)
-	$(WITH_KEY) $(PY) -m bench.reports
+	$(WITH_KEY) $(PY) -m bench.reports $(BENCH_ARGS)
 
 ci: ## What CI runs: make test against PostgreSQL and Redis (starts them if needed)
 	bash .ci/run
