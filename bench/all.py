@@ -90,8 +90,10 @@ def run_one(name: str, module: str, log_dir: Path, quick: bool, timeout: float) 
         return run
     try:
         run.figures = read_figures(json_path)
+    except FileNotFoundError:
+        run.error = f"exit {returncode}, no figures"
     except (OSError, ValueError, KeyError, TypeError) as error:
-        run.error = f"exit {returncode}, no figures ({type(error).__name__})"
+        run.error = f"exit {returncode}, unreadable figures ({type(error).__name__}: {error})"
     return run
 
 

@@ -104,6 +104,13 @@ def number(value: float | None) -> str:
     return f"{value:.3g}"
 
 
+def ratio_text(ratio: float | None) -> str:
+    """Two decimals (0.62×), or two significant digits below 0.1 (0.031×): the goals sit at 0.3 to 5."""
+    if ratio is None:
+        return "–"
+    return f"{ratio:.2f}×" if abs(ratio) >= 0.1 or math.isnan(ratio) else f"{ratio:.2g}×"
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
@@ -112,7 +119,7 @@ def met_text(figure: Figure) -> str:
     if figure.goal is None:
         return "–"
     met = figure.met
-    return "n/a" if met is None else "yes" if met else "**no**"
+    return "n/a" if met is None else "yes" if met else "no"
 
 
 COLUMNS = ("benchmark", "figure", "value", "baseline", "ratio", "goal", "met?")
@@ -124,7 +131,7 @@ def render_table(figures: Iterable[Figure], crashed: dict[str, str] | None = Non
     for f in figures:
         value = ("yes" if f.value else "no") if f.unit == YES_NO else f"{number(f.value)} {f.unit}".rstrip()
         baseline = f"{f.baseline_label}: {number(f.baseline)}" if f.baseline is not None else "–"
-        ratio = f"{number(f.ratio)}×" if f.ratio is not None else "–"
+        ratio = ratio_text(f.ratio)
         cells = (f.benchmark, f.label, value, baseline, ratio, f.goal_text or "–", met_text(f))
         rows.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
     for name, why in (crashed or {}).items():
