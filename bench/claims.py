@@ -379,8 +379,8 @@ def figures(runs: list[Run], baselines: dict[int, HttpResult]) -> list[Figure]:
         out.append(Figure("claims", f"lifecycles/s, {clients}", run.paid / run.seconds, "/s",
                           "baseline endpoint req/s", base.rate))  # fmt: skip
         for name, fraction in (("p50", 0.5), ("p99", 0.99)):
-            out.append(Figure("claims", f"lifecycle {name} ms, {clients}", percentile(run.lifecycle_ms, fraction),
-                              "ms", f"baseline request {name} ms", base.percentile(fraction)))  # fmt: skip
+            out.append(Figure("claims", f"lifecycle {name}, {clients}", percentile(run.lifecycle_ms, fraction),
+                              "ms", f"baseline request {name} (ms)", base.percentile(fraction)))  # fmt: skip
     return out
 
 

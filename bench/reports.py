@@ -302,12 +302,12 @@ def measure(args: argparse.Namespace) -> list[Figure]:
         f"ratio {as_of['ratio']:.2f}x (goal <= 5x)  sum over history {as_of['sum_over_history_ms_median']:.0f} ms"
     )
     return [
-        Figure("reports", f"journal export, {export['rows_exported']:,} postings, s", export["export_seconds"], "s",
-               "psql \\copy s", export["copy_seconds"], Goal("<=", EXPORT_GOAL, text=f"≤ {EXPORT_GOAL:g}× \\copy")),
+        Figure("reports", f"journal export, {export['rows_exported']:,} postings", export["export_seconds"], "s",
+               "psql \\copy (s)", export["copy_seconds"], Goal("<=", EXPORT_GOAL, text=f"≤ {EXPORT_GOAL:g}× \\copy")),
         Figure("reports", "peak RSS of the exporting process", export["peak_rss_mb"], "MB",
                goal=Goal("<", RSS_GOAL_MB, on="value", text=f"< {RSS_GOAL_MB:g} MB")),
-        Figure("reports", f"as-of balance ms, account of {entries:,} postings", as_of["as_of_ms_median"], "ms",
-               "current balance ms", as_of["current_ms_median"],
+        Figure("reports", f"as-of balance, account of {entries:,} postings", as_of["as_of_ms_median"], "ms",
+               "current balance (ms)", as_of["current_ms_median"],
                Goal("<=", AS_OF_GOAL, text=f"≤ {AS_OF_GOAL:g}× current")),
     ]  # fmt: skip
 

@@ -227,9 +227,10 @@ def measure(args: argparse.Namespace) -> list[Figure]:
             print(costs[label].row(label, None if label == "baseline" else baseline))
     reference = statistics.fmean(baseline.cpu_ms)
     goals = {"approve": Goal("<=", APPROVE_GOAL_MS, on="value", text=f"≤ {APPROVE_GOAL_MS:g} ms"), "decide": None}
+    names = {"approve": "approve-and-issue", "decide": "claim decision"}
     return [
-        Figure("request_cost", f"{label} CPU ms mean", statistics.fmean(costs[label].cpu_ms), "ms",
-               "baseline CPU ms mean", reference, goal)
+        Figure("request_cost", f"{names[label]} CPU, mean", statistics.fmean(costs[label].cpu_ms), "ms",
+               "baseline CPU (ms, mean)", reference, goal)
         for label, goal in goals.items()
         if costs.get(label) and costs[label].cpu_ms
     ]  # fmt: skip

@@ -105,9 +105,12 @@ def number(value: float | None) -> str:
 
 
 def ratio_text(ratio: float | None) -> str:
-    """Two decimals (0.62×), or two significant digits below 0.1 (0.031×): the goals sit at 0.3 to 5."""
+    """Two decimals (0.62×) where the goals sit (0.3 to 5), two significant digits below 0.1 (0.031×), and as a
+    number of that size above 10 (96.8×, 196×)."""
     if ratio is None:
         return "–"
+    if abs(ratio) >= 10:
+        return f"{number(ratio)}×"
     return f"{ratio:.2f}×" if abs(ratio) >= 0.1 or math.isnan(ratio) else f"{ratio:.2g}×"
 
 

@@ -296,11 +296,14 @@ def test_every_goal_unmet_is_still_a_successful_measurement(fakes, capsys):
     assert "| checks | all checks passed | no |" in capsys.readouterr().out
 
 
-def test_a_small_ratio_keeps_two_significant_digits():
+def test_a_ratio_keeps_the_digits_its_size_calls_for():
     # given an approval at 0.031 of the baseline (the goal is 0.3)
     figure = Figure("issuance", "approve+issue/s, 16 clients", 4.2, "/s", "baseline", 135.0, Goal(">=", 0.3))
     # then the table does not round it to 0.03 or 0.00
     assert row_of(render_table([figure]), "approve+issue/s, 16 clients")[4] == "0.031×"
+    # and a large one is not given two decimals it does not need
+    lifecycle = Figure("claims", "lifecycle p50, 16 clients", 8393.0, "ms", "baseline request p50 (ms)", 42.9)
+    assert row_of(render_table([lifecycle]), "lifecycle p50, 16 clients")[4] == "196×"
 
 
 def test_a_child_is_killed_at_the_timeout_and_what_a_benchmark_leaves_running_is_stopped(fakes, capsys):
