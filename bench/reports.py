@@ -13,7 +13,8 @@ The journal is loaded into its own database, ``bench_reports`` (dropped and crea
 and the journal's user triggers disabled during the load: the world is 1,000,000 entries, each crediting the hot
 account 1.00 yuan and debiting one of 100 counter accounts, recorded over 20 days, sealed (placeholder digests of
 the right shape: the verifier is not what is measured). The export takes the first 10 days: 500,000 entries.
-``BENCH_REPORTS_DB`` names another database (two runs on one server), ``BENCH_REPORTS_ENTRIES`` a smaller world.
+``BENCH_REPORTS_DB`` names another database (two runs on one server), ``--entries`` (or ``BENCH_REPORTS_ENTRIES``)
+a smaller world.
 
 """
 

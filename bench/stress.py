@@ -2,8 +2,8 @@
 threads against PostgreSQL, then every check of the stress test; prints the counts per operation kind and outcome.
 
 Run: ``make bench-stress`` (needs DATABASE_URL pointing at a PostgreSQL server whose role may create databases);
-``STRESS_OPERATIONS`` and ``STRESS_SEED`` as in the test. The run has its own database, ``bench_stress``
-(dropped and created at start). Exits 1 if a check fails, printing the seed to replay.
+``--operations`` (or ``STRESS_OPERATIONS``) and ``--seed`` (or ``STRESS_SEED``) as in the test. The run has its own
+database, ``bench_stress`` (dropped and created at start). Exits 1 if a check fails, printing the seed to replay.
 """
 
 from __future__ import annotations
