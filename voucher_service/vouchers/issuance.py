@@ -262,10 +262,12 @@ def _record_success(
                     voucher=voucher,
                 )
             )
-    # The voucher first: the CHECK "succeeded has a voucher" holds after every statement.
-    set_column_by_pk(Issuance, "voucher", {i.pk: i.voucher.pk for i in accepted if i.voucher})
-    Issuance.objects.filter(pk__in=[i.pk for i in accepted]).update(
-        status=IssuanceStatus.SUCCEEDED, completed_at=now, fiscal_year=accepted[0].fiscal_year
+    # Voucher and status in one statement, so the CHECK "succeeded has a voucher" holds after it.
+    set_column_by_pk(
+        Issuance,
+        "voucher",
+        {i.pk: i.voucher.pk for i in accepted if i.voucher},
+        and_set={"status": IssuanceStatus.SUCCEEDED, "completed_at": now, "fiscal_year": accepted[0].fiscal_year},
     )
     OneTimeAward.objects.bulk_create(awards)
     touched = sorted({issuance.entity_id for issuance in accepted})
