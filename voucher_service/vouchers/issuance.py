@@ -37,12 +37,11 @@ from ledger.errors import LedgerError
 from ledger.models import Account
 from ledger.services import accounts_create_many, entry_post
 from voucher_service.db import set_column_by_pk
-from voucher_service.programs.budgets import budget_require_open
+from voucher_service.programs.budgets import budget_account_require_open
 from voucher_service.programs.errors import ProgramError
 from voucher_service.programs.models import Program, ProgramVersion
 from voucher_service.programs.rules import ConditionCheck, ProgramRules, condition_met_by_records
 from voucher_service.programs.selectors import (
-    BudgetAccounts,
     current_fiscal_year,
     program_issuance_refusal,
     program_version_in_force,
@@ -136,9 +135,10 @@ def _apply_current_cap(totals: list[EntityYearTotal], cap: int | None) -> None:
         EntityYearTotal.objects.bulk_update(changed, ["cap"])
 
 
-def _budget_left(accounts: BudgetAccounts) -> int:
-    (budget,) = lock_in_pk_order(Account, [accounts.budget_account.pk])
-    return budget.posted_credits - budget.posted_debits - budget.pending_debits
+def _lock_budget(budget_account_id: int) -> tuple[Account, int]:
+    """The budget account, locked, and what it has left to issue."""
+    (budget,) = lock_in_pk_order(Account, [budget_account_id])
+    return budget, budget.posted_credits - budget.posted_debits - budget.pending_debits
 
 
 def _refusal(
@@ -201,7 +201,7 @@ def _valid_until(program: Program, rules: ProgramRules, issued_on: date, year: i
 
 
 def _write_vouchers(
-    accepted: list[Issuance], program: Program, version: ProgramVersion, accounts: BudgetAccounts, actor: Any
+    accepted: list[Issuance], program: Program, version: ProgramVersion, budget: Account, actor: Any
 ) -> list[Voucher]:
     year = accepted[0].fiscal_year
     today = timezone.localdate()
@@ -235,8 +235,7 @@ def _write_vouchers(
     entry_post(
         actor=actor,
         idempotency_key=f"vouchers:issue:{accepted[0].pk}:{len(accepted)}:{accepted[-1].pk}",
-        lines=[(accounts.budget_account, "debit", total)]
-        + [(voucher.account, "credit", voucher.face_value) for voucher in vouchers],
+        lines=[(budget, "debit", total)] + [(voucher.account, "credit", voucher.face_value) for voucher in vouchers],
         memo=_("Voucher issuance"),
         metadata={"program": program.pk, "fiscal_year": year, "issuances": [i.pk for i in accepted][:100]},
     )
@@ -322,7 +321,7 @@ def issuances_issue(
         issuance.fiscal_year = year
     try:
         version = _version_to_issue_under(program, timezone.localdate())
-        accounts = budget_require_open(program, year)
+        budget_account_id = budget_account_require_open(program, year)
     except ProgramError as exc:
         return _fail_all(issuances, str(exc.code), str(exc))
     rules = version.parsed()
@@ -330,7 +329,8 @@ def issuances_issue(
     granted = set(
         OneTimeAward.objects.filter(program=program, entity_id__in=list(totals)).values_list("entity_id", "award_code")
     )
-    limits = RunningLimits(budget_left=_budget_left(accounts), totals=totals, awards_granted=granted)
+    budget, budget_left = _lock_budget(budget_account_id)
+    limits = RunningLimits(budget_left=budget_left, totals=totals, awards_granted=granted)
     decisions = _decide(issuances, program, rules, limits)
     if decisions.refused and all_or_nothing:
         return _fail_all_or_nothing(issuances, decisions)
@@ -339,7 +339,7 @@ def issuances_issue(
             with transaction.atomic():
                 for start in range(0, len(decisions.accepted), WRITE_CHUNK):
                     part = decisions.accepted[start : start + WRITE_CHUNK]
-                    _record_success(part, _write_vouchers(part, program, version, accounts, actor), totals, actor)
+                    _record_success(part, _write_vouchers(part, program, version, budget, actor), totals, actor)
                     if progress is not None:
                         progress(start + len(part))
         except (LedgerError, IntegrityError):
