@@ -95,14 +95,27 @@ def _version_to_issue_under(program: Program, on: date) -> ProgramVersion:
     return version
 
 
+# What a writer of the program row may change while it is in force, and what issuing depends on: the status
+# (suspension, resumption, expiry) and the window (an amended end).
+_STEADY_COLUMNS = ("status", "valid_from", "valid_until")
+
+
 def _hold_program_steady(program: Program) -> Program:
-    """Share-lock the program row and re-read it: a suspension (which takes the row FOR UPDATE) then waits for
-    running issuances, and an issuance that starts after it sees the new status. Issuances do not block each
-    other on it. SQLite serialises writers anyway."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT 1 FROM {Program._meta.db_table} WHERE id = %s FOR SHARE", [program.pk])  # noqa: S608
-    program.refresh_from_db()
+    """Share-lock the program row and re-read what issuing depends on: a suspension (which takes the row FOR
+    UPDATE) then waits for running issuances, and an issuance that starts after it sees the new status. Issuances
+    do not block each other on it. SQLite serialises writers anyway.
+
+    One plain statement of the columns that may have changed, rather than ``refresh_from_db`` (every column, in a
+    statement of its own after the lock, and it drops the program's cached jurisdiction, read again later)."""
+    lock = " FOR SHARE" if connection.vendor == "postgresql" else ""
+    columns = ", ".join(connection.ops.quote_name(column) for column in _STEADY_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {Program._meta.db_table} WHERE id = %s{lock}", [program.pk])  # noqa: S608
+        row = cursor.fetchone()
+    if row is None:  # pragma: no cover - programs are never deleted (PROTECT)
+        raise Program.DoesNotExist(program.pk)
+    for column, value in zip(_STEADY_COLUMNS, row, strict=True):
+        setattr(program, column, Program._meta.get_field(column).to_python(value))
     return program
 
 
