@@ -339,9 +339,9 @@ def issuances_issue(
         return _fail_all(issuances, str(exc.code), str(exc))
     rules = version.parsed()
     totals = _lock_totals(program, year, [i.entity_id for i in issuances], rules)
-    granted = set(
-        OneTimeAward.objects.filter(program=program, entity_id__in=list(totals)).values_list("entity_id", "award_code")
-    )
+    # Only an issuance of a fixed award is checked against the awards granted (``_award_refusal``).
+    awards = OneTimeAward.objects.filter(program=program, entity_id__in=list(totals))
+    granted = set(awards.values_list("entity_id", "award_code")) if any(i.award_code for i in issuances) else set()
     budget, budget_left = _lock_budget(budget_account_id)
     limits = RunningLimits(budget_left=budget_left, totals=totals, awards_granted=granted)
     decisions = _decide(issuances, program, rules, limits)
