@@ -114,8 +114,9 @@ def _hold_program_steady(program: Program) -> Program:
         row = cursor.fetchone()
     if row is None:  # pragma: no cover - programs are never deleted (PROTECT)
         raise Program.DoesNotExist(program.pk)
+    fields = {field.attname: field for field in Program._meta.concrete_fields}
     for column, value in zip(_STEADY_COLUMNS, row, strict=True):
-        setattr(program, column, Program._meta.get_field(column).to_python(value))
+        setattr(program, column, fields[column].to_python(value))
     return program
 
 
