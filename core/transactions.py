@@ -182,8 +182,12 @@ class OnCommitSend:
         self.__qualname__ = f"send {getattr(task, 'name', None) or getattr(task, '__qualname__', repr(task))}"
 
     def __call__(self) -> None:
+        # The caller's unit of work has committed: a task run eagerly here (CELERY_TASK_ALWAYS_EAGER) is a unit of
+        # its own, so its service writes must not run the caller's before-commit hooks again (an Idempotency-Key's
+        # fence, say: one more UPDATE in each of the task's transactions, for a key already marked).
         # ``delay`` is looked up at commit time, so a test that replaces it meanwhile is heard.
-        getattr(self.task, "delay", self.task)(*self.args)
+        with without_before_commit_hooks():
+            getattr(self.task, "delay", self.task)(*self.args)
 
 
 @contextmanager
@@ -201,8 +205,8 @@ def before_commit(hook: Callable[[], None]) -> Iterator[None]:
 
 @contextmanager
 def without_before_commit_hooks() -> Iterator[None]:
-    """For work that is not the caller's unit of work (the ledger's sealer, run eagerly from an on-commit callback
-    inside a request): its own transactions must not run the request's hooks a second time."""
+    """For work that is not the caller's unit of work (every task sent on commit, run eagerly inside a request;
+    the ledger's sealer; a second factor's check): its own transactions must not run the request's hooks."""
     token = _before_commit_hooks.set(())
     try:
         yield

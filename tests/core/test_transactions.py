@@ -88,3 +88,24 @@ def test_a_broker_outage_does_not_undo_or_fail_the_committed_write(caplog):
     # then the write stands and the failure is logged, not raised
     assert Jurisdiction.objects.get(code="640000").name == "宁夏回族自治区"
     assert "broker down" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_task_run_eagerly_on_commit_does_not_run_the_callers_before_commit_hooks():
+    # given a request-style unit of work with a before-commit hook, whose task runs a write as soon as it commits
+    calls: list[str] = []
+
+    class EagerTask:
+        def delay(self, code: str) -> None:
+            rename(code, "银川市")
+
+    @service_write
+    def rename_on_commit(code: str) -> None:
+        enqueue_on_commit(EagerTask(), code)
+
+    # when
+    with before_commit(lambda: calls.append("hook")):
+        rename_on_commit("640100")
+    # then the task's write ran, and the hook once, in the caller's transaction, not again in the task's
+    assert Jurisdiction.objects.get(code="640100").name == "银川市"
+    assert calls == ["hook"]

@@ -51,6 +51,29 @@ def require_program_role(actor: Any, program: Program, roles: tuple[str, ...], m
         raise ClaimError(ClaimErrorCode.PERMISSION_DENIED, message)
 
 
+class ClaimMemberships:
+    """``actor``'s active memberships in the program's agencies and in the claim's entity and provider, read in
+    one statement (after the program's agencies), for the checks of one decision: ``require_program_role`` (as
+    often as the decision needs) and ``require_independent`` without two statements each."""
+
+    def __init__(self, actor: Any, program: Program, *, entity: Organization, provider: Organization) -> None:
+        self.actor, self.agencies = actor, program_agency_ids(program)
+        rows = user_memberships(actor).filter(organization_id__in=[*sorted(self.agencies), entity.pk, provider.pk])
+        self.held = set(rows.values_list("organization_id", "role"))
+        self.entity, self.provider = entity, provider
+
+    def require_program_role(self, roles: tuple[str, ...], message: str) -> None:
+        if not any(pk in self.agencies and role in roles for pk, role in self.held):
+            raise ClaimError(ClaimErrorCode.PERMISSION_DENIED, message)
+
+    def require_independent(self, *, submitted_by_id: Any) -> None:
+        """As ``require_independent``, of the entity and provider given."""
+        if getattr(self.actor, "pk", None) is not None and self.actor.pk == submitted_by_id:
+            raise _submitted_it()
+        if any(pk in (self.entity.pk, self.provider.pk) for pk, _role in self.held):
+            raise _not_independent()
+
+
 def require_applicant(actor: Any, entity: Organization) -> None:
     if not user_has_role(actor, entity, APPLY):
         raise ClaimError(ClaimErrorCode.PERMISSION_DENIED, _("Only an applicant of the entity may do this."))
@@ -59,9 +82,17 @@ def require_applicant(actor: Any, entity: Organization) -> None:
 def require_independent(actor: Any, *, entity: Organization, provider: Organization, submitted_by_id: Any) -> None:
     """Nobody of the claiming entity or the provider, and never the submitter."""
     if getattr(actor, "pk", None) is not None and actor.pk == submitted_by_id:
-        raise ClaimError(ClaimErrorCode.SEPARATION_OF_DUTIES, _("You submitted this claim, so you cannot decide it."))
+        raise _submitted_it()
     if user_memberships(actor).filter(Q(organization=entity) | Q(organization=provider)).exists():
-        raise ClaimError(
-            ClaimErrorCode.SEPARATION_OF_DUTIES,
-            _("You belong to the claiming entity or to its provider, so you cannot act on this claim."),
-        )
+        raise _not_independent()
+
+
+def _submitted_it() -> ClaimError:
+    return ClaimError(ClaimErrorCode.SEPARATION_OF_DUTIES, _("You submitted this claim, so you cannot decide it."))
+
+
+def _not_independent() -> ClaimError:
+    return ClaimError(
+        ClaimErrorCode.SEPARATION_OF_DUTIES,
+        _("You belong to the claiming entity or to its provider, so you cannot act on this claim."),
+    )

@@ -28,7 +28,12 @@ from voucher_service.claims.errors import ClaimError, ClaimErrorCode, invalid
 from voucher_service.claims.evaluation import compute_for, context_for
 from voucher_service.claims.models import Claim, ClaimDecision, ClaimStageDecider, ClaimStatus, Decision
 from voucher_service.claims.notice import enter_notice
-from voucher_service.claims.permissions import REVIEW_ROLES, require_independent, require_program_role
+from voucher_service.claims.permissions import (
+    REVIEW_ROLES,
+    ClaimMemberships,
+    require_independent,
+    require_program_role,
+)
 from voucher_service.claims.reserve import lock_for, release_reserve, reserve
 from voucher_service.programs.rules import ProgramRules, ReviewStage
 from voucher_service.vouchers.models import Voucher
@@ -155,11 +160,10 @@ def claim_decide(
     conditions: Sequence[dict[str, Any]] | None = None,
 ) -> Claim:
     locked = _lock(claim)
+    memberships = ClaimMemberships(actor, locked.program, entity=locked.entity, provider=locked.provider)
     # Permission before state: someone who may not decide learns nothing of where the claim stands.
-    require_program_role(
-        actor, locked.program, REVIEW_ROLES, _("Only a reviewer of the program's agencies may decide.")
-    )
-    require_independent(actor, entity=locked.entity, provider=locked.provider, submitted_by_id=locked.submitted_by_id)
+    memberships.require_program_role(REVIEW_ROLES, _("Only a reviewer of the program's agencies may decide."))
+    memberships.require_independent(submitted_by_id=locked.submitted_by_id)
     if locked.status != ClaimStatus.IN_REVIEW:
         raise ClaimError(
             ClaimErrorCode.INVALID_STATE,
@@ -167,11 +171,8 @@ def claim_decide(
             % {"status": locked.get_status_display()},
         )
     rules, stage = _stage(locked)
-    require_program_role(
-        actor,
-        locked.program,
-        (stage.role,),
-        _("Stage %(name)s is decided by the role %(role)s.") % {"name": stage.name, "role": stage.role},
+    memberships.require_program_role(
+        (stage.role,), _("Stage %(name)s is decided by the role %(role)s.") % {"name": stage.name, "role": stage.role}
     )
     if decision not in Decision.values:
         raise invalid("decision", "invalid_choice", _("Decide approve, reject or return."))

@@ -18,7 +18,7 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -101,10 +101,7 @@ def event_notify(*, event_id: int) -> int:
     event = AuditEvent.objects.filter(pk=event_id).first()
     if event is None:
         return 0
-    try:
-        with transaction.atomic():
-            marker = ProcessedEvent.objects.create(event=event)
-    except IntegrityError:
+    if not _mark_processed(event.pk):
         return 0  # processed already (or by a concurrent worker, which committed first)
     derived = derive(event)
     if derived is None:
@@ -122,9 +119,24 @@ def event_notify(*, event_id: int) -> int:
         )
         for user_id, (kind, audience) in sorted(derived.deliveries.items())
     )
-    marker.notified = written
-    marker.save(update_fields=["notified"])
+    if written:  # the marker says 0 already
+        ProcessedEvent.objects.filter(event_id=event.pk).update(notified=written)
     return written
+
+
+def _mark_processed(event_id: int) -> bool:
+    """Insert the event's ``ProcessedEvent`` marker unless it exists: True if this call inserted it. One
+    ``INSERT … ON CONFLICT DO NOTHING RETURNING`` (a concurrent worker's insert is waited for, as the unique key
+    would be), instead of a savepoint, an INSERT that may fail and its release."""
+    quote = connection.ops.quote_name
+    processed_at = ProcessedEvent._meta.get_field("processed_at").get_db_prep_save(timezone.now(), connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(ProcessedEvent._meta.db_table)} (event_id, processed_at, notified) "  # noqa: S608
+            "VALUES (%s, %s, 0) ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+            [event_id, processed_at],
+        )
+        return cursor.fetchone() is not None
 
 
 # --- Email ----------------------------------------------------------------------------------------------------

@@ -325,3 +325,17 @@ def budget_require_open(program: Program, year: int) -> BudgetAccounts:
             ProgramErrorCode.BUDGET_NOT_OPEN, _("Fiscal year %(year)d is not open for this program.") % {"year": year}
         )
     return accounts
+
+
+def budget_account_require_open(program: Program, year: int) -> int:
+    """The id of the budget account of ``program``'s ``year`` (the account issuance debits), read alone: one
+    column of one row, without the other accounts and funding sources ``budget_require_open`` brings. Refused
+    the same way when that year has not been opened."""
+    account_id = (
+        FiscalYearBudget.objects.filter(program=program, year=year).values_list("budget_account_id", flat=True).first()
+    )
+    if account_id is None:
+        raise ProgramError(
+            ProgramErrorCode.BUDGET_NOT_OPEN, _("Fiscal year %(year)d is not open for this program.") % {"year": year}
+        )
+    return account_id

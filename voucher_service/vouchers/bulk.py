@@ -195,7 +195,7 @@ def _run_chunk(bulk_id: int, all_or_nothing: bool, limit: int | None) -> int:
         return 0
     rows = list(
         Issuance.objects.select_for_update(of=("self",))
-        .select_related("program")
+        .select_related("program__jurisdiction")
         .filter(pk__in=ids)
         .order_by("bulk_row")
     )

@@ -37,12 +37,11 @@ from ledger.errors import LedgerError
 from ledger.models import Account
 from ledger.services import accounts_create_many, entry_post
 from voucher_service.db import set_column_by_pk
-from voucher_service.programs.budgets import budget_require_open
+from voucher_service.programs.budgets import budget_account_require_open
 from voucher_service.programs.errors import ProgramError
 from voucher_service.programs.models import Program, ProgramVersion
 from voucher_service.programs.rules import ConditionCheck, ProgramRules, condition_met_by_records
 from voucher_service.programs.selectors import (
-    BudgetAccounts,
     current_fiscal_year,
     program_issuance_refusal,
     program_version_in_force,
@@ -96,14 +95,28 @@ def _version_to_issue_under(program: Program, on: date) -> ProgramVersion:
     return version
 
 
+# What a writer of the program row may change while it is in force, and what issuing depends on: the status
+# (suspension, resumption, expiry) and the window (an amended end).
+_STEADY_COLUMNS = ("status", "valid_from", "valid_until")
+
+
 def _hold_program_steady(program: Program) -> Program:
-    """Share-lock the program row and re-read it: a suspension (which takes the row FOR UPDATE) then waits for
-    running issuances, and an issuance that starts after it sees the new status. Issuances do not block each
-    other on it. SQLite serialises writers anyway."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT 1 FROM {Program._meta.db_table} WHERE id = %s FOR SHARE", [program.pk])  # noqa: S608
-    program.refresh_from_db()
+    """Share-lock the program row and re-read what issuing depends on: a suspension (which takes the row FOR
+    UPDATE) then waits for running issuances, and an issuance that starts after it sees the new status. Issuances
+    do not block each other on it. SQLite serialises writers anyway.
+
+    One plain statement of the columns that may have changed, rather than ``refresh_from_db`` (every column, in a
+    statement of its own after the lock, and it drops the program's cached jurisdiction, read again later)."""
+    lock = " FOR SHARE" if connection.vendor == "postgresql" else ""
+    columns = ", ".join(connection.ops.quote_name(column) for column in _STEADY_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {Program._meta.db_table} WHERE id = %s{lock}", [program.pk])  # noqa: S608
+        row = cursor.fetchone()
+    if row is None:  # pragma: no cover - programs are never deleted (PROTECT)
+        raise Program.DoesNotExist(program.pk)
+    fields = {field.attname: field for field in Program._meta.concrete_fields}
+    for column, value in zip(_STEADY_COLUMNS, row, strict=True):
+        setattr(program, column, fields[column].to_python(value))
     return program
 
 
@@ -136,9 +149,10 @@ def _apply_current_cap(totals: list[EntityYearTotal], cap: int | None) -> None:
         EntityYearTotal.objects.bulk_update(changed, ["cap"])
 
 
-def _budget_left(accounts: BudgetAccounts) -> int:
-    (budget,) = lock_in_pk_order(Account, [accounts.budget_account.pk])
-    return budget.posted_credits - budget.posted_debits - budget.pending_debits
+def _lock_budget(budget_account_id: int) -> tuple[Account, int]:
+    """The budget account, locked, and what it has left to issue."""
+    (budget,) = lock_in_pk_order(Account, [budget_account_id])
+    return budget, budget.posted_credits - budget.posted_debits - budget.pending_debits
 
 
 def _refusal(
@@ -201,7 +215,7 @@ def _valid_until(program: Program, rules: ProgramRules, issued_on: date, year: i
 
 
 def _write_vouchers(
-    accepted: list[Issuance], program: Program, version: ProgramVersion, accounts: BudgetAccounts, actor: Any
+    accepted: list[Issuance], program: Program, version: ProgramVersion, budget: Account, actor: Any
 ) -> list[Voucher]:
     year = accepted[0].fiscal_year
     today = timezone.localdate()
@@ -235,8 +249,7 @@ def _write_vouchers(
     entry_post(
         actor=actor,
         idempotency_key=f"vouchers:issue:{accepted[0].pk}:{len(accepted)}:{accepted[-1].pk}",
-        lines=[(accounts.budget_account, "debit", total)]
-        + [(voucher.account, "credit", voucher.face_value) for voucher in vouchers],
+        lines=[(budget, "debit", total)] + [(voucher.account, "credit", voucher.face_value) for voucher in vouchers],
         memo=_("Voucher issuance"),
         metadata={"program": program.pk, "fiscal_year": year, "issuances": [i.pk for i in accepted][:100]},
     )
@@ -262,10 +275,12 @@ def _record_success(
                     voucher=voucher,
                 )
             )
-    # The voucher first: the CHECK "succeeded has a voucher" holds after every statement.
-    set_column_by_pk(Issuance, "voucher", {i.pk: i.voucher.pk for i in accepted if i.voucher})
-    Issuance.objects.filter(pk__in=[i.pk for i in accepted]).update(
-        status=IssuanceStatus.SUCCEEDED, completed_at=now, fiscal_year=accepted[0].fiscal_year
+    # Voucher and status in one statement, so the CHECK "succeeded has a voucher" holds after it.
+    set_column_by_pk(
+        Issuance,
+        "voucher",
+        {i.pk: i.voucher.pk for i in accepted if i.voucher},
+        and_set={"status": IssuanceStatus.SUCCEEDED, "completed_at": now, "fiscal_year": accepted[0].fiscal_year},
     )
     OneTimeAward.objects.bulk_create(awards)
     touched = sorted({issuance.entity_id for issuance in accepted})
@@ -320,15 +335,16 @@ def issuances_issue(
         issuance.fiscal_year = year
     try:
         version = _version_to_issue_under(program, timezone.localdate())
-        accounts = budget_require_open(program, year)
+        budget_account_id = budget_account_require_open(program, year)
     except ProgramError as exc:
         return _fail_all(issuances, str(exc.code), str(exc))
     rules = version.parsed()
     totals = _lock_totals(program, year, [i.entity_id for i in issuances], rules)
-    granted = set(
-        OneTimeAward.objects.filter(program=program, entity_id__in=list(totals)).values_list("entity_id", "award_code")
-    )
-    limits = RunningLimits(budget_left=_budget_left(accounts), totals=totals, awards_granted=granted)
+    # Only an issuance of a fixed award is checked against the awards granted (``_award_refusal``).
+    awards = OneTimeAward.objects.filter(program=program, entity_id__in=list(totals))
+    granted = set(awards.values_list("entity_id", "award_code")) if any(i.award_code for i in issuances) else set()
+    budget, budget_left = _lock_budget(budget_account_id)
+    limits = RunningLimits(budget_left=budget_left, totals=totals, awards_granted=granted)
     decisions = _decide(issuances, program, rules, limits)
     if decisions.refused and all_or_nothing:
         return _fail_all_or_nothing(issuances, decisions)
@@ -337,7 +353,7 @@ def issuances_issue(
             with transaction.atomic():
                 for start in range(0, len(decisions.accepted), WRITE_CHUNK):
                     part = decisions.accepted[start : start + WRITE_CHUNK]
-                    _record_success(part, _write_vouchers(part, program, version, accounts, actor), totals, actor)
+                    _record_success(part, _write_vouchers(part, program, version, budget, actor), totals, actor)
                     if progress is not None:
                         progress(start + len(part))
         except (LedgerError, IntegrityError):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import secrets
 
+from django.db import connection
 from stdnum.iso7064 import mod_37_36
 
 from voucher_service.programs.models import Program
@@ -41,11 +42,20 @@ def serial_is_valid(serial: str) -> bool:
 
 def serials_allocate(program: Program, year: int, count: int) -> list[str]:
     """Reserve ``count`` consecutive serials. Locks the program-year counter row until the caller commits."""
-    # One statement once the row exists: read and lock it (a new row is created, in a savepoint, the first time).
-    counter, _created = SerialCounter.objects.select_for_update().get_or_create(program=program, fiscal_year=year)
-    first = counter.last + 1
-    counter.last += count
-    counter.save(update_fields=["last"])
+    # One statement, first time or not: the upsert creates the row or adds to it, and the row stays locked (the
+    # update's lock) until commit, as a SELECT … FOR UPDATE then UPDATE would; a concurrent allocator waits on
+    # the conflict and then adds to the committed value. Both PostgreSQL and SQLite (3.35+) speak it.
+    quote = connection.ops.quote_name
+    table, last_column = quote(SerialCounter._meta.db_table), quote("last")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (program_id, fiscal_year, {last_column}) VALUES (%s, %s, %s) "  # noqa: S608
+            f"ON CONFLICT (program_id, fiscal_year) DO UPDATE SET {last_column} = {table}.{last_column} + "
+            f"excluded.{last_column} RETURNING {last_column}",
+            [program.pk, year, count],
+        )
+        (last,) = cursor.fetchone()
+    first = last - count + 1
     prefix = serial_prefix(program)
     return [serial_format(prefix, year, sequence) for sequence in range(first, first + count)]
 

@@ -262,7 +262,9 @@ def issuance_execute(*, issuance_id: int) -> Issuance:
     and does nothing.
     """
     issuance = (
-        Issuance.objects.select_for_update(of=("self",)).select_related("program", "requested_by").get(pk=issuance_id)
+        Issuance.objects.select_for_update(of=("self",))
+        .select_related("program__jurisdiction", "requested_by")
+        .get(pk=issuance_id)
     )
     if issuance.status != IssuanceStatus.PENDING:
         return issuance

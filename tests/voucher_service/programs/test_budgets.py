@@ -20,7 +20,13 @@ from ledger.selectors import balance
 from ledger.services import account_create, entry_post, hold_create
 from tests.refusals import refused
 from voucher_service.programs import services
-from voucher_service.programs.budgets import account_code, budget_open, budget_require_open, budgets_open_year
+from voucher_service.programs.budgets import (
+    account_code,
+    budget_account_require_open,
+    budget_open,
+    budget_require_open,
+    budgets_open_year,
+)
 from voucher_service.programs.errors import ProgramError, ProgramErrorCode
 from voucher_service.programs.models import FiscalYearBudget
 from voucher_service.programs.selectors import budget_accounts, budget_figures
@@ -160,6 +166,8 @@ def test_budget_figures_reconcile_with_the_ledger(seeds):
     assert figures.remaining == balance(accounts.budget_account) - figures.held
     assert balance(accounts.funding["city"]) == 50_000_050
     assert balance(accounts.funding["district"]) == 50_000_050
+    # and issuance's own read of the year finds the same budget account
+    assert budget_account_require_open(seeds.baoding, 2025) == accounts.budget_account.pk
 
 
 def test_a_year_that_is_not_open_or_a_draft_is_refused(seeds):
@@ -167,6 +175,9 @@ def test_a_year_that_is_not_open_or_a_draft_is_refused(seeds):
     with pytest.raises(ProgramError) as not_open:
         budget_require_open(seeds.baoding, 2025)
     assert not_open.value.code == ProgramErrorCode.BUDGET_NOT_OPEN
+    with pytest.raises(ProgramError) as not_open_for_issuance:
+        budget_account_require_open(seeds.baoding, 2025)
+    assert not_open_for_issuance.value.code == ProgramErrorCode.BUDGET_NOT_OPEN
     with pytest.raises(ProgramError):
         budget_open(actor=SYSTEM, program=seeds.yinchuan, year=2025)
     # Baoding ends 2027-01-24: 2028 is outside its window

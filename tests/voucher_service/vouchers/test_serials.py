@@ -2,7 +2,10 @@
 
 from types import SimpleNamespace
 
-from voucher_service.vouchers.serials import serial_format, serial_is_valid, serial_prefix
+import pytest
+
+from voucher_service.vouchers.models import SerialCounter
+from voucher_service.vouchers.serials import serial_format, serial_is_valid, serial_prefix, serials_allocate
 
 
 def test_a_serial_carries_a_check_character_that_catches_typos():
@@ -23,3 +26,16 @@ def test_programs_with_similar_codes_get_different_prefixes():
     assert serial_prefix(second) == "NINGXI12"
     assert serial_prefix(chinese) == "V5"
     assert serial_format(serial_prefix(first), 2026, 1) != serial_format(serial_prefix(second), 2026, 1)
+
+
+@pytest.mark.django_db
+def test_serials_run_on_per_program_year_from_one(program):
+    # given a program with no serial handed out yet
+    # when serials are reserved twice in 2026 and once in 2027
+    first = serials_allocate(program, 2026, 2)
+    then = serials_allocate(program, 2026, 3)
+    next_year = serials_allocate(program, 2027, 1)
+    # then each year's sequence runs on from 1 without a gap or a repeat, and the counter holds the last one
+    assert [serial.split("-")[2] for serial in first + then] == ["000001", "000002", "000003", "000004", "000005"]
+    assert next_year[0].split("-")[1:3] == ["2027", "000001"]
+    assert SerialCounter.objects.get(program=program, fiscal_year=2026).last == 5

@@ -72,6 +72,10 @@ class JsonErrorsNegotiation(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
+# Actions whose claim goes only to a service that locks and re-reads it: found without its related rows.
+LOCKING_ACTIONS = frozenset({"decide"})
+
+
 class ClaimViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -88,6 +92,13 @@ class ClaimViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Claim]:
+        if self.action in LOCKING_ACTIONS:
+            # The claim found here only tells the service which one (it locks and reads it again), so its
+            # related rows would be read for nothing: the response reads them afresh (``_detail``).
+            return selectors.claims_visible_to(self.request.user)
+        return self._serialized_queryset()
+
+    def _serialized_queryset(self) -> QuerySet[Claim]:
         return (
             selectors.claims_visible_to(self.request.user)
             .select_related("payout")
@@ -96,11 +107,11 @@ class ClaimViewSet(
 
     def _accepted(self, claim: Claim, request: Request) -> Response:
         url = request.build_absolute_uri(reverse("claim-detail", args=[claim.pk]))
-        body = {"claim": s.ClaimSerializer(self.get_queryset().get(pk=claim.pk)).data, "status_url": url}
+        body = {"claim": s.ClaimSerializer(self._serialized_queryset().get(pk=claim.pk)).data, "status_url": url}
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": url})
 
     def _detail(self, claim: Claim, code: int = status.HTTP_200_OK) -> Response:
-        return Response(s.ClaimSerializer(self.get_queryset().get(pk=claim.pk)).data, status=code)
+        return Response(s.ClaimSerializer(self._serialized_queryset().get(pk=claim.pk)).data, status=code)
 
     @extend_schema(
         request=s.ClaimCreateSerializer, responses={201: s.ClaimSerializer}, parameters=[IDEMPOTENCY_PARAMETER]
