@@ -57,6 +57,13 @@ def embedded_environment(data_dir: Path) -> dict[str, str]:
     return env | {"DATA_DIR": str(data_dir), "CELERY_LOGLEVEL": "info"}
 
 
+# `make run` starts with the signal dispositions a terminal's shell gives it. A process started in the background
+# of a script (`cmd &`) or under `nohup` ignores SIGINT or SIGHUP, every child inherits that, and a non-interactive
+# bash cannot trap a signal ignored on entry: the Ctrl-C and closing-terminal tests would then test how the test
+# runner was started, not `make run`. (GNU env execs make, so the pid and its process group stay make's.)
+TERMINAL_SIGNALS = ["env", "--default-signal=INT,HUP,TERM,QUIT"]
+
+
 @dataclass
 class EmbeddedRun:
     data_dir: Path
@@ -85,7 +92,8 @@ class EmbeddedRun:
         self.log_offset = offset = len(self.log())
         with self.log_path.open("a", encoding="utf-8") as log:
             self.process = subprocess.Popen(  # noqa: S603 (fixed arguments)
-                ["make", "--no-print-directory", "run", f"PORT={self.port}"],  # noqa: S607 (make from PATH, as a person runs it)
+                # env and make from PATH, as a person runs them
+                [*TERMINAL_SIGNALS, "make", "--no-print-directory", "run", f"PORT={self.port}"],
                 cwd=ROOT,
                 env=embedded_environment(self.data_dir),
                 stdin=subprocess.DEVNULL,
