@@ -169,17 +169,7 @@ def post_many_in_database(drafts: Sequence[EntryDraft]) -> list[tuple[JournalEnt
             line_slot.append(slot[line.account_id])
             line_direction.append(line.direction.value)
             line_amount.append(line.amount)
-        parts.append(
-            entry_document_parts(
-                idempotency_key=draft.idempotency_key,
-                request_fingerprint=draft.fingerprint,
-                currency=draft.currency,
-                memo=draft.memo,
-                metadata=draft.metadata,
-                actor_id=draft.actor_id,
-                reverses_id=None,
-            )
-        )
+        parts.append(_document_parts(draft))
     params = [
         [draft.idempotency_key for draft in drafts],
         [draft.fingerprint for draft in drafts],
@@ -204,10 +194,9 @@ def post_many_in_database(drafts: Sequence[EntryDraft]) -> list[tuple[JournalEnt
     return [_outcome(draft, row) for draft, row in zip(drafts, rows, strict=True)]
 
 
-def _post_entry_params(draft: EntryDraft) -> list[object]:
-    lines = sorted(draft.lines, key=lambda line: line.account_id)
-    release = [draft.pending_release.get(line.account_id, (0, 0)) for line in lines]
-    head, middle, tail = entry_document_parts(
+def _document_parts(draft: EntryDraft) -> tuple[str, str, str]:
+    """The canonical body document of ``draft`` around the three values only the database knows."""
+    return entry_document_parts(
         idempotency_key=draft.idempotency_key,
         request_fingerprint=draft.fingerprint,
         currency=draft.currency,
@@ -216,6 +205,12 @@ def _post_entry_params(draft: EntryDraft) -> list[object]:
         actor_id=draft.actor_id,
         reverses_id=draft.reverses_id,
     )
+
+
+def _post_entry_params(draft: EntryDraft) -> list[object]:
+    lines = sorted(draft.lines, key=lambda line: line.account_id)
+    release = [draft.pending_release.get(line.account_id, (0, 0)) for line in lines]
+    head, middle, tail = _document_parts(draft)
     return [
         draft.idempotency_key,
         draft.fingerprint,
