@@ -101,7 +101,7 @@ def _draft(request: EntryRequest, actor_id: int | None) -> EntryDraft:
 
 def _post_drafts(drafts: list[EntryDraft]) -> list[EntryResult]:
     if not services.posts_in_database():
-        return [_post_in_savepoint(draft) for draft in drafts]
+        return _post_portably(drafts)
     results = []
     for outcome in post_many_in_database(drafts):
         if isinstance(outcome, LedgerError):
@@ -114,12 +114,23 @@ def _post_drafts(drafts: list[EntryDraft]) -> list[EntryResult]:
     return results
 
 
-def _post_in_savepoint(draft: EntryDraft) -> EntryResult:
-    """The portable path: refusals are raised before anything is written; the savepoint makes sure of it."""
-    keys_before = JournalEntry.objects.filter(idempotency_key=draft.idempotency_key).exists()
-    try:
-        with transaction.atomic():
-            entry = services.post_draft(draft)
-    except LedgerError as refusal:
-        return EntryResult(error=refusal)
-    return EntryResult(entry=entry, replayed=keys_before)
+def _post_portably(drafts: list[EntryDraft]) -> list[EntryResult]:
+    """The portable path, each draft in a savepoint (refusals are raised before anything is written; the
+    savepoint makes sure of it). A key taken before the batch, or by an entry of the batch already posted, is a
+    replay: the keys are read once, not once per entry."""
+    taken = set(
+        JournalEntry.objects.filter(idempotency_key__in={draft.idempotency_key for draft in drafts}).values_list(
+            "idempotency_key", flat=True
+        )
+    )
+    results = []
+    for draft in drafts:
+        try:
+            with transaction.atomic():
+                entry = services.post_draft(draft)
+        except LedgerError as refusal:
+            results.append(EntryResult(error=refusal))
+            continue
+        results.append(EntryResult(entry=entry, replayed=draft.idempotency_key in taken))
+        taken.add(draft.idempotency_key)
+    return results

@@ -20,9 +20,9 @@ def set_column_by_pk(
     Python per row; for the 10,000 rows of a bulk issuance that is most of the run. Values are bound parameters.
     """
     quote = connection.ops.quote_name
-    concrete = model._meta.get_field(field)
-    if not (isinstance(concrete, models.Field) and concrete.column and model._meta.pk):
-        raise TypeError(f"{model.__name__}.{field} is not a concrete column")
+    concrete = _concrete(model, field)
+    if model._meta.pk is None:
+        raise TypeError(f"{model.__name__} has no primary key")
     table, column, pk = quote(model._meta.db_table), quote(concrete.column), quote(model._meta.pk.column)
     also = [(_concrete(model, name), value) for name, value in (and_set or {}).items()]
     also_sql = "".join(f", {quote(other.column)} = %s" for other, _value in also)

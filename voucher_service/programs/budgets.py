@@ -321,9 +321,7 @@ def budget_require_open(program: Program, year: int) -> BudgetAccounts:
     ``budget_not_open`` when that year has not been opened."""
     accounts = budget_accounts(program, year)
     if accounts is None:
-        raise ProgramError(
-            ProgramErrorCode.BUDGET_NOT_OPEN, _("Fiscal year %(year)d is not open for this program.") % {"year": year}
-        )
+        raise _budget_not_open(year)
     return accounts
 
 
@@ -335,7 +333,11 @@ def budget_account_require_open(program: Program, year: int) -> int:
         FiscalYearBudget.objects.filter(program=program, year=year).values_list("budget_account_id", flat=True).first()
     )
     if account_id is None:
-        raise ProgramError(
-            ProgramErrorCode.BUDGET_NOT_OPEN, _("Fiscal year %(year)d is not open for this program.") % {"year": year}
-        )
+        raise _budget_not_open(year)
     return account_id
+
+
+def _budget_not_open(year: int) -> ProgramError:
+    return ProgramError(
+        ProgramErrorCode.BUDGET_NOT_OPEN, _("Fiscal year %(year)d is not open for this program.") % {"year": year}
+    )
