@@ -293,7 +293,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "voucher_service.api.schema.AutoSchema",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["voucher_service.api.filters.ListFilterBackend"],
     # JSON only (with size and depth limits); the one endpoint that takes a file names multipart itself.
     "DEFAULT_PARSER_CLASSES": ["voucher_service.api.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "voucher_service.api.pagination.LimitOffsetPagination",
