@@ -157,3 +157,29 @@ def test_the_sweeper_leaves_old_unprocessed_events_alone(cast, program, entity, 
     # then it is old news
     assert swept["events"] == 0
     assert not ProcessedEvent.objects.filter(event=event).exists()
+
+
+def test_a_task_that_writes_nothing_looks_for_no_emails(cast, program, entity, monkeypatch):
+    # given an event processed once already
+    event = apply_once(cast, program, entity)
+    tasks.notify_event(event.pk)
+    looked: list[int | None] = []
+    monkeypatch.setattr(services, "emails_send_pending", lambda *, event_id=None: looked.append(event_id) or 0)
+    # when its task is redelivered
+    written = tasks.notify_event(event.pk)
+    # then it wrote nothing and did not query for pending emails
+    assert (written, looked) == (0, [])
+
+
+def test_emails_left_by_a_worker_that_died_after_writing_are_sent_by_the_sweeper(cast, program, entity):
+    # given a first delivery that committed its notifications and died before emailing them
+    event = apply_once(cast, program, entity)
+    assert services.event_notify(event_id=event.pk) == 2
+    # when the task is redelivered, then the sweeper runs
+    redelivered = tasks.notify_event(event.pk)
+    outbox_after_redelivery = len(mail.outbox)
+    swept = services.notifications_sweep()
+    # then the redelivery wrote and sent nothing, and the sweeper sent both emails, once
+    assert (redelivered, outbox_after_redelivery) == (0, 0)
+    assert swept["emails"] == 2
+    assert sorted(m.to[0] for m in mail.outbox) == ["nx_reviewer2@example.cn", "nx_reviewer@example.cn"]
