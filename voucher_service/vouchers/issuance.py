@@ -191,9 +191,20 @@ def _award_refusal(
     return None
 
 
-def _decide(issuances: list[Issuance], program: Program, rules: ProgramRules, limits: RunningLimits) -> Decisions:
+def _entities_of(issuances: list[Issuance]) -> dict[int, Organization]:
+    """The entities the decisions read (category, place, settling-in date), read before any lock is taken: every
+    issuance of a program queues on its budget row, so what needs no lock is not done while holding it."""
+    return Organization.objects.select_related("jurisdiction").in_bulk([i.entity_id for i in issuances])
+
+
+def _decide(
+    issuances: list[Issuance],
+    entities: dict[int, Organization],
+    program: Program,
+    rules: ProgramRules,
+    limits: RunningLimits,
+) -> Decisions:
     decisions = Decisions()
-    entities = Organization.objects.select_related("jurisdiction").in_bulk([i.entity_id for i in issuances])
     for issuance in issuances:
         refusal = _refusal(issuance, entities[issuance.entity_id], rules, program, limits)
         if refusal:
@@ -339,13 +350,14 @@ def issuances_issue(
     except ProgramError as exc:
         return _fail_all(issuances, str(exc.code), str(exc))
     rules = version.parsed()
+    entities = _entities_of(issuances)
     totals = _lock_totals(program, year, [i.entity_id for i in issuances], rules)
     # Only an issuance of a fixed award is checked against the awards granted (``_award_refusal``).
     awards = OneTimeAward.objects.filter(program=program, entity_id__in=list(totals))
     granted = set(awards.values_list("entity_id", "award_code")) if any(i.award_code for i in issuances) else set()
     budget, budget_left = _lock_budget(budget_account_id)
     limits = RunningLimits(budget_left=budget_left, totals=totals, awards_granted=granted)
-    decisions = _decide(issuances, program, rules, limits)
+    decisions = _decide(issuances, entities, program, rules, limits)
     if decisions.refused and all_or_nothing:
         return _fail_all_or_nothing(issuances, decisions)
     if decisions.accepted:
