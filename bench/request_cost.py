@@ -38,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench import callgrind
 from bench.plumbing import (
     SqlStats,
     bench_db,
@@ -95,23 +96,27 @@ class InProcessClient:
         return json.loads(response.content or b"{}") if response.status_code < 300 else {}
 
 
-def setup(base_url: str, data_dir: str) -> None:
-    recreate_database(base_url, BENCH_DB)
-    setup_django(
-        database_url(base_url, BENCH_DB),
-        DATA_DIR=data_dir,
-        ALLOWED_HOSTS="127.0.0.1",
-        SECURE_SSL_REDIRECT="0",
+def environment(data_dir: str) -> dict[str, str]:
+    """The settings every request here runs under (and ``bench.callgrind``'s child too)."""
+    return {
+        "DATA_DIR": data_dir,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
         # As in bench.server: the finance client's bearer token has no authenticator, so the payout's second
         # factor (one TOTP check, tested in tests/) is off here; with it on, every payout answers 403.
-        PORTAL_FINANCE_REQUIRE_TOTP="0",
-        DEBUG="0",
-        CELERY_TASK_ALWAYS_EAGER="1",
-        CELERY_BROKER_URL="memory://localhost/",
-        CELERY_RESULT_BACKEND="cache+memory://",
-        BENCH_BASELINE_ENDPOINT="1",
-        LOG_LEVEL="WARNING",
-    )
+        "PORTAL_FINANCE_REQUIRE_TOTP": "0",
+        "DEBUG": "0",
+        "CELERY_TASK_ALWAYS_EAGER": "1",
+        "CELERY_BROKER_URL": "memory://localhost/",
+        "CELERY_RESULT_BACKEND": "cache+memory://",
+        "BENCH_BASELINE_ENDPOINT": "1",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def setup(base_url: str, data_dir: str) -> None:
+    recreate_database(base_url, BENCH_DB)
+    setup_django(database_url(base_url, BENCH_DB), **environment(data_dir))
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
@@ -134,12 +139,15 @@ def label_of_claim_path(path: str) -> str:
     return f"claims {action if not action.isdigit() and action != 'claims' else 'create'}"
 
 
-def run(args: argparse.Namespace) -> dict[str, Costs]:
+def run(args: argparse.Namespace) -> tuple[dict[str, Costs], dict[str, int]]:
+    """CPU ms and statements of each kind, then instructions per request of each kind counted by callgrind."""
     from bench import claims
 
     costs: dict[str, Costs] = defaultdict(Costs)
     client = InProcessClient(costs, lambda path: "approve" if path.endswith("/approve/") else "baseline")
-    token, ids = approvals(args.warmup + args.count + args.profile_count)
+    counted = callgrind.WARMUP + args.instructions if args.instructions and callgrind.available() else 0
+    token, ids = approvals(args.warmup + args.count + args.profile_count + counted)
+    ids, callgrind_ids = ids[: len(ids) - counted], ids[len(ids) - counted :]
     claims_world = claims.create_world(entity_count=-(-(args.claims + args.profile_count) // 10) + 1)
     claim_client = InProcessClient(costs, label_of_claim_path)
     specs = list(claims_world.specs)
@@ -169,7 +177,22 @@ def run(args: argparse.Namespace) -> dict[str, Costs]:
     if args.profile:
         runs = args.profile_count if args.profile != "decide" else max(1, args.profile_count // 3)
         profile(runners[args.profile][0], runs // 2)
-    return measured
+    return measured, instructions(args, token, callgrind_ids)
+
+
+def instructions(args: argparse.Namespace, token: str, ids: list[int]) -> dict[str, int]:
+    if not args.instructions:
+        return {}
+    if not callgrind.available():
+        print("valgrind is not installed: instructions per request not counted", flush=True)
+        return {}
+    # The child runs against this process's database (``setup_django`` put its URL in the environment).
+    child = {"DATABASE_URL": os.environ["DATABASE_URL"], **environment(os.environ["DATA_DIR"])}
+    counts = {}
+    for kind in ("baseline", "approve"):
+        counts[kind] = callgrind.count(kind, args.instructions, token=token, ids=ids, environment=child)
+        print(f"{kind}: {counts[kind]:,} instructions per request (callgrind, n = {args.instructions})", flush=True)
+    return counts
 
 
 def profile(runner: Callable[[int], None], count: int) -> None:
@@ -200,10 +223,17 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--profile", choices=KINDS)
     parser.add_argument("--profile-count", type=int, default=60)
+    parser.add_argument(
+        "--instructions",
+        type=int,
+        default=20,
+        metavar="N",
+        help="count the instructions of N baseline and N approve requests under callgrind (0: skip; needs valgrind)",
+    )
     return add_run_options(parser)
 
 
-QUICK = ["--count", "20", "--claims", "3", "--warmup", "3"]
+QUICK = ["--count", "20", "--claims", "3", "--warmup", "3", "--instructions", "3"]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -220,7 +250,7 @@ def measure(args: argparse.Namespace) -> list[Figure]:
         raise SystemExit("Set DATABASE_URL to a PostgreSQL server (the bench creates its own database).")
     print(f"machine: {machine_facts(base_url)}; load at start {load_average()}", flush=True)
     setup(base_url, tempfile.mkdtemp(prefix="bench-request-cost-"))
-    costs = run(args)
+    costs, counted = run(args)
     print(f"\nload average at end: {load_average()}\n")
     print("| request | n | CPU ms mean | CPU ms median | SQL statements | CPU vs baseline | statuses |")
     print("|---|---:|---:|---:|---:|---:|---|")
@@ -231,12 +261,18 @@ def measure(args: argparse.Namespace) -> list[Figure]:
     reference = statistics.fmean(baseline.cpu_ms)
     goals = {"approve": Goal("<=", APPROVE_GOAL_MS, on="value", text=f"≤ {APPROVE_GOAL_MS:g} ms"), "decide": None}
     names = {"approve": "approve-and-issue", "decide": "claim decision"}
-    return [
+    figures = [
         Figure("request_cost", f"{names[label]} CPU, mean", statistics.fmean(costs[label].cpu_ms), "ms",
                "baseline CPU (ms, mean)", reference, goal)
         for label, goal in goals.items()
         if costs.get(label) and costs[label].cpu_ms
     ]  # fmt: skip
+    if counted:
+        figures.append(
+            Figure("request_cost", "approve-and-issue instructions (callgrind)", counted["approve"] / 1e6,
+                   "M instructions", "baseline (M instructions)", counted["baseline"] / 1e6)
+        )  # fmt: skip
+    return figures
 
 
 if __name__ == "__main__":
