@@ -48,3 +48,32 @@ def _concrete(model: type[models.Model], field: str) -> models.Field:
     if not (isinstance(concrete, models.Field) and concrete.column):
         raise TypeError(f"{model.__name__}.{field} is not a concrete column")
     return concrete
+
+
+def insert_unless_conflict(instance: models.Model, conflict_fields: tuple[str, ...]) -> bool:
+    """``INSERT … ON CONFLICT (conflict_fields) DO NOTHING RETURNING pk`` of an unsaved ``instance``: True (and
+    ``instance.pk`` set) if this statement inserted it, False if a row with the same ``conflict_fields`` exists.
+
+    One statement, and in autocommit its own transaction: no savepoint or BEGIN/COMMIT around an INSERT that may
+    fail with an IntegrityError. A concurrent insert of the same key is waited for, as the unique key would be.
+    Every concrete field but an auto primary key is written, each converted as ``save()`` converts it."""
+    meta = type(instance)._meta
+    if meta.pk is None:
+        raise TypeError(f"{type(instance).__name__} has no primary key")
+    quote = connection.ops.quote_name
+    fields = [f for f in meta.concrete_fields if not (f.primary_key and isinstance(f, models.AutoField))]
+    columns = ", ".join(quote(f.column) for f in fields)
+    conflict = ", ".join(quote(_concrete(type(instance), name).column) for name in conflict_fields)
+    params = [f.get_db_prep_save(f.pre_save(instance, add=True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "  # noqa: S608
+            f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote(meta.pk.column)}",
+            params,
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    instance.pk = row[0]
+    instance._state.adding, instance._state.db = False, connection.alias
+    return True

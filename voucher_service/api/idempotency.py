@@ -29,7 +29,6 @@ from typing import Any
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter
@@ -39,6 +38,7 @@ from rest_framework.response import Response
 
 from core.transactions import before_commit, service_write
 from voucher_service.api.errors import ApiError, ApiErrorCode, api_error_response
+from voucher_service.db import insert_unless_conflict
 from voucher_service.models import IdempotencyRecord, IdempotencyStatus
 
 HEADER = "Idempotency-Key"
@@ -95,22 +95,21 @@ def _user_id(request: Request) -> int:
 def _claim(request: Request, key: str, fingerprint: str) -> tuple[IdempotencyRecord, bool]:
     """Insert the in-progress record, or return the one that already holds the key."""
     for _attempt in range(3):
-        try:
-            with transaction.atomic():
-                record = IdempotencyRecord.objects.create(
-                    user_id=_user_id(request),
-                    key=key,
-                    method=request.method or "",
-                    path=request.path,
-                    fingerprint=fingerprint,
-                    attempt=uuid.uuid4().hex,
-                )
+        record = IdempotencyRecord(
+            user_id=_user_id(request),
+            key=key,
+            method=request.method or "",
+            path=request.path,
+            fingerprint=fingerprint,
+            attempt=uuid.uuid4().hex,
+        )
+        # Committed at once (autocommit): the claim must be visible to a concurrent twin before the work starts.
+        if insert_unless_conflict(record, ("user", "key")):
             return record, True
-        except IntegrityError:
-            existing = IdempotencyRecord.objects.filter(user_id=_user_id(request), key=key).first()
-            if existing is not None:
-                return existing, False
-            # The holder released the key between our insert and our read: claim it again.
+        existing = IdempotencyRecord.objects.filter(user_id=_user_id(request), key=key).first()
+        if existing is not None:
+            return existing, False
+        # The holder released the key between our insert and our read: claim it again.
     raise exceptions.Throttled(wait=1)
 
 
