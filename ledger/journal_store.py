@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from psycopg.types.json import Jsonb
 
 from core.transactions import lock_in_pk_order
@@ -30,6 +30,8 @@ from ledger.hashing import canonical_json, entry_body_digest, entry_document_par
 from ledger.models import Account, JournalEntry, Posting, UnsealedEntry
 from ledger.validation import EntryDraft
 
+# JournalEntry's columns in model order; ``_outcome`` knows each one (a new column fails loudly there).
+_ENTRY_ATTNAMES = tuple(field.attname for field in JournalEntry._meta.concrete_fields)
 BALANCE_FIELDS = ["posted_debits", "posted_credits", "pending_debits", "pending_credits", "version"]
 
 
@@ -64,13 +66,14 @@ def _prepared_cursor() -> Iterator[psycopg.Cursor]:
     is parsed and planned again; ``execute(..., prepare=True)`` on this cursor plans each hot statement once
     per connection. Errors are translated to ``django.db`` exceptions as usual (the retry logic needs them).
     """
-    connection.ensure_connection()
-    pg_connection = connection.connection
+    wrapper = connections[DEFAULT_DB_ALIAS]  # once: each ``connection.<name>`` is a thread-local lookup
+    wrapper.ensure_connection()
+    pg_connection = wrapper.connection
     if pg_connection.prepare_threshold is None:
         # None (Django's default) disables preparing outright, even with prepare=True. Any number re-enables
         # it; Django's own client-side cursors never prepare, and only this module asks for it.
         pg_connection.prepare_threshold = _NEVER_BY_COUNT
-    with connection.wrap_database_errors, psycopg.Cursor(pg_connection) as cursor:
+    with wrapper.wrap_database_errors, psycopg.Cursor(pg_connection) as cursor:
         yield cursor
 
 
@@ -238,22 +241,21 @@ def _outcome(draft: EntryDraft, row: tuple[Any, ...] | None) -> tuple[JournalEnt
         raise RuntimeError("ledger_post_entry returned no row")
     outcome, entry_id, account_code, detail, recorded_at, effective_at, digest = row
     if outcome == "posted":
-        entry = JournalEntry(
-            id=entry_id,
-            idempotency_key=draft.idempotency_key,
-            request_fingerprint=draft.fingerprint,
-            currency=draft.currency,
-            effective_at=effective_at,
-            recorded_at=recorded_at,
-            memo=draft.memo,
-            metadata=draft.metadata,
-            actor_id=draft.actor_id,
-            reverses_id=draft.reverses_id,
-            body_digest=digest,
-        )
-        entry._state.adding = False
-        entry._state.db = connection.alias
-        return entry, True
+        known = {
+            "id": entry_id,
+            "idempotency_key": draft.idempotency_key,
+            "request_fingerprint": draft.fingerprint,
+            "currency": draft.currency,
+            "effective_at": effective_at,
+            "recorded_at": recorded_at,
+            "memo": draft.memo,
+            "metadata": draft.metadata,
+            "actor_id": draft.actor_id,
+            "reverses_id": draft.reverses_id,
+            "body_digest": digest,
+        }
+        # Every column is known: built as a row read from the database (positional, cheaper than keywords).
+        return JournalEntry.from_db(DEFAULT_DB_ALIAS, None, [known[name] for name in _ENTRY_ATTNAMES]), True
     if outcome == "replay":
         return JournalEntry.objects.get(pk=entry_id), False
     return _refusal(outcome, draft, account_code, detail)

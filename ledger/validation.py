@@ -27,6 +27,9 @@ LineInput = tuple[Account | int, str, int]
 # The length of the idempotency_key columns (JournalEntry, Hold); PostgreSQL counts characters, as len() does.
 IDEMPOTENCY_KEY_MAX_LENGTH = 255
 BIGINT_MAX = 2**63 - 1  # account ids, and integers in metadata
+# The directions by value, built once: ``Direction.values`` builds a new list on every access (Django's choices
+# metaclass), and ``Direction(value)`` is an enum lookup; both ran for every line of every entry.
+DIRECTIONS = {direction.value: direction for direction in Direction}
 
 
 @dataclass(frozen=True)
@@ -122,10 +125,10 @@ def normalise_lines(lines: Sequence[LineInput]) -> list[Line]:
         if not isinstance(line, (list, tuple)) or len(line) != 3:
             raise errors.invalid_entry(f"A line is (account, direction, amount), got {line!r}.")
         account, direction, amount = line
-        if direction not in Direction.values:
+        if not isinstance(direction, str) or direction not in DIRECTIONS:
             raise errors.invalid_entry(f"Unknown direction {direction!r}.")
         check_amount(amount)
-        normalised.append(Line(account_pk(account), Direction(direction), amount))
+        normalised.append(Line(account_pk(account), DIRECTIONS[direction], amount))
     account_ids = [line.account_id for line in normalised]
     if len(set(account_ids)) != len(account_ids):
         # One posting per account per entry keeps "the account's version after this posting" unambiguous.
