@@ -255,7 +255,7 @@ def _outcome(draft: EntryDraft, row: tuple[Any, ...] | None) -> tuple[JournalEnt
             "body_digest": digest,
         }
         # Every column is known: built as a row read from the database (positional, cheaper than keywords).
-        return JournalEntry.from_db(DEFAULT_DB_ALIAS, None, [known[name] for name in _ENTRY_ATTNAMES]), True
+        return JournalEntry.from_db(DEFAULT_DB_ALIAS, _ENTRY_ATTNAMES, [known[name] for name in _ENTRY_ATTNAMES]), True
     if outcome == "replay":
         return JournalEntry.objects.get(pk=entry_id), False
     return _refusal(outcome, draft, account_code, detail)

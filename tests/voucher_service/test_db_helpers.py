@@ -23,10 +23,12 @@ def test_insert_unless_conflict_inserts_a_new_row_as_save_would(reviewer):
     with CaptureQueriesContext(connection) as queries:
         inserted = insert_unless_conflict(fresh, ("user", "key"))
     # then it is stored with every default, and the instance knows its primary key
-    assert inserted is True and len(queries) == 1
+    assert inserted is True
+    assert len(queries) == 1
     stored = IdempotencyRecord.objects.get(pk=fresh.pk)
     assert (stored.status, stored.attempt, stored.executed) == (IdempotencyStatus.IN_PROGRESS, "", False)
-    assert stored.response_headers == {} and stored.response_body is None
+    assert stored.response_headers == {}
+    assert stored.response_body is None
     assert stored.created_at == fresh.created_at
     assert fresh._state.adding is False
 
@@ -38,7 +40,8 @@ def test_insert_unless_conflict_leaves_an_existing_key_alone(reviewer, finance):
     # when the same user's key is inserted again, and another user's same key
     again, other = record(reviewer, "k-2", attempt="b" * 32), record(finance, "k-2")
     # then the first stays as it was, the second user's is a row of its own
-    assert insert_unless_conflict(again, ("user", "key")) is False and again.pk is None
+    assert insert_unless_conflict(again, ("user", "key")) is False
+    assert again.pk is None
     assert insert_unless_conflict(other, ("user", "key")) is True
     assert IdempotencyRecord.objects.get(pk=first.pk).attempt == "a" * 32
     assert IdempotencyRecord.objects.filter(key="k-2").count() == 2

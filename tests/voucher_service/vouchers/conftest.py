@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import make_program
+from tests.factories import apply, client_for, make_program
 
 
 @pytest.fixture
 def program(program_admin, ningxia_agency):
     return make_program(program_admin, ningxia_agency)
+
+
+@pytest.fixture
+def application(program, applicant, entity) -> int:
+    """The id of an application the applicant submitted through the API."""
+    response = apply(client_for(applicant), program, entity)
+    assert response.status_code == 201
+    return response.json()["id"]
 
 
 @pytest.fixture(autouse=True)

@@ -2,14 +2,7 @@
 
 import pytest
 
-from tests.factories import apply, client_for
-
-
-@pytest.fixture
-def application(program, applicant, entity):
-    response = apply(client_for(applicant), program, entity)
-    assert response.status_code == 201
-    return response.json()["id"]
+from tests.factories import client_for
 
 
 @pytest.mark.django_db
