@@ -23,9 +23,9 @@ def instructions(tmp_path, steps: int) -> int:
 
 
 def test_only_the_work_inside_reduce_is_counted_and_the_count_repeats(tmp_path):
-    # when the same program runs twice with 20,000 steps, and once with 40,000
-    first, again = instructions(tmp_path, 20_000), instructions(tmp_path, 20_000)
-    double = instructions(tmp_path, 40_000)
+    # when the same program runs twice with 5,000 steps, and once with 10,000
+    first, again = instructions(tmp_path, 5_000), instructions(tmp_path, 5_000)
+    double = instructions(tmp_path, 10_000)
     # then the same work gives the same count, and twice the steps twice the count: starting the interpreter
     # and importing (tens of millions of instructions, the same in both) is left out, or the ratio would be
     # far below 2
