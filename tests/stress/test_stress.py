@@ -2,8 +2,8 @@
 money-moving operation across three programs with small caps, then the journal, the ledger and the budgets are
 checked (``tests.stress.checks``).
 
-``STRESS_OPERATIONS`` sets the size (2,000 here; ``python -m bench.stress`` runs 10,000) and ``STRESS_SEED``
-replays a failure: the seed is printed with every failure.
+``STRESS_OPERATIONS`` sets the size (1,200 here, under a minute on two cores; ``python -m bench.stress`` runs
+10,000) and ``STRESS_SEED`` replays a failure: the seed is printed with every failure.
 """
 
 import pytest
@@ -22,7 +22,7 @@ def _media(settings, tmp_path):
 
 def test_a_random_mix_of_every_operation_on_32_threads_keeps_every_cap_and_the_ledger_whole():
     # given three programs with small caps, a dozen entities and a crew per thread
-    seed, size = seed_from_env(), operations_from_env(2_000)
+    seed, size = seed_from_env(), operations_from_env(1_200)
     world = build_world(DEFAULT_THREADS)
     # when 32 threads run the seed's operations at once
     result = run(world, seed, size)
