@@ -18,7 +18,7 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,6 +26,7 @@ from accounts.audit import audit_record
 from accounts.models import AuditEvent, User
 from core.errors import field_error
 from core.transactions import service_write
+from voucher_service.db import insert_unless_conflict
 from voucher_service.notifications import emails, selectors
 from voucher_service.notifications.errors import NotificationError, NotificationErrorCode
 from voucher_service.notifications.models import (
@@ -128,15 +129,7 @@ def _mark_processed(event_id: int) -> bool:
     """Insert the event's ``ProcessedEvent`` marker unless it exists: True if this call inserted it. One
     ``INSERT … ON CONFLICT DO NOTHING RETURNING`` (a concurrent worker's insert is waited for, as the unique key
     would be), instead of a savepoint, an INSERT that may fail and its release."""
-    quote = connection.ops.quote_name
-    processed_at = ProcessedEvent._meta.get_field("processed_at").get_db_prep_save(timezone.now(), connection)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(ProcessedEvent._meta.db_table)} (event_id, processed_at, notified) "  # noqa: S608
-            "VALUES (%s, %s, 0) ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
-            [event_id, processed_at],
-        )
-        return cursor.fetchone() is not None
+    return insert_unless_conflict(ProcessedEvent(event_id=event_id, notified=0), ("event",))
 
 
 # --- Email ----------------------------------------------------------------------------------------------------
