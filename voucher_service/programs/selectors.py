@@ -439,11 +439,18 @@ def budget_figures(budget: FiscalYearBudget) -> BudgetFigures:
 def budget_remaining(program: Program, year: int) -> int | None:
     """``budget_figures(…).remaining`` of ``program``'s ``year`` in one statement (None: the year is not open):
     what eligibility checks read on every application and approval."""
-    budget = FiscalYearBudget.objects.select_related("budget_account").filter(program=program, year=year).first()
-    if budget is None:
+    # Three columns, not the budget's and its account's two dozen: every application and approval reads this.
+    balances = (
+        FiscalYearBudget.objects.filter(program=program, year=year)
+        .values_list(
+            "budget_account__posted_credits", "budget_account__posted_debits", "budget_account__pending_debits"
+        )
+        .first()
+    )
+    if balances is None:
         return None
-    main = budget.budget_account
-    return main.posted_credits - main.posted_debits - main.pending_debits
+    credits, debits, pending = balances
+    return credits - debits - pending
 
 
 def program_budget_figures(program: Program) -> list[BudgetFigures]:

@@ -74,8 +74,12 @@ def entity_remaining_cap(program: Program, entity: Organization, year: int, rule
     cap = rules.per_entity_annual_cap
     if cap is None:
         return None
-    total = EntityYearTotal.objects.filter(program=program, entity=entity, fiscal_year=year).first()
-    used = (total.issued - total.returned) if total is not None else 0
+    total = (
+        EntityYearTotal.objects.filter(program=program, entity=entity, fiscal_year=year)
+        .values_list("issued", "returned")
+        .first()
+    )
+    used = (total[0] - total[1]) if total is not None else 0
     return max(0, cap - used)
 
 
