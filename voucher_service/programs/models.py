@@ -8,7 +8,7 @@ re-read under the exact rules it was evaluated with.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -171,8 +171,30 @@ class ProgramVersion(models.Model):
         return self.published_at is not None
 
     def parsed(self) -> ProgramRules:
-        """The typed rules (see rules.py)."""
-        return rules_from_document(self.rules)
+        """The typed rules (see rules.py).
+
+        A published version is frozen (``save`` refuses, and so does a PostgreSQL trigger) and its typed rules are
+        immutable values, so they are parsed once per process: every application, approval, issuance and claim
+        reads the version in force and would otherwise parse the same document again each time."""
+        if self.pk is None or self.published_at is None:
+            return rules_from_document(self.rules)
+        return _published_rules(self.pk, self.published_at, self.rules)
+
+
+_PUBLISHED_RULES: dict[tuple[int, datetime], ProgramRules] = {}
+_PUBLISHED_RULES_KEPT = 256
+
+
+def _published_rules(pk: int, published_at: datetime, document: Any) -> ProgramRules:
+    # Keyed by the publication too: a test database that rolls back may give a new version an old one's id.
+    key = (pk, published_at)
+    rules = _PUBLISHED_RULES.get(key)
+    if rules is None:
+        rules = rules_from_document(document)
+        if len(_PUBLISHED_RULES) >= _PUBLISHED_RULES_KEPT:
+            _PUBLISHED_RULES.clear()
+        _PUBLISHED_RULES[key] = rules
+    return rules
 
 
 class AppendOnlyRow(models.Model):

@@ -9,9 +9,10 @@ from django.utils import timezone
 
 from accounts.audit import SYSTEM
 from accounts.models import AuditEvent
-from voucher_service.programs import services
+from voucher_service.programs import models, services
 from voucher_service.programs.errors import ProgramError, ProgramErrorCode
 from voucher_service.programs.models import ImmutableRecordError, ProgramStatus, ProgramVersion
+from voucher_service.programs.rules_parser import rules_from_document as real
 from voucher_service.programs.selectors import (
     program_can_issue,
     program_current_version,
@@ -124,6 +125,34 @@ def test_the_version_in_force_follows_publication(seeds, foreign_admin):
     # and an edit that does not change the rules adds no version
     services.program_update(actor=foreign_admin, program=seeds.baoding, rules={"annual_cap": "11000000.00"})
     assert seeds.baoding.versions.count() == 2
+
+
+def test_a_published_versions_rules_are_parsed_once_per_process(seeds, monkeypatch):
+    # given Baoding's published version, read twice from the database (two instances, as two requests read it)
+    first, second = program_current_version(seeds.baoding), program_current_version(seeds.baoding)
+    parses = []
+    monkeypatch.setattr(models, "rules_from_document", lambda document: parses.append(document) or real(document))
+    # when both instances' rules are read
+    rules_first, rules_second = first.parsed(), second.parsed()
+    # then the document was parsed at most once (not at all if an earlier test of this process parsed it), and
+    # both are the one immutable value
+    assert len(parses) <= 1
+    assert rules_first is rules_second
+    assert rules_first == real(first.rules)
+
+
+def test_a_draft_versions_rules_are_parsed_afresh_each_time(seeds, monkeypatch):
+    # given a draft version (it may still be edited, so nothing is kept for it)
+    draft = ProgramVersion(program=seeds.baoding, number=99, rules=program_current_version(seeds.baoding).rules)
+    parses = []
+    monkeypatch.setattr(models, "rules_from_document", lambda document: parses.append(document) or real(document))
+    # when its rules are read, edited and read again
+    before = draft.parsed()
+    draft.rules = {**draft.rules, "annual_cap": draft.rules["annual_cap"] + 100}
+    after = draft.parsed()
+    # then each read parsed what the instance held then
+    assert len(parses) == 2
+    assert after.annual_cap == before.annual_cap + 100
 
 
 def test_no_actor_is_not_the_system(seeds):
