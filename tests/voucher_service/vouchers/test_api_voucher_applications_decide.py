@@ -60,6 +60,45 @@ def test_who_may_approve(request, submitted, persona, expected, django_capture_o
     assert Voucher.objects.count() == (1 if expected == 202 else 0)
 
 
+def reject(user, application, body):
+    return client_for(user).post(f"/api/v1/voucher-applications/{application.pk}/reject/", body, format="json")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("persona", "expected"), [("applicant", 403), ("auditor", 403), ("outsider", 404)])
+def test_who_may_reject(request, submitted, persona, expected):
+    # when someone other than a reviewer of the program's agency rejects it
+    response = reject(request.getfixturevalue(persona), submitted, {"reason": "材料不全"})
+    # then whoever sees the application is refused, whoever does not hears it does not exist; it stays submitted
+    assert response.status_code == expected, response.json()
+    submitted.refresh_from_db()
+    assert submitted.status == "submitted"
+
+
+@pytest.mark.django_db
+def test_a_bad_body_from_someone_who_cannot_see_the_application_answers_404(submitted, outsider, applicant):
+    # given bodies that fail validation
+    # when someone who cannot see the application sends them, and then someone who can
+    # then the first learns nothing, not even that the body was wrong; the second hears what was wrong
+    assert approve(outsider, submitted, {"amount": "abc"}).status_code == 404
+    assert reject(outsider, submitted, {}).status_code == 404
+    assert approve(applicant, submitted, {"amount": "abc"}).status_code == 400
+    assert reject(applicant, submitted, {}).status_code == 400
+    assert not Issuance.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_unknown_application_answers_404_as_an_invisible_one_does(submitted, reviewer, outsider):
+    # given an id no application has
+    missing = VoucherApplication(pk=submitted.pk + 1000)
+    # when a reviewer decides it, and an outsider decides a real one
+    unknown, invisible = approve(reviewer, missing), approve(outsider, submitted)
+    # then both answer the same 404
+    assert unknown.status_code == invisible.status_code == 404
+    assert unknown.json() == invisible.json()
+    assert reject(reviewer, missing, {"reason": "x"}).status_code == 404
+
+
 @pytest.mark.django_db
 def test_an_application_is_decided_once(submitted, reviewer, second_reviewer):
     assert approve(reviewer, submitted).status_code == 202

@@ -19,7 +19,7 @@ from voucher_service.vouchers.models import Issuance, IssuanceStatus, VoucherApp
 # Approval (idempotency claim, visibility, locked decision with its checks, issuance row, audit event) and, after
 # its commit, the issuance task (locks, ledger entry, voucher, audit event), measured on PostgreSQL and SQLite;
 # the test's own transaction makes each ``atomic`` a savepoint.
-APPROVE_AND_ISSUE_MAX_QUERIES = {"postgresql": 48, "sqlite": 57}
+APPROVE_AND_ISSUE_MAX_QUERIES = {"postgresql": 44, "sqlite": 53}
 
 
 @pytest.fixture
