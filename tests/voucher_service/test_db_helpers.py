@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from voucher_service.db import insert_unless_conflict, set_column_by_pk
+from voucher_service.db import insert_unless_conflict, set_column_by_pk, update_where
 from voucher_service.models import IdempotencyRecord, IdempotencyStatus
 
 pytestmark = pytest.mark.django_db
@@ -67,3 +68,43 @@ def test_set_column_by_pk_sets_each_rows_value_and_the_shared_ones(reviewer):
         rows[1].pk: (IdempotencyStatus.IN_PROGRESS, "c" * 32),
         rows[2].pk: (IdempotencyStatus.IN_PROGRESS, ""),
     }
+
+
+def test_update_where_sets_converted_values_on_the_matching_rows_only(reviewer):
+    # given two records of one user, one with the attempt the update names
+    mine, other = record(reviewer, "k-10", attempt="a" * 32), record(reviewer, "k-11", attempt="b" * 32)
+    for row in (mine, other):
+        insert_unless_conflict(row, ("user", "key"))
+    done_at = timezone.now()
+    # when the first is completed with a JSON body, headers and a time, in one statement
+    with CaptureQueriesContext(connection) as queries:
+        updated = update_where(
+            IdempotencyRecord,
+            {"id": mine.pk, "attempt": "a" * 32},
+            {
+                "status": IdempotencyStatus.COMPLETED,
+                "response_body": {"issuance": {"id": 1, "amount": "200.00"}, "ok": [True, None]},
+                "response_headers": {"Location": "/x/1/"},
+                "completed_at": done_at,
+            },
+        )
+    # then that row reads back as the ORM would have written it, and the other is untouched
+    assert (updated, len(queries)) == (1, 1)
+    stored = IdempotencyRecord.objects.get(pk=mine.pk)
+    assert stored.status == IdempotencyStatus.COMPLETED
+    assert stored.response_body == {"issuance": {"id": 1, "amount": "200.00"}, "ok": [True, None]}
+    assert (stored.response_headers, stored.completed_at) == ({"Location": "/x/1/"}, done_at)
+    assert IdempotencyRecord.objects.get(pk=other.pk).status == IdempotencyStatus.IN_PROGRESS
+
+
+def test_update_where_matches_nothing_when_a_condition_fails(reviewer):
+    # given a record whose attempt was taken over
+    row = record(reviewer, "k-12", attempt="c" * 32)
+    insert_unless_conflict(row, ("user", "key"))
+    # when an update names the old attempt
+    updated = update_where(IdempotencyRecord, {"id": row.pk, "attempt": "d" * 32}, {"executed": True})
+    # then nothing changes, and the caller learns it from the count
+    assert updated == 0
+    assert IdempotencyRecord.objects.get(pk=row.pk).executed is False
+    with pytest.raises(ValueError, match="at least one"):
+        update_where(IdempotencyRecord, {}, {"executed": True})

@@ -38,7 +38,7 @@ from rest_framework.response import Response
 
 from core.transactions import before_commit, service_write
 from voucher_service.api.errors import ApiError, ApiErrorCode, api_error_response
-from voucher_service.db import insert_unless_conflict
+from voucher_service.db import insert_unless_conflict, update_where
 from voucher_service.models import IdempotencyRecord, IdempotencyStatus
 
 HEADER = "Idempotency-Key"
@@ -127,7 +127,7 @@ def _take_over_if_stale(record: IdempotencyRecord) -> bool:
 def _mark_executed(record: IdempotencyRecord) -> None:
     """Runs inside the operation's transaction, just before it commits. Our claim was taken over while the
     operation ran: refuse, so the operation rolls back (the other request owns the key now)."""
-    if not IdempotencyRecord.objects.filter(pk=record.pk, attempt=record.attempt).update(executed=True):
+    if not update_where(IdempotencyRecord, {"id": record.pk, "attempt": record.attempt}, {"executed": True}):
         raise ApiError(
             ApiErrorCode.IDEMPOTENCY_REQUEST_SUPERSEDED,
             _("A newer request with this Idempotency-Key took over; this one was not applied."),
@@ -175,12 +175,16 @@ def _complete(record: IdempotencyRecord, response: Response) -> None:
     record.response_body = json.loads(json.dumps(response.data, cls=DjangoJSONEncoder))
     record.response_headers = {h: response[h] for h in REPLAYED_HEADERS if response.has_header(h)}
     record.completed_at = timezone.now()
-    IdempotencyRecord.objects.filter(pk=record.pk, attempt=record.attempt).update(
-        status=record.status,
-        response_status=record.response_status,
-        response_body=record.response_body,
-        response_headers=record.response_headers,
-        completed_at=record.completed_at,
+    update_where(
+        IdempotencyRecord,
+        {"id": record.pk, "attempt": record.attempt},
+        {
+            "status": record.status,
+            "response_status": record.response_status,
+            "response_body": record.response_body,
+            "response_headers": record.response_headers,
+            "completed_at": record.completed_at,
+        },
     )
 
 
