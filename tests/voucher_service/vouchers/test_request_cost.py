@@ -16,7 +16,8 @@ from tests.factories import apply, client_for
 from voucher_service.notifications import signals as notification_signals
 from voucher_service.vouchers.models import Issuance, IssuanceStatus, VoucherApplication
 
-# Approval (idempotency claim, visibility, locked decision with its checks, issuance row, audit event) and, after
+# Approval (idempotency claim, locked decision with its checks, issuance row, audit event; a successful decision
+# reads no visibility, see ``VoucherApplicationViewSet._decided``) and, after
 # its commit, the issuance task (locks, ledger entry, voucher, audit event), measured on PostgreSQL and SQLite;
 # the test's own transaction makes each ``atomic`` a savepoint.
 APPROVE_AND_ISSUE_MAX_QUERIES = {"postgresql": 44, "sqlite": 53}
