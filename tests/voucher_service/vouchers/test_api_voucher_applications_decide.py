@@ -152,3 +152,13 @@ def test_an_issuance_refused_at_run_time_says_why(
     # then
     assert response.status_code == 400
     assert [c["check"] for c in response.json()["error"]["checks"] if not c["ok"]] == ["budget"]
+
+
+@pytest.mark.django_db
+def test_an_id_beyond_any_integer_column_answers_404(reviewer):
+    # given an id larger than a bigint (the service now looks it up itself, before any visibility read)
+    huge = VoucherApplication(pk=10**23)
+    # when a reviewer decides it
+    # then it does not exist, rather than a database error
+    assert approve(reviewer, huge, HTTP_IDEMPOTENCY_KEY="huge-1").status_code == 404
+    assert reject(reviewer, huge, {"reason": "x"}).status_code == 404
